@@ -1,0 +1,176 @@
+"""Shared fixtures: every test runs on SQLite, or on PostgreSQL when WORKSTATION_TEST_DB names a server.
+
+``db`` is a clean database with the shipped reference data (SQLite: a copy of a prepared template
+file; PostgreSQL: one prepared database whose case and account tables are emptied before each test).
+Tests must not change reference data through ``db``; those that do use ``fresh_db``, which hands out
+brand-new empty databases.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["WORKSTATION_LANG"] = "en"
+
+from workstation.i18n import set_language  # noqa: E402
+from workstation.services import accounts, notices  # noqa: E402
+from workstation.services.actors import Actor  # noqa: E402
+from workstation.storage.bootstrap import open_database  # noqa: E402
+from workstation.storage.db import Database  # noqa: E402
+
+PG_URL = os.environ.get("WORKSTATION_TEST_DB", "")
+MUTABLE_TABLES = ["case_events", "case_units", "extension_requests", "cases", "users"]
+_counter = itertools.count()
+
+
+def pytest_report_header() -> str:
+    return f"database under test: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite'}"
+
+
+class PgServer:
+    """Creates and drops throw-away databases on the PostgreSQL server under test."""
+
+    def __init__(self, url: str) -> None:
+        self.url = make_url(url)
+        self.admin = create_engine(self.url, isolation_level="AUTOCOMMIT")
+        self.created: list[str] = []
+
+    def create(self) -> str:
+        name = f"ws_test_{os.getpid()}_{next(_counter)}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        self.created.append(name)
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        with self.admin.connect() as conn:
+            for name in self.created:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer | None]:
+    if not PG_URL:
+        yield None
+        return
+    server = PgServer(PG_URL)
+    yield server
+    server.drop_all()
+
+
+@pytest.fixture
+def fresh_db_url(tmp_path: Path, pg_server: PgServer | None) -> Callable[[], str]:
+    """Hands out URLs of brand-new empty databases."""
+
+    def make() -> str:
+        if pg_server is not None:
+            return pg_server.create()
+        return f"sqlite:///{tmp_path / f'fresh{next(_counter)}.sqlite'}"
+
+    return make
+
+
+@pytest.fixture
+def fresh_db(fresh_db_url: Callable[[], str]) -> Iterator[Callable[[], Database]]:
+    """Opens brand-new databases (migrated, reference data loaded)."""
+    opened: list[Database] = []
+
+    def make() -> Database:
+        db = open_database(fresh_db_url())
+        opened.append(db)
+        return db
+
+    yield make
+    for db in opened:
+        db.dispose()
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory, pg_server: PgServer | None) -> str:
+    """A prepared database: an SQLite file to copy, or a PostgreSQL database to empty between tests."""
+    if pg_server is not None:
+        url = pg_server.create()
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('template') / 'template.sqlite'}"
+    open_database(url).dispose()
+    return url
+
+
+@pytest.fixture
+def db_url(template: str, tmp_path: Path, pg_server: PgServer | None) -> str:
+    """The URL of a clean database for this test."""
+    set_language("en")
+    if pg_server is not None:
+        engine = create_engine(template)
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        return template
+    src = Path(make_url(template).database or "")
+    dst = tmp_path / "test.sqlite"
+    shutil.copyfile(src, dst)
+    return f"sqlite:///{dst}"
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    database = open_database(db_url)
+    yield database
+    notices._listeners.clear()
+    database.dispose()
+
+
+PASSWORD = "correct-horse-9"
+
+
+@pytest.fixture
+def users(db: Database) -> dict[str, Actor]:
+    """An administrator, two operators, a shift lead, a station worker and a unit liaison."""
+    admin = accounts.add_user(db, None, "admin", "admin", PASSWORD)
+    out = {"admin": admin}
+    for name, role, extra in [
+        ("op1", "operator", {}),
+        ("op2", "operator", {}),
+        ("lead", "lead", {}),
+        ("station", "station", {"community": "塘西河社区"}),
+        ("gridteam", "unit", {"unit": "GRID-S13C01G01"}),
+        ("trainer", "trainer", {}),
+    ]:
+        out[name] = accounts.add_user(db, admin, name, role, PASSWORD, **extra)  # type: ignore[arg-type]
+    return out
+
+
+ARTICLE_TEXT = "洞庭湖路与嵩山路交口向西10米，路南侧有非机动车乱停放"
+
+
+def article_report(**overrides: object) -> dict[str, object]:
+    report: dict[str, object] = {
+        "channel": "PDA",
+        "external_id": "PDA-20200604-1019",
+        "text": ARTICLE_TEXT,
+        "grid": "塘西河网格",
+        "received_at": "2026-06-04T10:19:00+08:00",
+        "reporter_name": "方兴社区信息员",
+        "reporter_phone": "13812345678",
+    }
+    report.update(overrides)
+    return report
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id with small parameters: the same code path, a fraction of the time."""
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))

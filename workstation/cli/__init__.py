@@ -1,0 +1,58 @@
+"""The command line: scriptable operations over the same services as the window.
+
+``python -m workstation`` (or ``workstation``) without a command opens the window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from workstation import __version__
+from workstation.cli import cases, common, reference, reports, users
+from workstation.i18n import set_language, tr
+from workstation.services.errors import WorkstationError
+
+AREAS = (reference, reports, cases, users)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="workstation",
+        description="Operator workstation of the district grid-governance centre. Without a command, opens the window.",
+        parents=[common.options(gui=True)],
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="area", metavar="COMMAND")
+    for area in AREAS:
+        area.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command (or open the window) and return the exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    try:
+        set_language(getattr(args, "lang", None))
+    except ValueError as exc:
+        parser.error(str(exc))
+    if not getattr(args, "area", None):
+        from workstation.app import main as gui_main
+
+        return gui_main(args_list)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.parse_args([args.area, "--help"])
+        return 2
+    try:
+        return int(handler(args) or 0)
+    except WorkstationError as exc:
+        print(tr("error: {message}", message=exc.message), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(tr("interrupted"), file=sys.stderr)
+        return 130

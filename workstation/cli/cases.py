@@ -1,0 +1,301 @@
+"""``case``: list, show and export cases, and take every lifecycle action on one."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from workstation.cli import common
+from workstation.i18n import tr
+from workstation.services import lifecycle as lc
+from workstation.services.actors import Actor
+from workstation.services.queries import STATES, get_case, iter_cases
+from workstation.storage.db import Database
+
+CSV_COLUMNS = [
+    "id",
+    "status",
+    "channel",
+    "text",
+    "address",
+    "category_code",
+    "category_name",
+    "unit_code",
+    "unit_name",
+    "grid",
+    "grid_name",
+    "community",
+    "street",
+    "received",
+    "deadline",
+    "overdue",
+]
+
+Run = Callable[[Database, Actor, argparse.Namespace], lc.Outcome]
+
+# Each action: (command name, help, extra arguments, how to run it).
+ACTIONS: list[tuple[str, str, list[tuple[tuple[str, ...], dict[str, Any]]], Run]] = [
+    (
+        "file",
+        "file under a category (computes the deadline)",
+        [(("--category",), {"required": True, "metavar": "CODE"}), (("--note",), {"default": ""})],
+        lambda db, by, a: lc.file(db, by, a.id, a.category, expected_version=a.expect_version, note=a.note),
+    ),
+    (
+        "dispatch",
+        "dispatch or re-dispatch (default: the category's unit at the case's place)",
+        [(("--unit",), {"metavar": "CODE"}), (("--note",), {"default": ""})],
+        lambda db, by, a: lc.dispatch(db, by, a.id, a.unit, expected_version=a.expect_version, note=a.note),
+    ),
+    (
+        "add-unit",
+        "add a co-unit (加派)",
+        [(("--unit",), {"required": True, "metavar": "CODE"})],
+        lambda db, by, a: lc.add_unit(db, by, a.id, a.unit, expected_version=a.expect_version),
+    ),
+    (
+        "reject",
+        "reject with a reason",
+        [(("--reason",), {"required": True})],
+        lambda db, by, a: lc.reject(db, by, a.id, a.reason, expected_version=a.expect_version),
+    ),
+    (
+        "merge",
+        "merge into the case it duplicates",
+        [(("--into",), {"required": True, "type": int, "metavar": "ID"})],
+        lambda db, by, a: lc.merge(db, by, a.id, a.into, expected_version=a.expect_version),
+    ),
+    (
+        "return",
+        "the unit returns the case (not theirs), with a reason",
+        [(("--reason",), {"required": True})],
+        lambda db, by, a: lc.return_case(db, by, a.id, a.reason, expected_version=a.expect_version),
+    ),
+    (
+        "acknowledge",
+        "the unit acknowledges the case",
+        [],
+        lambda db, by, a: lc.acknowledge(db, by, a.id, expected_version=a.expect_version),
+    ),
+    (
+        "handle",
+        "the unit reports its result",
+        [(("--result",), {"required": True}), (("--photo",), {"action": "append", "default": []})],
+        lambda db, by, a: lc.handle(db, by, a.id, a.result, a.photo, expected_version=a.expect_version),
+    ),
+    (
+        "request-extension",
+        "the unit asks for more time",
+        [(("--limit",), {"required": True}), (("--reason",), {"required": True})],
+        lambda db, by, a: lc.request_extension(db, by, a.id, a.limit, a.reason, expected_version=a.expect_version),
+    ),
+    (
+        "decide-extension",
+        "approve or refuse the pending extension request (shift lead)",
+        [
+            (("--approve",), {"action": "store_true"}),
+            (("--refuse",), {"action": "store_true"}),
+            (("--reason",), {"default": ""}),
+        ],
+        lambda db, by, a: lc.decide_extension(db, by, a.id, _approve(a), a.reason, expected_version=a.expect_version),
+    ),
+    (
+        "verify",
+        "send to on-site verification",
+        [(("--verifier",), {"default": ""})],
+        lambda db, by, a: lc.verify(db, by, a.id, a.verifier, expected_version=a.expect_version),
+    ),
+    (
+        "close",
+        "close a verified case",
+        [(("--note",), {"default": ""})],
+        lambda db, by, a: lc.close(db, by, a.id, a.note, expected_version=a.expect_version),
+    ),
+    (
+        "rework",
+        "verification failed: back to the unit",
+        [(("--reason",), {"required": True}), (("--limit",), {"help": "a new limit from now"})],
+        lambda db, by, a: lc.rework(db, by, a.id, a.reason, a.limit, expected_version=a.expect_version),
+    ),
+    (
+        "supervise",
+        "mark an overdue case as supervised (shift lead)",
+        [(("--note",), {"default": ""})],
+        lambda db, by, a: lc.supervise(db, by, a.id, a.note, expected_version=a.expect_version),
+    ),
+    (
+        "suspend",
+        "suspend with a written explanation (shift lead)",
+        [(("--reason",), {"required": True})],
+        lambda db, by, a: lc.suspend(db, by, a.id, a.reason, expected_version=a.expect_version),
+    ),
+    (
+        "resume",
+        "take a suspended case up again (shift lead)",
+        [(("--note",), {"default": ""})],
+        lambda db, by, a: lc.resume(db, by, a.id, a.note, expected_version=a.expect_version),
+    ),
+    (
+        "reopen",
+        "reopen a rejected or merged report (shift lead)",
+        [(("--reason",), {"required": True})],
+        lambda db, by, a: lc.reopen(db, by, a.id, a.reason, expected_version=a.expect_version),
+    ),
+    ("undo", "undo your last action on the case (within 30 s)", [], lambda db, by, a: lc.undo(db, by, a.id)),
+]
+
+
+def _approve(args: argparse.Namespace) -> bool:
+    if args.approve == args.refuse:
+        from workstation.services.errors import ValidationError
+
+        raise ValidationError(tr("Say --approve or --refuse."), {"decision": tr("required")})
+    return bool(args.approve)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the commands of this area."""
+    opts = [common.options()]
+    case = sub.add_parser("case", help="cases: list, show, export, and every lifecycle action", parents=opts)
+    cs = case.add_subparsers(dest="cmd", metavar="CMD")
+    for name, help_text in (("list", "list cases"), ("export", "export cases with their history")):
+        p = cs.add_parser(name, help=help_text, parents=opts)
+        p.add_argument("--status", choices=STATES)
+        p.add_argument("--json", action="store_true", help="JSON lines")
+        if name == "export":
+            p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+            p.add_argument("--out", metavar="FILE", help="write to a file instead of standard output")
+        p.set_defaults(handler=case_list if name == "list" else case_export)
+    show = cs.add_parser("show", help="one case with its history", parents=opts)
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=case_show)
+    for name, help_text, extra, run in ACTIONS:
+        p = cs.add_parser(name, help=help_text, parents=opts)
+        p.add_argument("id", type=int, metavar="ID")
+        for flags, kwargs in extra:
+            p.add_argument(*flags, **kwargs)
+        p.add_argument(
+            "--expect-version",
+            type=int,
+            metavar="V",
+            help="fail if the case is no longer at this version (someone else acted)",
+        )
+        common.actor_option(p)
+        p.set_defaults(handler=_action_handler(run))
+
+
+def _action_handler(run: Run) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        db = common.database(args)
+        outcome = run(db, common.actor(db, args), args)
+        case = get_case(db, outcome.case_id, history=False)
+        print(
+            tr(
+                "case {id}: {state} (version {version})",
+                id=case["id"],
+                state=case["status_label"],
+                version=case["version"],
+            )
+        )
+        if case["unit_name"] and outcome.state == "dispatched":
+            print(tr("  unit: {unit} ({code})", unit=case["unit_name"], code=case["unit_code"]))
+        if case["deadline"] and outcome.state in ("filed", "dispatched", "rework"):
+            print(tr("  deadline: {deadline}", deadline=case["deadline"]))
+        return 0
+
+    return handler
+
+
+def _line(case: dict[str, Any]) -> str:
+    flag = tr("OVERDUE") if case["overdue"] else ""
+    text = case["text"] if len(case["text"]) <= 40 else case["text"][:39] + "…"
+    return (
+        f"{case['id']:>7}  {case['status_label']:<5} {case['channel']:<7} {case['category_code'] or '-':<5}"
+        f" {case['grid_name'] or '-':<10} {(case['deadline'] or '-')[:16]:<16} {flag:<4} {text}"
+    )
+
+
+def case_list(args: argparse.Namespace) -> int:
+    """Print cases, oldest first."""
+    db = common.database(args)
+    for case in iter_cases(db, args.status):
+        if args.json:
+            common.emit_json(case)
+        else:
+            print(_line(case))
+    return 0
+
+
+def case_export(args: argparse.Namespace) -> int:
+    """Write every case with its history (JSON lines) or as a table (CSV)."""
+    db = common.database(args)
+    out = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout  # noqa: SIM115
+    progress = common.Progress(tr("cases exported"))
+    try:
+        writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore") if args.format == "csv" else None
+        if writer:
+            writer.writeheader()
+        for case in iter_cases(db, args.status, history=writer is None):
+            if writer:
+                writer.writerow(case)
+            else:
+                import json
+
+                out.write(json.dumps(case, ensure_ascii=False) + "\n")
+            progress.step()
+    finally:
+        progress.finish()
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
+
+def case_show(args: argparse.Namespace) -> int:
+    """Print one case and its history."""
+    db = common.database(args)
+    case = get_case(db, args.id)
+    if args.json:
+        common.emit_json(case)
+        return 0
+    fields = [
+        (
+            tr("Case"),
+            f"{case['id']}  {case['status_label']} ({case['status']})"
+            + ("  " + tr("OVERDUE") if case["overdue"] else ""),
+        ),
+        (
+            tr("Channel"),
+            f"{case['channel_label']} ({case['channel']})"
+            + (f"  #{case['external_id']}" if case["external_id"] else ""),
+        ),
+        (tr("Text"), case["text"]),
+        (tr("Address"), case["address"] or "-"),
+        (tr("Place"), " / ".join(x for x in (case["street"], case["community"], case["grid_name"]) if x) or "-"),
+        (tr("Received"), case["received"]),
+        (
+            tr("Category"),
+            f"{case['category_code']} {case['category_major']}/{case['category_name']}"
+            if case["category_code"]
+            else "-",
+        ),
+        (tr("Unit"), f"{case['unit_name']} ({case['unit_code']})" if case["unit_code"] else "-"),
+        (tr("Co-units"), ", ".join(u["name"] for u in case["co_units"]) or "-"),
+        (tr("Deadline"), case["deadline"] or "-"),
+        (tr("Closure standard"), case["closure_standard"] or "-"),
+    ]
+    width = max(len(k) for k, _ in fields)
+    for key, value in fields:
+        print(f"{key:<{width}}  {value}")
+    print(tr("History:"))
+    for e in case["history"]:
+        extra = " ".join(f"{k}={v}" for k, v in e["details"].items() if k not in ("version",) and v not in (None, ""))
+        reason = f" — {e['reason']}" if e["reason"] else ""
+        print(
+            f"  {e['at'][:19]}  {e['actor']:<10} {e['action']:<18} {e['from'] or '-'} → {e['to']}{reason}"
+            f"{'  ' + extra if extra else ''}"
+        )
+    return 0

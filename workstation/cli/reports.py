@@ -1,0 +1,92 @@
+"""``report add``: add reports from JSON lines, keeping every refused line with its reasons."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import IO
+
+from workstation.cli import common
+from workstation.i18n import tr
+from workstation.services.errors import ValidationError
+from workstation.services.reports import add_report
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the commands of this area."""
+    opts = [common.options()]
+    rep = sub.add_parser("report", help="incoming reports", parents=opts)
+    rep_sub = rep.add_subparsers(dest="cmd", metavar="CMD")
+    add = rep_sub.add_parser("add", help="add reports from a JSON-lines file (or - for standard input)", parents=opts)
+    add.add_argument("file", metavar="FILE|-")
+    add.add_argument("--json", action="store_true", help="print one JSON result per line")
+    common.actor_option(add)
+    add.set_defaults(handler=report_add)
+
+
+def _open(path: str) -> IO[str]:
+    if path == "-":
+        return sys.stdin
+    try:
+        return open(path, encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError(
+            tr("Cannot read {path}: {reason}", path=path, reason=exc.strerror or exc), {"file": path}
+        ) from None
+
+
+def report_add(args: argparse.Namespace) -> int:
+    """Add each valid line; print each refused line with its reasons; exit 1 if any was refused."""
+    db = common.database(args)
+    by = common.actor(db, args, default_system=True)
+    stream = _open(args.file)
+    added = existing = refused = 0
+    progress = common.Progress(tr("reports"))
+    try:
+        for number, raw in enumerate(stream, start=1):
+            if not raw.strip():
+                continue
+            try:
+                data = json.loads(raw)
+                result = add_report(db, data, by)
+            except json.JSONDecodeError as exc:
+                refused += 1
+                _refused(args, number, {"json": tr("not valid JSON ({reason})", reason=exc.msg)}, raw)
+                continue
+            except ValidationError as exc:
+                refused += 1
+                _refused(args, number, exc.fields or {"report": exc.message}, raw)
+                continue
+            if result.created:
+                added += 1
+            else:
+                existing += 1
+            if args.json:
+                common.emit_json({"line": number, "case": result.case_id, "created": result.created})
+            else:
+                word = tr("added as case") if result.created else tr("already present as case")
+                print(tr("line {n}: {word} {id}", n=number, word=word, id=result.case_id))
+            progress.step()
+    finally:
+        progress.finish()
+        if stream is not sys.stdin:
+            stream.close()
+    print(
+        tr(
+            "{added} added, {existing} already present, {refused} refused",
+            added=added,
+            existing=existing,
+            refused=refused,
+        ),
+        file=sys.stderr,
+    )
+    return 1 if refused else 0
+
+
+def _refused(args: argparse.Namespace, number: int, fields: dict[str, str], raw: str) -> None:
+    if args.json:
+        common.emit_json({"line": number, "refused": fields, "input": raw.rstrip("\n")})
+        return
+    reasons = "; ".join(f"{k}: {v}" for k, v in fields.items())
+    print(tr("line {n} refused: {reasons}", n=number, reasons=reasons), file=sys.stderr)

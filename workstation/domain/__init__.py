@@ -1,0 +1,1 @@
+"""Pure Python domain rules: lifecycle, deadlines on the working calendar, visit schedule."""

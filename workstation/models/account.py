@@ -1,0 +1,25 @@
+"""User accounts with one role each; station staff belong to a community, unit liaisons to a unit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from workstation.models.base import Base, utcnow
+
+
+class User(Base):
+    """A person who signs in (or an integration account)."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    display_name: Mapped[str] = mapped_column(String(50), default="")
+    role: Mapped[str] = mapped_column(String(20))
+    community_code: Mapped[str | None] = mapped_column(ForeignKey("communities.code"))
+    unit_code: Mapped[str | None] = mapped_column(ForeignKey("units.code"))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,152 @@
+"""Accounts: creating users, signing in, and the first-run path that creates the administrator."""
+
+from __future__ import annotations
+
+import re
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workstation.domain.lifecycle import Role
+from workstation.i18n import tr
+from workstation.models import Community, Unit, User
+from workstation.services.actors import Actor
+from workstation.services.errors import AuthenticationError, NotFoundError, ValidationError
+from workstation.storage.db import Database
+
+USER_ROLES = (Role.OPERATOR, Role.LEAD, Role.STATION, Role.TRAINER, Role.ADMIN, Role.UNIT)
+MIN_PASSWORD = 8
+_NAME = re.compile(r"^[\w.\-]{2,50}$")
+_hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
+
+
+def hash_password(password: str) -> str:
+    """An Argon2id hash of the password."""
+    return _hasher.hash(password)
+
+
+def needs_first_admin(db: Database) -> bool:
+    """True while the database has no user at all: the first one must be an administrator."""
+    with db.read() as s:
+        return (s.scalar(select(func.count()).select_from(User)) or 0) == 0
+
+
+def actor_of(user: User) -> Actor:
+    """The actor a user acts as."""
+    return Actor(user.name, user.role, user.community_code, user.unit_code, user.display_name or user.name)
+
+
+def find_actor(db: Database, name: str) -> Actor:
+    """The active user of that name as an actor.
+
+    Raises:
+        NotFoundError: no active user has that name.
+    """
+    with db.read() as s:
+        user = s.scalar(select(User).where(User.name == name))
+        if user is None or not user.active:
+            raise NotFoundError(tr("No active user named {name}.", name=name))
+        return actor_of(user)
+
+
+def _community_code(s: Session, community: str) -> str:
+    row = s.scalar(select(Community).where((Community.name == community) | (Community.code == community)))
+    if row is None:
+        raise ValidationError(tr("Unknown community {name}.", name=community), {"community": tr("unknown community")})
+    return row.code
+
+
+def add_user(
+    db: Database,
+    by: Actor | None,
+    name: str,
+    role: str,
+    password: str,
+    *,
+    community: str | None = None,
+    unit: str | None = None,
+    display_name: str = "",
+) -> Actor:
+    """Create a user.
+
+    Only an administrator may create users, except the very first user, who must be an administrator.
+
+    Raises:
+        ValidationError: a bad name, role, password, community or unit, each named.
+        PermissionDeniedError: the creating actor is not an administrator.
+    """
+    errors: dict[str, str] = {}
+    if not _NAME.match(name or ""):
+        errors["name"] = tr("2 to 50 letters, digits, '.', '-' or '_'")
+    if role not in {r.value for r in USER_ROLES}:
+        errors["role"] = tr("one of: {roles}", roles=", ".join(r.value for r in USER_ROLES))
+    if len(password or "") < MIN_PASSWORD:
+        errors["password"] = tr("at least {n} characters", n=MIN_PASSWORD)
+    if role == Role.STATION and not community:
+        errors["community"] = tr("station staff belong to a community: give --community")
+    if role == Role.UNIT and not unit:
+        errors["unit"] = tr("a unit account belongs to a unit: give --unit")
+    if errors:
+        raise ValidationError(_summary(errors), errors)
+    with db.write() as s:
+        first = (s.scalar(select(func.count()).select_from(User)) or 0) == 0
+        if first and role != Role.ADMIN:
+            raise ValidationError(
+                tr("The first user must be an administrator (--role admin)."),
+                {"role": tr("the first user must be admin")},
+            )
+        if not first:
+            if by is None:
+                raise ValidationError(
+                    tr("Say which administrator creates the user (--as ADMIN)."), {"as": tr("required")}
+                )
+            by.require([Role.ADMIN], tr("create users"))
+        if s.scalar(select(User).where(User.name == name)) is not None:
+            raise ValidationError(tr("A user named {name} already exists.", name=name), {"name": tr("already taken")})
+        community_code = _community_code(s, community) if community else None
+        if unit and s.get(Unit, unit) is None:
+            raise ValidationError(tr("Unknown unit {code}.", code=unit), {"unit": tr("unknown unit")})
+        user = User(
+            name=name,
+            role=role,
+            password_hash=hash_password(password),
+            community_code=community_code,
+            unit_code=unit,
+            display_name=display_name or name,
+        )
+        s.add(user)
+        s.flush()
+        return actor_of(user)
+
+
+def authenticate(db: Database, name: str, password: str) -> Actor:
+    """Check a user name and password; the returned actor is the signed-in user.
+
+    Raises:
+        AuthenticationError: unknown user, inactive user or wrong password (one message for all).
+    """
+    with db.write() as s:
+        user = s.scalar(select(User).where(User.name == name))
+        ok = False
+        if user is not None and user.active:
+            try:
+                ok = _hasher.verify(user.password_hash, password)
+            except (VerificationError, InvalidHashError):
+                ok = False
+        if not ok or user is None:
+            raise AuthenticationError(tr("Wrong user name or password."))
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        return actor_of(user)
+
+
+def list_users(db: Database) -> list[Actor]:
+    """Every user, by name."""
+    with db.read() as s:
+        return [actor_of(u) for u in s.scalars(select(User).order_by(User.name))]
+
+
+def _summary(errors: dict[str, str]) -> str:
+    return "; ".join(f"{k}: {v}" for k, v in errors.items())

@@ -1,0 +1,581 @@
+"""Every lifecycle action on a case, as one guarded transaction.
+
+Each action checks the actor's role and the case's state against ``domain.lifecycle``, changes the
+case with ``UPDATE ... WHERE id = :id AND version = :v`` (which holds on SQLite and PostgreSQL
+alike), and appends one event to the history in the same transaction. When two seats act on the
+same case at once, exactly one succeeds; the other gets a ConflictError that says who changed the
+case and when, and nothing of its action is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from workstation.domain.calendar import Limit, LimitError
+from workstation.domain.lifecycle import ACTIONS, RUNNING, Role, State
+from workstation.i18n import action_label, state_label, tr
+from workstation.models import Case, CaseEvent, CaseUnit, Category, ExtensionRequest, Unit, utcnow
+from workstation.services.actors import Actor
+from workstation.services.calendar import calendar_from
+from workstation.services.errors import (
+    ConflictError,
+    InvalidTransitionError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from workstation.services.notices import notify
+from workstation.services.territory import place_of, resolve_unit
+from workstation.storage.db import Database
+
+UNDO_WINDOW = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an action did: the case's new state and version, and the event written."""
+
+    case_id: int
+    state: str
+    version: int
+    event_id: int
+
+
+class _Lost(Exception):
+    """The conditional update matched no row: someone else changed the case first."""
+
+
+Prepare = Callable[[Session, Case], tuple[dict[str, Any], dict[str, Any]]]
+
+
+def _json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _latest_change(db: Database, case_id: int) -> tuple[str, datetime | None]:
+    with db.read() as s:
+        row = s.execute(
+            select(CaseEvent.actor, CaseEvent.at)
+            .where(CaseEvent.case_id == case_id)
+            .order_by(CaseEvent.id.desc())
+            .limit(1)
+        ).first()
+    return (row[0], row[1]) if row else ("?", None)
+
+
+def _conflict(db: Database, case_id: int) -> ConflictError:
+    who, at = _latest_change(db, case_id)
+    when = at.astimezone(_tz(db)).strftime("%H:%M:%S") if at else "?"
+    return ConflictError(
+        tr(
+            "Case {id} was changed by {who} at {when} while you were looking at it; nothing of your action "
+            "was saved. Look at it again and decide.",
+            id=case_id,
+            who=who,
+            when=when,
+        ),
+        who,
+        at,
+    )
+
+
+def _tz(db: Database) -> Any:
+    with db.read() as s:
+        return calendar_from(s).tz
+
+
+def _check_unit_actor(s: Session, by: Actor, case: Case) -> None:
+    if by.role != Role.UNIT:
+        return
+    co = s.scalars(select(CaseUnit.unit_code).where(CaseUnit.case_id == case.id)).all()
+    if by.unit_code != case.unit_code and by.unit_code not in co:
+        raise PermissionDeniedError(tr("Case {id} is not dispatched to your unit.", id=case.id))
+
+
+def transition(
+    db: Database,
+    by: Actor,
+    case_id: int,
+    action: str,
+    *,
+    reason: str = "",
+    expected_version: int | None = None,
+    prepare: Prepare | None = None,
+) -> Outcome:
+    """Run one lifecycle action; see the module docstring for the guarantees.
+
+    Args:
+        db: the database.
+        by: who acts.
+        case_id: the case.
+        action: an action name of ``domain.lifecycle.ACTIONS``.
+        reason: why (required by some actions).
+        expected_version: the version the actor saw; a different current version is a conflict.
+        prepare: computes (column values, event details) from the current case; may raise.
+
+    Raises:
+        NotFoundError, PermissionDeniedError, InvalidTransitionError, ValidationError, ConflictError.
+    """
+    spec = ACTIONS[action]
+    label = action_label(action)
+    by.require(spec.roles, label)
+    reason = (reason or "").strip()
+    if spec.needs_reason and not reason:
+        raise ValidationError(tr("{action} needs a reason.", action=label), {"reason": tr("required")})
+    now = utcnow()
+    try:
+        with db.write() as s:
+            case = s.get(Case, case_id)
+            if case is None:
+                raise NotFoundError(tr("There is no case {id}.", id=case_id))
+            if expected_version is not None and case.version != expected_version:
+                raise _Lost
+            _check_unit_actor(s, by, case)
+            if State(case.status) not in spec.sources:
+                raise InvalidTransitionError(
+                    tr(
+                        "Case {id} is {state}: {action} applies only to cases that are {states}.",
+                        id=case_id,
+                        state=state_label(case.status),
+                        action=label,
+                        states=tr(" or ").join(state_label(st) for st in State if st in spec.sources),
+                    )
+                )
+            values, details = prepare(s, case) if prepare else ({}, {})
+            rows = details.pop("_rows", [])
+            target = spec.target.value if spec.target else case.status
+            before = {k: _json(getattr(case, k)) for k in values}
+            before["status"] = case.status
+            values.update(status=target, version=case.version + 1, last_actor=by.name, last_action_at=now)
+            result = s.execute(
+                update(Case)
+                .where(Case.id == case_id, Case.version == case.version)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise _Lost
+            event = CaseEvent(
+                case_id=case_id,
+                at=now,
+                actor=by.name,
+                actor_role=by.role,
+                action=action,
+                from_state=before["status"],
+                to_state=target,
+                reason=reason,
+                details={**{k: _json(v) for k, v in details.items()}, "before": before, "version": case.version + 1},
+            )
+            s.add(event)
+            s.add_all(rows)
+            s.flush()
+            outcome = Outcome(case_id, target, case.version + 1, event.id)
+    except _Lost:
+        raise _conflict(db, case_id) from None
+    notify("case", [case_id])
+    return outcome
+
+
+# -- the actions ------------------------------------------------------------------------------------
+
+
+def file(
+    db: Database, by: Actor, case_id: int, category: str, *, expected_version: int | None = None, note: str = ""
+) -> Outcome:
+    """File a report under a category: copies the category and computes the handling deadline."""
+
+    def prepare(s: Session, case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
+        cat = s.get(Category, category)
+        if cat is None or not cat.active:
+            raise ValidationError(tr("Unknown category {code}.", code=category), {"category": tr("unknown")})
+        now = utcnow()
+        deadline = calendar_from(s).add(now, cat.time_limit)
+        priority = min(case.priority, 1 if cat.urgency == "urgent" else 2)
+        values = {
+            "category_code": cat.code,
+            "category_name": cat.name,
+            "category_major": cat.major_name,
+            "time_limit": cat.time_limit,
+            "closure_standard": cat.closure_standard,
+            "filed_at": now,
+            "deadline_at": deadline,
+            "priority": priority,
+        }
+        return values, {"category": cat.code, "category_name": cat.name, "limit": cat.time_limit, "deadline": deadline}
+
+    return transition(db, by, case_id, "file", reason=note, expected_version=expected_version, prepare=prepare)
+
+
+def suggested_unit(s: Session, case: Case) -> Unit | None:
+    """The concrete unit the case's category names, resolved at the case's place."""
+    if not case.category_code:
+        return None
+    cat = s.get(Category, case.category_code)
+    role = cat.unit if cat else None
+    return resolve_unit(s, role, place_of(s, case.grid_code)) if role else None
+
+
+def _unit_for(s: Session, case: Case, unit: str | None) -> Unit:
+    if unit:
+        found = resolve_unit(s, unit.strip(), place_of(s, case.grid_code))
+        if found is None:
+            hint = (
+                tr("the case has no grid, so GRID/STREET/COMMUNITY cannot be resolved")
+                if unit.strip().upper() in ("GRID", "STREET", "COMMUNITY")
+                else tr("unknown unit")
+            )
+            raise ValidationError(tr("Cannot dispatch to {unit}: {hint}.", unit=unit, hint=hint), {"unit": hint})
+        if not found.active:
+            raise ValidationError(tr("Unit {unit} is no longer active.", unit=found.name), {"unit": tr("inactive")})
+        return found
+    found = suggested_unit(s, case)
+    if found is None:
+        raise ValidationError(
+            tr("Case {id} has no grid, so its category's unit cannot be resolved: name the unit.", id=case.id),
+            {"unit": tr("required")},
+        )
+    return found
+
+
+def dispatch(
+    db: Database,
+    by: Actor,
+    case_id: int,
+    unit: str | None = None,
+    *,
+    expected_version: int | None = None,
+    note: str = "",
+) -> Outcome:
+    """Dispatch (or re-dispatch) to a unit; without one, to the category's unit at the case's place.
+
+    A case that a unit returned gets a fresh handling deadline when it is dispatched again.
+    """
+
+    def prepare(s: Session, case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
+        if not case.category_code:
+            raise ValidationError(
+                tr("File the case under a category before dispatching it."), {"category": tr("required")}
+            )
+        target = _unit_for(s, case, unit)
+        now = utcnow()
+        values: dict[str, Any] = {"unit_code": target.code, "unit_name": target.name, "dispatched_at": now}
+        if case.status == State.RETURNED and case.time_limit:
+            values["deadline_at"] = calendar_from(s).add(now, case.time_limit)
+        return values, {"unit": target.code, "unit_name": target.name}
+
+    return transition(db, by, case_id, "dispatch", reason=note, expected_version=expected_version, prepare=prepare)
+
+
+def add_unit(
+    db: Database, by: Actor, case_id: int, unit: str, *, expected_version: int | None = None, note: str = ""
+) -> Outcome:
+    """Add a co-unit (加派) to a dispatched case."""
+
+    def prepare(s: Session, case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
+        target = _unit_for(s, case, unit)
+        existing = set(s.scalars(select(CaseUnit.unit_code).where(CaseUnit.case_id == case.id)))
+        if target.code == case.unit_code or target.code in existing:
+            raise ValidationError(
+                tr("{unit} already works on case {id}.", unit=target.name, id=case.id),
+                {"unit": tr("already on the case")},
+            )
+        row = CaseUnit(case_id=case.id, unit_code=target.code, unit_name=target.name, added_by=by.name)
+        return {}, {"unit": target.code, "unit_name": target.name, "_rows": [row]}
+
+    return transition(db, by, case_id, "add_unit", reason=note, expected_version=expected_version, prepare=prepare)
+
+
+def reject(db: Database, by: Actor, case_id: int, reason: str, *, expected_version: int | None = None) -> Outcome:
+    """Reject a report (invalid, out of scope, insufficient information); the reason is required."""
+    return transition(db, by, case_id, "reject", reason=reason, expected_version=expected_version)
+
+
+def merge(
+    db: Database, by: Actor, case_id: int, into: int, *, expected_version: int | None = None, note: str = ""
+) -> Outcome:
+    """Merge a duplicate report into the case it duplicates."""
+
+    def prepare(s: Session, case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
+        if into == case.id:
+            raise ValidationError(tr("A case cannot be merged into itself."), {"into": tr("same case")})
+        target = s.get(Case, into)
+        if target is None:
+            raise ValidationError(tr("There is no case {id} to merge into.", id=into), {"into": tr("unknown case")})
+        if target.status == State.MERGED:
+            raise ValidationError(
+                tr(
+                    "Case {id} is itself merged into case {other}: merge into that one.",
+                    id=into,
+                    other=target.merged_into_id,
+                ),
+                {"into": tr("merged case")},
+            )
+        if target.status == State.REJECTED:
+            raise ValidationError(
+                tr("Case {id} was rejected: choose a case that is being handled.", id=into),
+                {"into": tr("rejected case")},
+            )
+        return {"merged_into_id": into}, {"into": into}
+
+    return transition(db, by, case_id, "merge", reason=note, expected_version=expected_version, prepare=prepare)
+
+
+def return_case(db: Database, by: Actor, case_id: int, reason: str, *, expected_version: int | None = None) -> Outcome:
+    """The unit says the case is not theirs; it goes back to the operator queue."""
+    return transition(db, by, case_id, "return", reason=reason, expected_version=expected_version)
+
+
+def acknowledge(db: Database, by: Actor, case_id: int, *, expected_version: int | None = None) -> Outcome:
+    """The unit acknowledges the case (签收)."""
+    return transition(db, by, case_id, "acknowledge", expected_version=expected_version)
+
+
+def handle(
+    db: Database,
+    by: Actor,
+    case_id: int,
+    result: str,
+    photos: list[str] | None = None,
+    *,
+    expected_version: int | None = None,
+) -> Outcome:
+    """The unit reports its result (text and photo references)."""
+    if not (result or "").strip():
+        raise ValidationError(tr("Say what was done (the result)."), {"result": tr("required")})
+
+    def prepare(s: Session, case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
+        return (
+            {"result_text": result.strip(), "result_photos": list(photos or []), "handled_at": utcnow()},
+            {"photos": list(photos or [])},
+        )
+
+    return transition(db, by, case_id, "handle", reason=result, expected_version=expected_version, prepare=prepare)
+
+
+def _limit(text: str) -> Limit:
+    try:
+        return Limit.parse(text)
+    except LimitError as exc:
+        raise ValidationError(str(exc), {"limit": str(exc)}) from None
+
+
+def request_extension(
+    db: Database, by: Actor, case_id: int, limit: str, reason: str, *, expected_version: int | None = None
+) -> Outcome:
+    """The unit asks for more time (延期); a shift lead decides."""
+    extra = _limit(limit)
+
+    def prepare(s: Session, case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
+        pending = s.scalar(
+            select(func.count())
+            .select_from(ExtensionRequest)
+            .where(ExtensionRequest.case_id == case.id, ExtensionRequest.status == "pending")
+        )
+        if pending:
+            raise ValidationError(
+                tr("Case {id} already has an extension request waiting for a decision.", id=case.id),
+                {"limit": tr("pending request")},
+            )
+        row = ExtensionRequest(case_id=case.id, requested_by=by.name, time_limit=str(extra), reason=reason)
+        return {}, {"limit": str(extra), "_rows": [row]}
+
+    return transition(
+        db, by, case_id, "request_extension", reason=reason, expected_version=expected_version, prepare=prepare
+    )
+
+
+def decide_extension(
+    db: Database, by: Actor, case_id: int, approve: bool, reason: str = "", *, expected_version: int | None = None
+) -> Outcome:
+    """A shift lead approves (the deadline moves by the requested limit) or refuses an extension."""
+
+    def prepare(s: Session, case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
+        req = s.scalar(
+            select(ExtensionRequest).where(ExtensionRequest.case_id == case.id, ExtensionRequest.status == "pending")
+        )
+        if req is None:
+            raise ValidationError(
+                tr("Case {id} has no extension request waiting.", id=case.id), {"case": tr("no pending request")}
+            )
+        now = utcnow()
+        req.status = "approved" if approve else "refused"
+        req.decided_by, req.decided_at, req.decision_reason = by.name, now, reason
+        values: dict[str, Any] = {}
+        details: dict[str, Any] = {"approved": approve, "limit": req.time_limit, "request": req.id}
+        if approve:
+            new = calendar_from(s).add(max(case.deadline_at or now, now), req.time_limit)
+            req.new_deadline_at = new
+            values["deadline_at"] = new
+            details["deadline"] = new
+        return values, details
+
+    return transition(
+        db, by, case_id, "decide_extension", reason=reason, expected_version=expected_version, prepare=prepare
+    )
+
+
+def verify(
+    db: Database, by: Actor, case_id: int, verifier: str = "", *, expected_version: int | None = None
+) -> Outcome:
+    """Ask the grid member on site to confirm the unit's result (待核查)."""
+
+    def prepare(s: Session, case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
+        return {}, {"verifier": verifier}
+
+    return transition(db, by, case_id, "verify", expected_version=expected_version, prepare=prepare)
+
+
+def close(db: Database, by: Actor, case_id: int, note: str = "", *, expected_version: int | None = None) -> Outcome:
+    """Close a verified case: its closure standard is met."""
+
+    def prepare(s: Session, case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
+        return {"closed_at": utcnow()}, {"closure_standard": case.closure_standard or ""}
+
+    return transition(db, by, case_id, "close", reason=note, expected_version=expected_version, prepare=prepare)
+
+
+def rework(
+    db: Database, by: Actor, case_id: int, reason: str, limit: str | None = None, *, expected_version: int | None = None
+) -> Outcome:
+    """Verification failed: back to the unit, with the same deadline or a new one from now."""
+    extra = _limit(limit) if limit else None
+
+    def prepare(s: Session, case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
+        values: dict[str, Any] = {"handled_at": None}
+        details: dict[str, Any] = {}
+        if extra is not None:
+            values["deadline_at"] = calendar_from(s).add(utcnow(), extra)
+            details = {"limit": str(extra), "deadline": values["deadline_at"]}
+        return values, details
+
+    return transition(db, by, case_id, "rework", reason=reason, expected_version=expected_version, prepare=prepare)
+
+
+def supervise(db: Database, by: Actor, case_id: int, note: str = "", *, expected_version: int | None = None) -> Outcome:
+    """Mark an overdue case as supervised (督办) and notify its unit."""
+
+    def prepare(s: Session, case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
+        if not is_overdue(case.status, case.deadline_at):
+            raise ValidationError(
+                tr("Case {id} is not overdue; supervision is for overdue cases.", id=case.id),
+                {"case": tr("not overdue")},
+            )
+        return {"supervised_at": utcnow()}, {"unit": case.unit_code}
+
+    return transition(db, by, case_id, "supervise", reason=note, expected_version=expected_version, prepare=prepare)
+
+
+def suspend(db: Database, by: Actor, case_id: int, reason: str, *, expected_version: int | None = None) -> Outcome:
+    """Suspend (挂账) a case that cannot be solved in time even after extension; explanation required."""
+    return transition(db, by, case_id, "suspend", reason=reason, expected_version=expected_version)
+
+
+def resume(db: Database, by: Actor, case_id: int, note: str = "", *, expected_version: int | None = None) -> Outcome:
+    """Take a suspended case up again."""
+    return transition(db, by, case_id, "resume", reason=note, expected_version=expected_version)
+
+
+def reopen(db: Database, by: Actor, case_id: int, reason: str, *, expected_version: int | None = None) -> Outcome:
+    """A shift lead reopens a rejected or merged report: it is back in the queue."""
+
+    def prepare(s: Session, case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
+        return {"merged_into_id": None}, {}
+
+    return transition(db, by, case_id, "reopen", reason=reason, expected_version=expected_version, prepare=prepare)
+
+
+def is_overdue(status: str, deadline: datetime | None, now: datetime | None = None) -> bool:
+    """Overdue is derived: the deadline has passed and the case is not finished."""
+    return deadline is not None and State(status) in RUNNING and deadline < (now or utcnow())
+
+
+_UNDOABLE = {
+    "file",
+    "reject",
+    "merge",
+    "dispatch",
+    "verify",
+    "close",
+    "rework",
+    "return",
+    "acknowledge",
+    "handle",
+    "supervise",
+    "suspend",
+    "resume",
+    "reopen",
+}
+
+
+def undo(db: Database, by: Actor, case_id: int, window: timedelta = UNDO_WINDOW) -> Outcome:
+    """Undo the actor's last action on a case, within the window, if no one has acted on it since.
+
+    The undo is itself an event: the history keeps both.
+    """
+    now = utcnow()
+    try:
+        with db.write() as s:
+            case = s.get(Case, case_id)
+            if case is None:
+                raise NotFoundError(tr("There is no case {id}.", id=case_id))
+            last = s.scalar(
+                select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id.desc()).limit(1)
+            )
+            if last is None or last.actor != by.name or last.action not in _UNDOABLE:
+                raise ValidationError(
+                    tr(
+                        "Nothing of yours to undo on case {id}: someone acted on it after you, "
+                        "or your last action cannot be undone.",
+                        id=case_id,
+                    ),
+                    {"case": "undo"},
+                )
+            if now - last.at > window:
+                raise ValidationError(
+                    tr("Too late to undo: undo works for {n} seconds after an action.", n=int(window.total_seconds())),
+                    {"case": "undo"},
+                )
+            before = dict(last.details.get("before", {}))
+            values: dict[str, Any] = {}
+            for key, value in before.items():
+                column = Case.__table__.columns[key]
+                if (
+                    value is not None
+                    and isinstance(column.type.python_type, type)
+                    and issubclass(column.type.python_type, datetime)
+                ):
+                    value = datetime.fromisoformat(value)
+                values[key] = value
+            values.update(version=case.version + 1, last_actor=by.name, last_action_at=now)
+            result = s.execute(
+                update(Case)
+                .where(Case.id == case_id, Case.version == case.version)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise _Lost
+            event = CaseEvent(
+                case_id=case_id,
+                at=now,
+                actor=by.name,
+                actor_role=by.role,
+                action="undo",
+                from_state=case.status,
+                to_state=values["status"],
+                reason="",
+                details={"undone": last.id, "undone_action": last.action, "version": case.version + 1},
+            )
+            s.add(event)
+            s.flush()
+            outcome = Outcome(case_id, values["status"], case.version + 1, event.id)
+    except _Lost:
+        raise _conflict(db, case_id) from None
+    notify("case", [case_id])
+    return outcome

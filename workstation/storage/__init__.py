@@ -1,0 +1,1 @@
+"""Storage: engines and sessions, schema migrations, reference-data loading."""
