@@ -28,7 +28,7 @@ from workstation.storage.bootstrap import open_database  # noqa: E402
 from workstation.storage.db import Database  # noqa: E402
 
 PG_URL = os.environ.get("WORKSTATION_TEST_DB", "")
-MUTABLE_TABLES = ["case_events", "case_units", "extension_requests", "cases", "users"]
+MUTABLE_TABLES = ["case_events", "case_units", "extension_requests", "case_leases", "saved_filters", "cases", "users"]
 _counter = itertools.count()
 
 

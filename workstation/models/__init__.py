@@ -1,8 +1,8 @@
 """The SQLAlchemy ORM: one typed base, the reference tables, accounts, and cases with their history."""
 
-from workstation.models.account import User
+from workstation.models.account import SavedFilter, User
 from workstation.models.base import Base, UTCDateTime, utcnow
-from workstation.models.case import Case, CaseEvent, CaseUnit, ExtensionRequest
+from workstation.models.case import Case, CaseEvent, CaseLease, CaseUnit, ExtensionRequest
 from workstation.models.reference import (
     CalendarYear,
     CareGroup,
@@ -21,6 +21,7 @@ __all__ = [
     "CareGroup",
     "Case",
     "CaseEvent",
+    "CaseLease",
     "CaseUnit",
     "Category",
     "Community",
@@ -28,6 +29,7 @@ __all__ = [
     "Grid",
     "GridStaff",
     "Meta",
+    "SavedFilter",
     "Street",
     "UTCDateTime",
     "Unit",

@@ -116,3 +116,17 @@ class ExtensionRequest(Base):
     decided_at: Mapped[datetime | None]
     decision_reason: Mapped[str | None] = mapped_column(Text)
     new_deadline_at: Mapped[datetime | None]
+
+
+class CaseLease(Base):
+    """A seat's hold on a case it has open, so two operators do not work the same report.
+
+    A lease expires on its own when the seat stops renewing it (the seat went away).
+    """
+
+    __tablename__ = "case_leases"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True, autoincrement=False)
+    holder: Mapped[str] = mapped_column(String(50))
+    seat: Mapped[str] = mapped_column(String(100))
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]

@@ -36,6 +36,8 @@ class UpgradeResult:
     after: str
     backup: Path | None
 
+    # Revisions are shown joined with '+' when independent modules keep their tables on branches.
+
     @property
     def changed(self) -> bool:
         """Whether the schema was changed."""
@@ -52,16 +54,20 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 
 def head_revision() -> str:
-    """The newest schema revision this program knows."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    """The newest schema revision(s) this program knows, joined with '+'."""
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    return "+".join(sorted(heads))
+
+
+def current_revisions(engine: Engine) -> tuple[str, ...]:
+    """The schema revisions the database is at (empty for an empty database)."""
+    with engine.connect() as conn:
+        return tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The schema revision the database is at (None for an empty database)."""
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+    """The schema revision(s) the database is at, joined with '+' (None for an empty database)."""
+    return "+".join(current_revisions(engine)) or None
 
 
 def _backup_sqlite(path: Path, revision: str | None) -> Path:
@@ -87,8 +93,9 @@ def upgrade(engine: Engine) -> UpgradeResult:
     """
     script = ScriptDirectory.from_config(alembic_config())
     head = head_revision()
-    before = current_revision(engine)
-    if before is not None and not _known(script, before):
+    revisions = current_revisions(engine)
+    before = "+".join(revisions) or None
+    if any(not _known(script, rev) for rev in revisions):
         raise SchemaTooNewError(
             tr(
                 "The database schema ({found}) is newer than this program knows (up to {head}). "
@@ -106,7 +113,7 @@ def upgrade(engine: Engine) -> UpgradeResult:
     cfg = alembic_config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "heads")
     return UpgradeResult(before, head, backup)
 
 
