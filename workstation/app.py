@@ -1,0 +1,99 @@
+"""The composition root of the window: settings, database, sign-in, keymap, main window.
+
+``python main.py [--db URL] [--lang en] [--demo]`` starts here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from platformdirs import user_config_dir
+
+from workstation import __version__
+from workstation.commands.keymap import Keymap, KeymapError
+from workstation.i18n import language, set_language, tr
+from workstation.services.accounts import needs_first_admin
+from workstation.services.errors import WorkstationError
+from workstation.storage.bootstrap import open_database
+from workstation.storage.db import APP_NAME
+
+ORG = "GridGovernance"
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    """The window's options."""
+    p = argparse.ArgumentParser(prog="workstation", description="Grid-governance operator workstation")
+    p.add_argument("--db", metavar="URL", help="SQLAlchemy URL or SQLite file (default: $WORKSTATION_DB or embedded)")
+    p.add_argument("--lang", metavar="LANG", help="zh_CN (default) or en")
+    p.add_argument("--demo", action="store_true", help="training mode on a throw-away made-up district")
+    p.add_argument("--user", metavar="NAME", help="the user name to sign in as")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    args, _unknown = p.parse_known_args(list(argv))
+    return args
+
+
+def keymap_file() -> Path:
+    """Where a user's key binding changes are stored."""
+    return Path(user_config_dir(APP_NAME, appauthor=False)) / "keymap.json"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Open the window; returns the exit code."""
+    args = parse(sys.argv[1:] if argv is None else argv)
+    set_language(args.lang)
+    from PySide6.QtCore import QLibraryInfo, QLocale, QSettings, QTranslator
+    from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+
+    from workstation.ui.dialogs import FirstAdminDialog, SignInDialog
+    from workstation.ui.main_window import MainWindow
+    from workstation.ui.style import apply_style
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setOrganizationName(ORG)
+    app.setApplicationName(APP_NAME)
+    if language() == "zh_CN":
+        QLocale.setDefault(QLocale(QLocale.Language.Chinese, QLocale.Country.China))
+        qt_tr = QTranslator(app)
+        if qt_tr.load("qtbase_zh_CN", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+            app.installTranslator(qt_tr)
+    apply_style(app)
+    settings = QSettings()
+    try:
+        if args.demo:
+            from workstation.demo.launch import open_demo
+
+            db, actor = open_demo()
+        else:
+            db = open_database(args.db)
+            actor = None
+    except WorkstationError as exc:
+        QMessageBox.critical(None, tr("Cannot open the database"), exc.message)
+        return 1
+    try:
+        keymap = Keymap.load(keymap_file())
+    except (KeymapError, ValueError) as exc:
+        QMessageBox.warning(None, tr("Key bindings"), tr("Your key bindings were not loaded ({reason}); "
+                                                         "the defaults are in force.", reason=exc))
+        keymap = Keymap.load(None)
+    if actor is None:
+        if needs_first_admin(db):
+            first = FirstAdminDialog(db)
+            if first.exec() != QDialog.DialogCode.Accepted:
+                return 0
+        sign_in = SignInDialog(db, last_user=args.user or str(settings.value("session/lastUser", "")))
+        if sign_in.exec() != QDialog.DialogCode.Accepted or sign_in.actor is None:
+            return 0
+        actor = sign_in.actor
+        settings.setValue("session/lastUser", actor.name)
+    seat = f"{socket.gethostname()}:{os.getpid()}"
+    window = MainWindow(db, actor, keymap, settings, seat=seat, demo=args.demo)
+    window.show()
+    code = app.exec()
+    db.dispose()
+    return int(code)

@@ -1,0 +1,1 @@
+"""The one command registry and the key bindings: menus, shortcuts, palette and cheat sheet derive from it."""

@@ -1,0 +1,186 @@
+"""The operator queues as SQL: which cases each queue holds, in which order, page by page.
+
+Every queue sorts and filters on indexed columns. Pages are read by keyset (``after`` the last key
+of the previous page) or, for a jump into the middle, by offset; the count is real.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from workstation.domain.lifecycle import N_, RUNNING
+from workstation.models import Case, CaseLease, Grid, utcnow
+
+QUEUES: dict[str, str] = {
+    "new": N_("New"),
+    "returned": N_("Returned"),
+    "verify": N_("To verify"),
+    "overdue": N_("Overdue"),
+    "mine": N_("My recent"),
+    "all": N_("All cases"),
+}
+_RUNNING = sorted(s.value for s in RUNNING)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What a queue view shows: the queue, a search text, and optional narrowing filters."""
+
+    queue: str = "new"
+    search: str = ""
+    channel: str | None = None
+    category: str | None = None  # a code or a code prefix (major category)
+    grid: str | None = None
+    community: str | None = None
+    street: str | None = None
+    actor: str = ""  # the signed-in user, for "mine"
+    extra_status: tuple[str, ...] = field(default_factory=tuple)
+
+    def with_(self, **changes: Any) -> QueueFilter:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The filter as saved (without the actor)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("actor", "extra_status") and v}
+
+
+def _order(queue: str) -> list[Any]:
+    if queue == "mine":
+        return [Case.last_action_at.desc(), Case.id.desc()]
+    if queue == "overdue":
+        return [Case.deadline_at.asc(), Case.id.asc()]
+    if queue == "all":
+        return [Case.received_at.desc(), Case.id.desc()]
+    return [Case.priority.asc(), Case.received_at.asc(), Case.id.asc()]
+
+
+def _where(f: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
+    cond: list[ColumnElement[bool]] = []
+    if f.queue == "new":
+        cond.append(Case.status == "reported")
+    elif f.queue == "returned":
+        cond.append(Case.status == "returned")
+    elif f.queue == "verify":
+        cond.append(Case.status.in_(["handled", "verifying"]))
+    elif f.queue == "overdue":
+        cond += [Case.status.in_(_RUNNING), Case.deadline_at < now]
+    elif f.queue == "mine":
+        cond.append(Case.last_actor == f.actor)
+    if f.channel:
+        cond.append(Case.channel == f.channel)
+    if f.category:
+        cond.append(
+            Case.category_code.like(f"{f.category}%") if len(f.category) < 4 else Case.category_code == f.category
+        )
+    if f.grid:
+        cond.append(Case.grid_code == f.grid)
+    if f.community:
+        cond.append(Case.community_code == f.community)
+    if f.street:
+        cond.append(Case.street_code == f.street)
+    text = f.search.strip()
+    if text:
+        if text.isdigit():
+            cond.append(or_(Case.id == int(text), Case.external_id == text, Case.reporter_phone.like(f"%{text}%")))
+        else:
+            like = f"%{text}%"
+            cond.append(
+                or_(
+                    Case.text.like(like),
+                    Case.address.like(like),
+                    Case.external_id == text,
+                    Case.grid_code.in_(select(Grid.code).where(Grid.name.like(like)).scalar_subquery()),
+                )
+            )
+    return cond
+
+
+def _key_columns(queue: str) -> list[Any]:
+    if queue == "mine":
+        return [Case.last_action_at, Case.id]
+    if queue == "overdue":
+        return [Case.deadline_at, Case.id]
+    if queue == "all":
+        return [Case.received_at, Case.id]
+    return [Case.priority, Case.received_at, Case.id]
+
+
+def count(s: Session, f: QueueFilter, now: datetime | None = None) -> int:
+    """How many cases the queue holds."""
+    return int(s.scalar(select(func.count()).select_from(Case).where(*_where(f, now or utcnow()))) or 0)
+
+
+def page(
+    s: Session,
+    f: QueueFilter,
+    *,
+    limit: int,
+    offset: int = 0,
+    after: Sequence[Any] | None = None,
+    from_end: bool = False,
+    now: datetime | None = None,
+) -> list[tuple[Any, ...]]:
+    """One page of (key..., id) tuples in queue order.
+
+    Args:
+        s: a read session.
+        f: the queue and filters.
+        limit: page size.
+        offset: rows to skip (for a jump into the middle; ignored with ``after``).
+        after: the key of the last row of the previous page (keyset paging).
+        from_end: the last ``limit`` rows (for a jump to the end), still returned in queue order.
+        now: the instant "overdue" is judged at.
+    """
+    cols = _key_columns(f.queue)
+    order = _order(f.queue)
+    query = select(*cols).where(*_where(f, now or utcnow()))
+    descending = f.queue in ("mine", "all")
+    if after is not None:
+        key = tuple_(*cols)
+        query = query.where(key < tuple_(*after) if descending else key > tuple_(*after))
+    if from_end:
+        reverse = [c.asc() if descending else c.desc() for c in cols]
+        rows = s.execute(query.order_by(*reverse).limit(limit)).all()
+        return [tuple(r) for r in reversed(rows)]
+    rows = s.execute(query.order_by(*order).limit(limit).offset(0 if after is not None else offset)).all()
+    return [tuple(r) for r in rows]
+
+
+def counts(s: Session, actor: str, now: datetime | None = None) -> dict[str, int]:
+    """The count of every queue, for the queue list and the status bar."""
+    now = now or utcnow()
+    return {q: count(s, QueueFilter(queue=q, actor=actor), now) for q in QUEUES}
+
+
+def rows(s: Session, ids: Sequence[int]) -> dict[int, Case]:
+    """The cases of these ids (for the visible rows only)."""
+    if not ids:
+        return {}
+    return {c.id: c for c in s.scalars(select(Case).where(Case.id.in_(list(ids))))}
+
+
+def holders(s: Session, ids: Sequence[int], now: datetime | None = None) -> dict[int, str]:
+    """Who holds a live lease on each of these cases."""
+    if not ids:
+        return {}
+    now = now or utcnow()
+    return dict(
+        s.execute(
+            select(CaseLease.case_id, CaseLease.holder).where(
+                CaseLease.case_id.in_(list(ids)), CaseLease.expires_at > now
+            )
+        ).all()
+    )
+
+
+def position_filter(f: QueueFilter) -> ColumnElement[bool]:
+    """All conditions of the filter as one expression (for tests and exports)."""
+    return and_(*_where(f, utcnow()))

@@ -1,0 +1,414 @@
+"""The seat operator's main window: queues on the left, the selected case on the right.
+
+The window arranges widgets and keeps them in step; the actions live in ``triage``, the live feed,
+leases and idle lock in ``live``, and the commands, menus and keys come from the command registry.
+"""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy import select
+
+from workstation import __version__
+from workstation.commands.keymap import Keymap
+from workstation.commands.registry import all_commands
+from workstation.i18n import tr
+from workstation.models import SavedFilter
+from workstation.services import queue as q
+from workstation.services.actors import Actor
+from workstation.services.errors import NotFoundError
+from workstation.services.queries import get_case
+from workstation.storage.db import Database
+from workstation.ui.actions import build_actions
+from workstation.ui.case_panel import CasePanel
+from workstation.ui.live import Live
+from workstation.ui.pickers import Picker, PickItem
+from workstation.ui.queue_model import COLUMNS, QueueModel
+from workstation.ui.triage import Triage
+
+
+class MainWindow(QMainWindow):
+    """The workstation window for one signed-in operator."""
+
+    def __init__(self, db: Database, actor: Actor, keymap: Keymap, settings: QSettings, *,
+                 seat: str = "", demo: bool = False) -> None:
+        super().__init__()
+        self.db, self.actor, self.keymap, self.settings = db, actor, keymap, settings
+        self.seat = seat or f"{actor.name}@seat"
+        self.demo = demo
+        self.current_picker: Picker | None = None
+        self.keystrokes: dict[int, int] = {}
+        self.setObjectName("mainWindow")
+        self.setWindowTitle(self._title())
+        self.filter = q.QueueFilter(queue="new", actor=actor.name)
+        self.model = QueueModel(db, self.filter, self)
+        self.triage = Triage(self)
+        self._build()
+        self.actions_by_id = build_actions(self, keymap, self._handlers(), self.work_area)
+        self.live = Live(self)
+        self._restore()
+        self.select_row(0)
+        self.update_counts()
+
+    # -- layout --------------------------------------------------------------------------------------
+
+    def _title(self) -> str:
+        demo = tr("DEMO — training data") + " · " if self.demo else ""
+        return tr("{demo}Grid-governance workstation — {user} ({role})", demo=demo,
+                  user=self.actor.display_name or self.actor.name, role=self.actor.role)
+
+    def _build(self) -> None:
+        self.queues = QListWidget()
+        self.queues.setObjectName("queueList")
+        for key, title in q.QUEUES.items():
+            item = QListWidgetItem(tr(title))
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            self.queues.addItem(item)
+        self.queues.setCurrentRow(0)
+        self.queues.setMaximumWidth(200)
+        self.queues.currentItemChanged.connect(self._queue_chosen)
+
+        self.search = QLineEdit()
+        self.search.setObjectName("search")
+        self.search.setPlaceholderText(tr("/ to search: text, address, grid, case or phone number"))
+        self.search.setClearButtonEnabled(True)
+        self.search.returnPressed.connect(self._search_done)
+        self.search.textChanged.connect(lambda _: self._search_timer.start())
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(250)
+        self._search_timer.timeout.connect(self._apply_search)
+
+        self.table = QTableView()
+        self.table.setObjectName("queueTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(26)
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for column, width in enumerate([64, 64, 64, 96, 360, 110, 96, 130, 70]):
+            self.table.setColumnWidth(column, width)
+        self.table.selectionModel().currentRowChanged.connect(self._row_changed)
+
+        self.panel = CasePanel()
+        self.panel.me = self.actor.name
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.table)
+        self.work_area = QSplitter(Qt.Orientation.Horizontal)
+        self.work_area.setObjectName("workArea")
+        self.work_area.addWidget(left)
+        self.work_area.addWidget(self.panel)
+        self.work_area.setStretchFactor(0, 3)
+        self.work_area.setStretchFactor(1, 2)
+
+        central = QWidget()
+        outer = QHBoxLayout(central)
+        outer.setContentsMargins(4, 4, 4, 4)
+        outer.addWidget(self.queues)
+        right = QVBoxLayout()
+        if self.demo:
+            banner = QLabel(tr("DEMO — training world, nothing here is real"))
+            banner.setObjectName("demoBanner")
+            banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            right.addWidget(banner)
+        right.addWidget(self.search)
+        right.addWidget(self.work_area, 1)
+        outer.addLayout(right, 1)
+        self.setCentralWidget(central)
+
+        self.user_label = QLabel(f"{self.actor.display_name or self.actor.name} · {self.actor.role}")
+        self.counts_label = QLabel()
+        self.counts_label.setObjectName("counts")
+        self.connection_label = QLabel()
+        self.connection_label.setObjectName("connection")
+        self.message = QLabel()
+        self.message.setObjectName("message")
+        bar = self.statusBar()
+        bar.addWidget(self.user_label)
+        bar.addWidget(self.message, 1)
+        bar.addPermanentWidget(self.counts_label)
+        bar.addPermanentWidget(self.connection_label)
+        self.table.setFocus()
+
+    def _handlers(self) -> dict[str, Any]:
+        t = self.triage
+        return {
+            "case.file": t.file, "case.dispatch": lambda: t.dispatch(), "case.add_unit": t.add_unit,
+            "case.reject": t.reject, "case.merge": t.merge, "case.verify": t.verify, "case.close": t.close,
+            "case.rework": t.rework, "case.extension": t.extension, "case.undo": t.undo,
+            "queue.next": lambda: self.move(1), "queue.previous": lambda: self.move(-1),
+            "queue.search": self.focus_search,
+            **{f"queue.{k}": (lambda k=k: self.show_queue(k)) for k in q.QUEUES},
+            "queue.save_filter": self.save_filter, "queue.saved_filters": self.open_saved_filter,
+            "queue.export": self.export, "queue.refresh": lambda: self.refresh(keep=self.current_id()),
+            "view.palette": self.palette, "view.focus_queue": self.table.setFocus,
+            "view.focus_case": self.panel.body.setFocus, "help.cheatsheet": self.cheatsheet,
+            "help.about": self.about, "session.lock": lambda: self.live.lock(),
+            "session.sign_out": self.sign_out, "session.quit": self.close,
+        }
+
+    # -- selection and queues ------------------------------------------------------------------------
+
+    def current_id(self) -> int | None:
+        """The id of the selected case."""
+        index = self.table.currentIndex()
+        return self.model.id_at(index.row()) if index.isValid() else None
+
+    def current_case(self) -> dict[str, Any] | None:
+        """The selected case, read fresh."""
+        case_id = self.current_id()
+        if case_id is None:
+            return None
+        try:
+            return get_case(self.db, case_id)
+        except NotFoundError:
+            return None
+
+    def select_row(self, row: int) -> None:
+        """Select a row (clamped to the queue)."""
+        count = self.model.rowCount()
+        if count == 0:
+            self.panel.show_case(None)
+            self.live.hold(None)
+            return
+        row = max(0, min(row, count - 1))
+        index = self.model.index(row, 0)
+        self.table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.scrollTo(index)
+
+    def move(self, step: int) -> None:
+        """Select the next or previous case."""
+        self.select_row(max(self.table.currentIndex().row(), 0) + step)
+
+    def _row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        case_id = self.model.id_at(current.row()) if current.isValid() else None
+        self.live.hold(case_id)
+        self.show_current()
+
+    def show_current(self) -> None:
+        """Show the selected case in the panel."""
+        case = self.current_case()
+        self.panel.show_case(case, self.live.holder_of(case["id"]) if case else None)
+
+    def show_queue(self, key: str) -> None:
+        """Switch to a queue."""
+        for row in range(self.queues.count()):
+            if self.queues.item(row).data(Qt.ItemDataRole.UserRole) == key:
+                self.queues.setCurrentRow(row)
+        self.table.setFocus()
+
+    def _queue_chosen(self, item: QListWidgetItem | None, _previous: QListWidgetItem | None) -> None:
+        if item is None:
+            return
+        self.apply_filter(self.filter.with_(queue=item.data(Qt.ItemDataRole.UserRole)))
+
+    def apply_filter(self, flt: q.QueueFilter) -> None:
+        """Show a queue with a filter; the first row is selected."""
+        self.filter = flt
+        self.model.reload(flt)
+        self.select_row(0)
+        self.update_counts()
+
+    def refresh(self, keep: int | None = None, advance: bool = False, select: int | None = None) -> None:
+        """Read the queue again; keep the selected case, or move on to the one that took its place."""
+        row = self.table.currentIndex().row()
+        self.model.reload()
+        target = select if select is not None else keep
+        found = self.model.row_of(target) if target is not None else None
+        if found is None and target is not None:
+            for r in range(max(row - 5, 0), min(row + 50, self.model.rowCount())):
+                if self.model.id_at(r) == target:
+                    found = r
+                    break
+        if found is not None and advance:
+            self.select_row(found + 1)
+        elif found is not None:
+            self.select_row(found)
+        else:
+            self.select_row(max(row, 0))
+        self.update_counts()
+
+    def update_counts(self) -> None:
+        """Counts on each queue and in the status bar."""
+        with self.db.read() as s:
+            counts = q.counts(s, self.actor.name)
+        for row in range(self.queues.count()):
+            item = self.queues.item(row)
+            key = item.data(Qt.ItemDataRole.UserRole)
+            item.setText(f"{tr(q.QUEUES[key])}  ({counts.get(key, 0)})")
+        self.counts_label.setText(tr("new {new} · returned {returned} · to verify {verify} · overdue {overdue}",
+                                     **{k: counts[k] for k in ("new", "returned", "verify", "overdue")}))
+
+    # -- search, filters, export ---------------------------------------------------------------------
+
+    def focus_search(self) -> None:
+        """``/``: type to search the current queue; Enter goes back to the list."""
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def _apply_search(self) -> None:
+        if self.search.text().strip() != self.filter.search:
+            self.apply_filter(self.filter.with_(search=self.search.text().strip()))
+
+    def _search_done(self) -> None:
+        self._search_timer.stop()
+        self._apply_search()
+        self.table.setFocus()
+
+    def save_filter(self) -> None:
+        """Save the current queue and search under a name."""
+        name, ok = QInputDialog.getText(self, tr("Save filter"), tr("Name of this filter:"))
+        if ok and name.strip():
+            with self.db.write() as s:
+                s.add(SavedFilter(owner=self.actor.name, name=name.strip(), query=self.filter.to_dict()))
+            self.notify(tr("Filter {name} saved.", name=name.strip()))
+
+    def open_saved_filter(self) -> None:
+        """Pick one of my saved filters."""
+        with self.db.read() as s:
+            saved = s.scalars(select(SavedFilter).where(SavedFilter.owner == self.actor.name)
+                              .order_by(SavedFilter.name)).all()
+            items = [PickItem(f.query, f.name, ", ".join(f"{k}={v}" for k, v in f.query.items())) for f in saved]
+        if not items:
+            self.notify(tr("No saved filters yet: Ctrl+S saves the current one."), error=True)
+            return
+        picker = Picker(tr("Saved filters"), items, self)
+        accepted = picker.exec()
+        self.restore_focus()
+        if accepted and picker.chosen:
+            flt = q.QueueFilter(actor=self.actor.name, **picker.chosen)
+            self.search.blockSignals(True)
+            self.search.setText(flt.search)
+            self.search.blockSignals(False)
+            self.show_queue(flt.queue)
+            self.apply_filter(flt)
+
+    def export(self, path: str | None = None) -> str | None:
+        """Write the current list (all its rows, not only those in view) to a CSV file."""
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, tr("Export the list"), "cases.csv", "CSV (*.csv)")
+        if not path:
+            return None
+        with open(path, "w", encoding="utf-8-sig", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow([tr(title) for _, title in COLUMNS])
+            for row in range(self.model.rowCount()):
+                writer.writerow([self.model.index(row, c).data() for c in range(len(COLUMNS))])
+        self.notify(tr("{n} rows exported to {path}.", n=self.model.rowCount(), path=path))
+        return path
+
+    # -- palette, cheat sheet, messages --------------------------------------------------------------
+
+    def palette(self) -> None:
+        """``Ctrl+K``: every command with its key; Enter runs it."""
+        items = []
+        for command in all_commands():
+            keys = ", ".join(self.keymap.keys_for(command.id, "queue"))
+            items.append(PickItem(command.id, tr(command.title), keys or command.id, (command.id, keys)))
+        picker = Picker(tr("Command palette"), items, self)
+        self.current_picker = picker
+        chosen = picker.chosen if picker.exec() else None
+        self.current_picker = None
+        self.restore_focus()
+        if chosen:
+            self.actions_by_id[chosen].trigger()
+
+    def cheatsheet(self) -> None:
+        """``?``: every key, from the keymap."""
+        items = []
+        for command in all_commands():
+            keys = self.keymap.keys_for(command.id, "queue")
+            if keys:
+                items.append(PickItem(command.id, f"{' / '.join(keys):<14} {tr(command.title)}", ""))
+        picker = Picker(tr("Keyboard cheat sheet"), items, self, hint=tr("Type to find a key or a command"))
+        accepted = picker.exec()
+        self.restore_focus()
+        if accepted and picker.chosen:
+            self.actions_by_id[picker.chosen].trigger()
+
+    def about(self) -> None:
+        """Version and database."""
+        self.notify(tr("Workstation {version} · database {db}", version=__version__,
+                       db=self.db.engine.url.render_as_string(hide_password=True)))
+
+    def restore_focus(self) -> None:
+        """Give the keyboard back to the queue after a dialog (also where no window manager does it)."""
+        self.activateWindow()
+        self.table.setFocus()
+
+    def notify(self, text: str, error: bool = False) -> None:
+        """A non-blocking message in the status bar."""
+        self.message.setText(text)
+        self.message.setProperty("error", error)
+        self.message.style().unpolish(self.message)
+        self.message.style().polish(self.message)
+
+    def count_keystroke_case(self, case_id: int) -> None:
+        """Remember that the seat acted on a case (for training scores)."""
+        self.keystrokes[case_id] = self.keystrokes.get(case_id, 0) + 1
+
+    def sign_out(self) -> None:
+        """Give back held cases and close the window."""
+        self.live.stop()
+        self.close()
+
+    # -- persistence ---------------------------------------------------------------------------------
+
+    def _restore(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1500, 860)
+        state = self.settings.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        split = self.settings.value("window/split")
+        if split is not None:
+            self.work_area.restoreState(split)
+        header = self.settings.value("window/queueHeader")
+        if header is not None:
+            self.table.horizontalHeader().restoreState(header)
+
+    def save_layout(self) -> None:
+        """Remember the window's layout and column widths."""
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/split", self.work_area.saveState())
+        self.settings.setValue("window/queueHeader", self.table.horizontalHeader().saveState())
+        self.settings.sync()
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802
+        """Save the layout and give back held cases."""
+        self.save_layout()
+        self.live.stop()
+        super().closeEvent(event)

@@ -1,0 +1,258 @@
+"""The queue's Qt model: holds ids, fetches only the rows in view, sorts and filters in SQL.
+
+Rows are read in blocks of ``BLOCK`` keys: the next block by keyset from the previous one, a block
+near the end from the end, any other by offset. Only the cases of loaded blocks are held, in a
+bounded cache, so a million-case queue costs a few hundred rows of memory.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor
+from sqlalchemy import select
+
+from workstation.domain.channels import CHANNELS
+from workstation.domain.lifecycle import N_, RUNNING, State
+from workstation.i18n import state_label, tr
+from workstation.models import Grid, utcnow
+from workstation.services import queue as q
+from workstation.services.calendar import calendar_from
+from workstation.storage.db import Database
+
+BLOCK = 100
+MAX_BLOCKS = 40
+NEAR = 0.2  # share of the limit left that counts as "near the deadline"
+COLUMNS = [
+    ("priority", N_("Urgency")),
+    ("id", N_("No.")),
+    ("status", N_("Status")),
+    ("channel", N_("Channel")),
+    ("text", N_("Report")),
+    ("grid", N_("Grid")),
+    ("received", N_("Received")),
+    ("deadline", N_("Deadline")),
+    ("taken", N_("Open at")),
+]
+DEADLINE_COLUMN = 7
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True)
+class Row:
+    """What one queue row shows."""
+
+    id: int
+    version: int
+    status: str
+    priority: int
+    channel: str
+    text: str
+    grid: str
+    received: datetime
+    filed: datetime | None
+    deadline: datetime | None
+    holder: str | None
+
+
+def countdown(deadline: datetime, now: datetime) -> str:
+    """A short, signed time left: ``1h05m``, ``-25m``."""
+    seconds = int((deadline - now).total_seconds())
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{sign}{days}d{hours:02d}h"
+    if hours:
+        return f"{sign}{hours}h{minutes:02d}m"
+    return f"{sign}{minutes}m{rest % 60:02d}s"
+
+
+def urgency_of(row: Row, now: datetime) -> str:
+    """``overdue``, ``near`` or ``ok`` for the deadline of a running case."""
+    if row.deadline is None or State(row.status) not in RUNNING:
+        return "ok"
+    if row.deadline < now:
+        return "overdue"
+    total = (row.deadline - (row.filed or row.received)).total_seconds()
+    left = (row.deadline - now).total_seconds()
+    return "near" if total > 0 and left / total < NEAR else "ok"
+
+
+class QueueModel(QAbstractTableModel):
+    """A lazily loaded queue of cases."""
+
+    def __init__(self, db: Database, flt: q.QueueFilter, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.db = db
+        self.filter = flt
+        self._count = 0
+        self._blocks: OrderedDict[int, list[tuple[Any, ...]]] = OrderedDict()
+        self._rows: dict[int, Row] = {}
+        self._grids: dict[str, str] = {}
+        self._tz: tzinfo | None = None
+        self.me = flt.actor
+        self.reload()
+
+    # -- loading -------------------------------------------------------------------------------------
+
+    def reload(self, flt: q.QueueFilter | None = None) -> None:
+        """Count again and forget every loaded block (after a filter change or a change elsewhere)."""
+        self.beginResetModel()
+        if flt is not None:
+            self.filter = flt
+        self._blocks.clear()
+        self._rows.clear()
+        with self.db.read() as s:
+            if not self._grids:
+                self._grids = dict(s.execute(select(Grid.code, Grid.name)).all())
+                self._tz = calendar_from(s).tz
+            self._count = q.count(s, self.filter)
+        self.endResetModel()
+
+    def _block(self, number: int) -> list[tuple[Any, ...]]:
+        if number in self._blocks:
+            self._blocks.move_to_end(number)
+            return self._blocks[number]
+        start = number * BLOCK
+        size = min(BLOCK, self._count - start)
+        with self.db.read() as s:
+            previous = self._blocks.get(number - 1)
+            if previous and len(previous) == BLOCK:
+                keys = q.page(s, self.filter, limit=size, after=previous[-1])
+            elif start + size >= self._count and start > BLOCK:
+                keys = q.page(s, self.filter, limit=size, from_end=True)
+            else:
+                keys = q.page(s, self.filter, limit=size, offset=start)
+            ids = [k[-1] for k in keys]
+            cases = q.rows(s, ids)
+            holders = q.holders(s, ids)
+        for case_id, c in cases.items():
+            self._rows[case_id] = Row(c.id, c.version, c.status, c.priority, c.channel, c.text,
+                                      self._grids.get(c.grid_code or "", ""), c.received_at, c.filed_at,
+                                      c.deadline_at, holders.get(case_id))
+        self._blocks[number] = keys
+        while len(self._blocks) > MAX_BLOCKS:
+            _, dropped = self._blocks.popitem(last=False)
+            for key in dropped:
+                self._rows.pop(key[-1], None)
+        return keys
+
+    def id_at(self, row: int) -> int | None:
+        """The case id shown at a row."""
+        if not 0 <= row < self._count:
+            return None
+        keys = self._block(row // BLOCK)
+        offset = row % BLOCK
+        return int(keys[offset][-1]) if offset < len(keys) else None
+
+    def row_at(self, row: int) -> Row | None:
+        """The case shown at a row."""
+        case_id = self.id_at(row)
+        return self._rows.get(case_id) if case_id is not None else None
+
+    def row_of(self, case_id: int) -> int | None:
+        """The row of a case among the loaded blocks."""
+        for number, keys in self._blocks.items():
+            for offset, key in enumerate(keys):
+                if key[-1] == case_id:
+                    return number * BLOCK + offset
+        return None
+
+    # -- Qt model ------------------------------------------------------------------------------------
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        """Qt: the real number of cases in the queue."""
+        return 0 if parent.isValid() else self._count
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        """Qt: the columns."""
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        """Qt: column titles."""
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal and \
+                0 <= section < len(COLUMNS):
+            return tr(COLUMNS[section][1])
+        return None
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Qt: what a cell shows."""
+        if not index.isValid() or not 0 <= index.row() < self._count:
+            return None
+        row = self.row_at(index.row())
+        if row is None:
+            return None
+        column = COLUMNS[index.column()][0]
+        now = utcnow()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, column, now)
+        if role == Qt.ItemDataRole.ToolTipRole and column in ("text", "deadline"):
+            return row.text if column == "text" else self._deadline_tip(row, now)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if column == "priority" and row.priority <= 1:
+                return QBrush(QColor("#c62828"))
+            if column == "deadline":
+                state = urgency_of(row, now)
+                if state == "overdue":
+                    return QBrush(QColor("#b71c1c"))
+                if state == "near":
+                    return QBrush(QColor("#8a5a00"))
+            if column == "taken" and row.holder and row.holder != self.me:
+                return QBrush(QColor("#6a1b9a"))
+        if role == Qt.ItemDataRole.BackgroundRole and column == "deadline":
+            state = urgency_of(row, now)
+            if state == "overdue":
+                return QBrush(QColor("#ffebee"))
+            if state == "near":
+                return QBrush(QColor("#fff8e1"))
+        if role == Qt.ItemDataRole.UserRole:
+            return row.id
+        return None
+
+    def _display(self, row: Row, column: str, now: datetime) -> str:
+        tz = self._tz
+        if column == "priority":
+            return tr("● urgent") if row.priority <= 1 else tr("normal")
+        if column == "id":
+            return str(row.id)
+        if column == "status":
+            return state_label(row.status)
+        if column == "channel":
+            return CHANNELS.get(row.channel, row.channel)
+        if column == "text":
+            return row.text.replace("\n", " ")
+        if column == "grid":
+            return row.grid or "—"
+        if column == "received":
+            return row.received.astimezone(tz).strftime("%m-%d %H:%M")
+        if column == "deadline":
+            if row.deadline is None:
+                return "—"
+            state = urgency_of(row, now)
+            mark = {"overdue": tr("⚠ OVERDUE"), "near": tr("⏳ due soon")}.get(state, "")
+            left = countdown(row.deadline, now) if State(row.status) in RUNNING else \
+                row.deadline.astimezone(tz).strftime("%m-%d %H:%M")
+            return f"{mark} {left}".strip()
+        if column == "taken":
+            if not row.holder:
+                return ""
+            return tr("me") if row.holder == self.me else row.holder
+        return ""
+
+    def _deadline_tip(self, row: Row, now: datetime) -> str:
+        if row.deadline is None:
+            return ""
+        return tr("Deadline {when}", when=row.deadline.astimezone(self._tz).strftime("%Y-%m-%d %H:%M"))
+
+    def tick(self) -> None:
+        """Let the countdowns move: the deadline column of loaded rows changed."""
+        if self._count:
+            self.dataChanged.emit(self.index(0, DEADLINE_COLUMN),
+                                  self.index(self._count - 1, DEADLINE_COLUMN), [Qt.ItemDataRole.DisplayRole])

@@ -1,0 +1,35 @@
+"""The look: a calm, dense style sheet with clear state colours (always paired with text or icons)."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QApplication
+
+STYLE = """
+QMainWindow, QDialog { background: #f6f7f9; }
+QListWidget#queueList { font-size: 14px; border: none; background: #eceff3; }
+QListWidget#queueList::item { padding: 8px 6px; }
+QListWidget#queueList::item:selected { background: #1f5fa8; color: white; }
+QTableView#queueTable { background: white; alternate-background-color: #f7f9fc; gridline-color: #e3e6ea;
+    selection-background-color: #cfe3ff; selection-color: black; font-size: 13px; }
+QLineEdit { padding: 5px; font-size: 14px; }
+QLabel#countdown { font-size: 16px; padding: 6px; border-radius: 4px; }
+QLabel#countdown[state="running"] { background: #e8f5e9; color: #1b5e20; }
+QLabel#countdown[state="overdue"] { background: #ffebee; color: #b71c1c; font-weight: bold; }
+QLabel#demoBanner { background: #ff6f00; color: white; font-weight: bold; font-size: 15px; padding: 4px; }
+QLabel#message[error="true"] { color: #b71c1c; font-weight: bold; }
+QLabel#formError { color: #b71c1c; }
+QLabel#connection[online="false"] { color: #b71c1c; font-weight: bold; }
+QDialog#picker QListView { font-size: 14px; }
+QDialog#picker QListView::item { padding: 4px; }
+QDialog#picker QListView::item:selected { background: #1f5fa8; color: white; }
+"""
+
+
+def apply_style(app: QApplication) -> None:
+    """Apply the style sheet and a CJK-friendly font."""
+    font = QFont()
+    font.setFamilies(["Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei", "PingFang SC", "sans-serif"])
+    font.setPointSize(10)
+    app.setFont(font)
+    app.setStyleSheet(STYLE)

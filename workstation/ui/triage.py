@@ -1,0 +1,263 @@
+"""The operator's actions on the selected case: pickers, service calls, and what happens next.
+
+Each flow asks what it needs through a picker, calls one service with the version the operator
+saw, and reports the outcome; a refused action says why and leaves the case as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from workstation.assist.categories import suggest_categories
+from workstation.assist.duplicates import merge_candidates
+from workstation.i18n import tr
+from workstation.models import Case, Category, Unit
+from workstation.services import lifecycle as lc
+from workstation.services.errors import WorkstationError
+from workstation.services.queries import get_case
+from workstation.services.territory import place_of
+from workstation.ui.pickers import Picker, PickItem
+
+if TYPE_CHECKING:
+    from workstation.ui.main_window import MainWindow
+
+REJECT_REASONS = [
+    "Insufficient information: the place or the problem cannot be determined",
+    "Out of scope: not a matter for the grid-governance platform",
+    "Not confirmed on site: the problem does not exist",
+    "Already solved before dispatch",
+    "Abusive or malicious report",
+    "Duplicate without a case to merge into",
+]
+REWORK_REASONS = [
+    "The closure standard is not met on site",
+    "The result report has no photos or they do not show the site",
+    "The problem came back",
+]
+
+
+class Triage:
+    """Runs the case commands for a window."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.w = window
+        self.last_acted: int | None = None
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _case(self) -> dict[str, Any] | None:
+        case = self.w.current_case()
+        if case is None:
+            self.w.notify(tr("Select a case first."))
+        return case
+
+    def _run(self, case: dict[str, Any], what: Callable[[], lc.Outcome], done: str) -> bool:
+        try:
+            what()
+        except WorkstationError as exc:
+            self.w.notify(exc.message, error=True)
+            self.w.refresh(keep=case["id"])
+            return False
+        self.last_acted = case["id"]
+        self.w.count_keystroke_case(case["id"])
+        self.w.notify(done)
+        return True
+
+    def _pick(self, title: str, items: list[PickItem], **kw: Any) -> Any:
+        picker = Picker(title, items, self.w, **kw)
+        self.w.current_picker = picker
+        try:
+            return picker.chosen if picker.exec() else None
+        finally:
+            self.w.current_picker = None
+            self.w.restore_focus()
+
+    # -- file and dispatch -------------------------------------------------------------------------
+
+    def category_items(self, case: dict[str, Any]) -> list[PickItem]:
+        """Suggested categories first (with why), then the whole catalogue."""
+        with self.w.db.read() as s:
+            suggestions = suggest_categories(s, case["text"], case.get("grid"), limit=3)
+            cats = s.scalars(select(Category).where(Category.active).order_by(Category.code)).all()
+        items = [PickItem(sug.code, f"{sug.code} {sug.name}", "; ".join(sug.reasons), (sug.code,), True)
+                 for sug in suggestions]
+        seen = {sug.code for sug in suggestions}
+        items += [PickItem(c.code, f"{c.code} {c.name}", f"{c.major_name} · {c.time_limit}",
+                           (c.code, c.major_name, *c.keywords)) for c in cats if c.code not in seen]
+        return items
+
+    def file(self) -> None:
+        """``f``: pick the category, file, then go straight on to dispatch."""
+        case = self._case()
+        if case is None:
+            return
+        code = self._pick(tr("File case #{id} under…", id=case["id"]), self.category_items(case))
+        if code is None:
+            return
+        if not self._run(case, lambda: lc.file(self.w.db, self.w.actor, case["id"], code,
+                                               expected_version=case["version"]),
+                         tr("Case #{id} filed as {code}.", id=case["id"], code=code)):
+            return
+        self.dispatch(case_id=case["id"])
+
+    def unit_items(self, case_id: int, exclude: set[str] | None = None) -> list[PickItem]:
+        """The suggested unit first, resolved to the concrete team, office or department; then all units."""
+        exclude = exclude or set()
+        with self.w.db.read() as s:
+            case = s.get(Case, case_id)
+            assert case is not None
+            suggested = lc.suggested_unit(s, case)
+            place = place_of(s, case.grid_code)
+            units = s.scalars(select(Unit).where(Unit.active).order_by(Unit.kind, Unit.code)).all()
+        local = {f"GRID-{place.grid_code}", f"STREET-{place.street_code}",
+                 f"COMMUNITY-{place.community_code}"} if place else set()
+        items = []
+        if suggested is not None and suggested.code not in exclude:
+            items.append(PickItem(suggested.code, suggested.name,
+                                  tr("category {code} names this unit", code=case.category_code),
+                                  (suggested.code,), True))
+        ordered = [u for u in units if u.code in local] + [u for u in units if u.kind in ("department", "enterprise")] + \
+            [u for u in units if u.code not in local and u.kind not in ("department", "enterprise")]
+        for u in ordered:
+            if (suggested is None or u.code != suggested.code) and u.code not in exclude:
+                items.append(PickItem(u.code, u.name, u.code, (u.code,)))
+        return items
+
+    def dispatch(self, case_id: int | None = None) -> None:
+        """``d``: dispatch or re-dispatch; the suggested unit is selected, so Enter sends it.
+
+        Right after filing, ``case_id`` is the case just filed (it may have left the queue in view).
+        """
+        case = get_case(self.w.db, case_id) if case_id is not None else self._case()
+        if case is None:
+            return
+        unit = self._pick(tr("Dispatch case #{id} to…", id=case["id"]), self.unit_items(case["id"]))
+        if unit is None:
+            if case_id is not None:
+                self.w.refresh(keep=case["id"], advance=False)
+            return
+        if self._run(case, lambda: lc.dispatch(self.w.db, self.w.actor, case["id"], unit,
+                                               expected_version=case["version"]),
+                     tr("Case #{id} dispatched.", id=case["id"])):
+            self.w.refresh(keep=case["id"], advance=True)
+
+    def add_unit(self) -> None:
+        """``a``: add a co-unit."""
+        case = self._case()
+        if case is None:
+            return
+        exclude = {case["unit_code"], *(u["code"] for u in case.get("co_units", []))}
+        unit = self._pick(tr("Add a co-unit to case #{id}", id=case["id"]),
+                          [i for i in self.unit_items(case["id"], exclude) if not i.suggested])
+        if unit and self._run(case, lambda: lc.add_unit(self.w.db, self.w.actor, case["id"], unit,
+                                                        expected_version=case["version"]),
+                              tr("Co-unit added to case #{id}.", id=case["id"])):
+            self.w.refresh(keep=case["id"], advance=False)
+
+    # -- reject, merge -----------------------------------------------------------------------------
+
+    def reject(self) -> None:
+        """``x``: reject with a reason from the list, or a typed one."""
+        case = self._case()
+        if case is None:
+            return
+        items = [PickItem(tr(r), tr(r)) for r in REJECT_REASONS]
+        reason = self._pick(tr("Reject case #{id}: why?", id=case["id"]), items, free_text=True,
+                            hint=tr("Pick a reason, or type your own and press Enter"))
+        if reason and self._run(case, lambda: lc.reject(self.w.db, self.w.actor, case["id"], str(reason),
+                                                        expected_version=case["version"]),
+                                tr("Case #{id} rejected.", id=case["id"])):
+            self.w.refresh(keep=case["id"], advance=True)
+
+    def merge(self) -> None:
+        """``m``: merge into a duplicate; likely candidates first, or type a case number."""
+        case = self._case()
+        if case is None:
+            return
+        candidates = merge_candidates(self.w.db, case["id"])
+        items = []
+        for cand in candidates:
+            other = get_case(self.w.db, cand.case_id, history=False)
+            items.append(PickItem(cand.case_id, f"#{cand.case_id} {other['text'][:40]}",
+                                  "; ".join(cand.reasons), (str(cand.case_id),), True))
+        target = self._pick(tr("Merge case #{id} into…", id=case["id"]), items, free_text=True,
+                            hint=tr("Pick a candidate, or type the case number"))
+        if target is None:
+            return
+        try:
+            into = int(str(target).lstrip("#"))
+        except ValueError:
+            self.w.notify(tr("{value} is not a case number.", value=target), error=True)
+            return
+        if self._run(case, lambda: lc.merge(self.w.db, self.w.actor, case["id"], into,
+                                            expected_version=case["version"]),
+                     tr("Case #{id} merged into #{into}.", id=case["id"], into=into)):
+            self.w.refresh(keep=case["id"], advance=True)
+
+    # -- verification and closure ------------------------------------------------------------------
+
+    def verify(self) -> None:
+        """``v``: send to on-site verification."""
+        case = self._case()
+        if case and self._run(case, lambda: lc.verify(self.w.db, self.w.actor, case["id"],
+                                                      expected_version=case["version"]),
+                              tr("Case #{id} sent to verification.", id=case["id"])):
+            self.w.refresh(keep=case["id"], advance=True)
+
+    def close(self) -> None:
+        """``c``: close a verified case."""
+        case = self._case()
+        if case and self._run(case, lambda: lc.close(self.w.db, self.w.actor, case["id"],
+                                                     expected_version=case["version"]),
+                              tr("Case #{id} closed.", id=case["id"])):
+            self.w.refresh(keep=case["id"], advance=True)
+
+    def rework(self) -> None:
+        """``w``: back to the unit for rework, with a reason."""
+        case = self._case()
+        if case is None:
+            return
+        items = [PickItem(tr(r), tr(r)) for r in REWORK_REASONS]
+        reason = self._pick(tr("Rework case #{id}: why?", id=case["id"]), items, free_text=True)
+        if reason and self._run(case, lambda: lc.rework(self.w.db, self.w.actor, case["id"], str(reason),
+                                                        expected_version=case["version"]),
+                                tr("Case #{id} sent back for rework.", id=case["id"])):
+            self.w.refresh(keep=case["id"], advance=True)
+
+    def extension(self) -> None:
+        """``e``: a shift lead approves or refuses the pending extension request."""
+        case = self._case()
+        if case is None:
+            return
+        pending = [x for x in case.get("extensions", []) if x["status"] == "pending"]
+        if not pending:
+            self.w.notify(tr("Case #{id} has no extension request waiting.", id=case["id"]), error=True)
+            return
+        req = pending[0]
+        detail = tr("{limit} more, asked by {who}: {reason}", limit=req["limit"], who=req["requested_by"],
+                    reason=req["reason"])
+        choice = self._pick(tr("Extension for case #{id}", id=case["id"]),
+                            [PickItem(True, tr("Approve"), detail), PickItem(False, tr("Refuse"), detail)])
+        if choice is not None and self._run(
+                case, lambda: lc.decide_extension(self.w.db, self.w.actor, case["id"], bool(choice),
+                                                  expected_version=case["version"]),
+                tr("Extension decided for case #{id}.", id=case["id"])):
+            self.w.refresh(keep=case["id"], advance=False)
+
+    def undo(self) -> None:
+        """``Ctrl+Z``: undo this seat's last action, within 30 seconds."""
+        if self.last_acted is None:
+            self.w.notify(tr("Nothing to undo."), error=True)
+            return
+        case_id = self.last_acted
+        try:
+            lc.undo(self.w.db, self.w.actor, case_id)
+        except WorkstationError as exc:
+            self.w.notify(exc.message, error=True)
+            return
+        self.last_acted = None
+        self.w.notify(tr("Undone: case #{id} is back as it was.", id=case_id))
+        self.w.refresh(keep=case_id, advance=False, select=case_id)
