@@ -94,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     seat = f"{socket.gethostname()}:{os.getpid()}"
     window = MainWindow(db, actor, keymap, settings, seat=seat, demo=args.demo)
     window.show()
+    window.raise_()
+    window.restore_focus()
     code = app.exec()
     db.dispose()
     return int(code)

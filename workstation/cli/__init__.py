@@ -6,15 +6,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 
 from workstation import __version__
-from workstation.cli import cases, common, reference, reports, users
+from workstation.cli import assist, care, cases, common, demo, intake, reference, reports, users
 from workstation.i18n import set_language, tr
 from workstation.services.errors import WorkstationError
 
-AREAS = (reference, reports, cases, users)
+AREAS = (reference, reports, cases, users, assist, care, intake, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,8 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return gui_main(args_list)
     handler = getattr(args, "handler", None)
-    if handler is None:
-        parser.parse_args([args.area, "--help"])
+    if handler is None:  # an area without its command: show the area's commands, and fail
+        with contextlib.suppress(SystemExit):
+            parser.parse_args([args.area, "--help"])
         return 2
     try:
         return int(handler(args) or 0)
@@ -56,3 +58,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(tr("interrupted"), file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader (e.g. `head`) stopped reading: not an error of ours
+        sys.stderr.close()
+        return 0

@@ -31,6 +31,7 @@ class Live(QObject):
         super().__init__(window)
         self.w = window
         self.held: int | None = None
+        self.locked = False
         self.holders: dict[int, str] = {}
         self.online = True
         self.idle_ms = int(window.settings.value("session/idleMinutes", 10)) * 60_000
@@ -56,7 +57,8 @@ class Live(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         """Any key or click restarts the idle clock."""
-        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress) and self.idle_ms > 0:
+        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress) and self.idle_ms > 0 \
+                and not self.locked:
             self.idle_timer.start(self.idle_ms)
         return False
 
@@ -127,10 +129,14 @@ class Live(QObject):
         if self.w.current_picker is not None:
             self.w.current_picker.reject()
         self.w.centralWidget().setVisible(False)
-        dialog = SignInDialog(self.w.db, parent=self.w, locked_for=self.w.actor.name)
-        while dialog.exec() == 0 or dialog.actor is None:
-            pass
+        self.locked = True
+        while True:  # only the same user's password unlocks; Esc just asks again
+            dialog = SignInDialog(self.w.db, parent=self.w, locked_for=self.w.actor.name)
+            if dialog.exec() and dialog.actor is not None:
+                break
+        self.locked = False
         self.w.centralWidget().setVisible(True)
+        self.w.restore_focus()
         if self.idle_ms > 0:
             self.idle_timer.start(self.idle_ms)
 

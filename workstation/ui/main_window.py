@@ -111,7 +111,7 @@ class MainWindow(QMainWindow):
         header = self.table.horizontalHeader()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate([64, 64, 64, 96, 360, 110, 96, 130, 70]):
+        for column, width in enumerate([60, 56, 60, 92, 300, 100, 88, 120, 64]):
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
 
@@ -395,6 +395,8 @@ class MainWindow(QMainWindow):
         split = self.settings.value("window/split")
         if split is not None:
             self.work_area.restoreState(split)
+        else:
+            self.work_area.setSizes([900, 420])
         header = self.settings.value("window/queueHeader")
         if header is not None:
             self.table.horizontalHeader().restoreState(header)

@@ -1,8 +1,9 @@
 """The queue's Qt model: holds ids, fetches only the rows in view, sorts and filters in SQL.
 
-Rows are read in blocks of ``BLOCK`` keys: the next block by keyset from the previous one, a block
-near the end from the end, any other by offset. Only the cases of loaded blocks are held, in a
-bounded cache, so a million-case queue costs a few hundred rows of memory.
+Rows are read in blocks of ``BLOCK`` keys: the next block by keyset from the previous one, any other
+by offset from the nearer end (a jump to the end, or scrolling back from it, reads from the end).
+Only the cases of loaded blocks are held, in a bounded cache, so a million-case queue costs a few
+hundred rows of memory.
 """
 
 from __future__ import annotations
@@ -126,17 +127,17 @@ class QueueModel(QAbstractTableModel):
             previous = self._blocks.get(number - 1)
             if previous and len(previous) == BLOCK:
                 keys = q.page(s, self.filter, limit=size, after=previous[-1])
-            elif start + size >= self._count and start > BLOCK:
-                keys = q.page(s, self.filter, limit=size, from_end=True)
+            elif start > self._count - start - size:  # nearer the end: skip rows counted from the end
+                keys = q.page(s, self.filter, limit=size, offset=self._count - start - size, from_end=True)
             else:
                 keys = q.page(s, self.filter, limit=size, offset=start)
             ids = [k[-1] for k in keys]
-            cases = q.rows(s, ids)
+            cases = q.cells(s, ids)
             holders = q.holders(s, ids)
-        for case_id, c in cases.items():
-            self._rows[case_id] = Row(c.id, c.version, c.status, c.priority, c.channel, c.text,
-                                      self._grids.get(c.grid_code or "", ""), c.received_at, c.filed_at,
-                                      c.deadline_at, holders.get(case_id))
+        for case_id, (_, version, status, priority, channel, text, grid, received, filed, deadline) in cases.items():
+            self._rows[case_id] = Row(case_id, version, status, priority, channel, text,
+                                      self._grids.get(grid or "", ""), received, filed, deadline,
+                                      holders.get(case_id))
         self._blocks[number] = keys
         while len(self._blocks) > MAX_BLOCKS:
             _, dropped = self._blocks.popitem(last=False)
