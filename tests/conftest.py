@@ -21,14 +21,20 @@ from sqlalchemy.engine import make_url
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["WORKSTATION_LANG"] = "en"
 
-from workstation.i18n import set_language  # noqa: E402
-from workstation.services import accounts, notices  # noqa: E402
-from workstation.services.actors import Actor  # noqa: E402
-from workstation.storage.bootstrap import open_database  # noqa: E402
-from workstation.storage.db import Database  # noqa: E402
+from workstation.i18n import set_language
+from workstation.services import accounts, notices
+from workstation.services.actors import Actor
+from workstation.storage.bootstrap import open_database
+from workstation.storage.db import Database
 
 PG_URL = os.environ.get("WORKSTATION_TEST_DB", "")
 MUTABLE_TABLES = ["case_events", "case_units", "extension_requests", "case_leases", "saved_filters", "cases", "users"]
+MUTABLE_TABLES += ["intake_cursors", "intake_status", "intake_quarantine", "service_mappings", "outbound_targets"]
+MUTABLE_TABLES += ["outbox", "unit_responses"]  # intake
+MUTABLE_TABLES += ["demo_run_items", "demo_runs"]  # demo
+MUTABLE_TABLES += [
+    "care_" + t for t in ["reveals", "visit_needs", "visits", "changes", "memberships", "campaigns", "people"]
+]
 _counter = itertools.count()
 
 

@@ -54,7 +54,7 @@ def test_user_changes_are_stored_as_differences(tmp_path):
 
 def test_a_conflicting_binding_is_refused(tmp_path):
     keymap = km.Keymap.load(None)
-    with pytest.raises(km.KeymapError, match="already bound to case.dispatch"):
+    with pytest.raises(km.KeymapError, match=r"already bound to case\.dispatch"):
         keymap.bind("queue", "d", "case.reject")
     with pytest.raises(km.KeymapError, match="unknown command"):
         keymap.bind("queue", "F3", "case.explode")
@@ -64,6 +64,8 @@ def test_a_conflicting_binding_is_refused(tmp_path):
         km.Keymap.load(path)
 
 
-@pytest.mark.parametrize(("raw", "norm"), [("ctrl+k", "Ctrl+K"), ("Shift+Ctrl+s", "Ctrl+Shift+S"), ("x", "x"), ("f5", "F5")])
+@pytest.mark.parametrize(
+    ("raw", "norm"), [("ctrl+k", "Ctrl+K"), ("Shift+Ctrl+s", "Ctrl+Shift+S"), ("x", "x"), ("f5", "F5")]
+)
 def test_key_spellings_are_normalised(raw, norm):
     assert km.normalise(raw) == norm

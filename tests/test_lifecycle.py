@@ -53,13 +53,18 @@ def test_dispatch_resolves_territorial_units_to_the_place(db, users):
     lc.dispatch(db, users["op1"], cid, "STREET")
     assert (get_case(db, cid)["unit_code"], get_case(db, cid)["unit_name"]) == ("STREET-S13", "方兴社区管理中心")
     lc.dispatch(db, users["op1"], cid, "COMMUNITY")
-    assert (get_case(db, cid)["unit_code"], get_case(db, cid)["unit_name"]) == ("COMMUNITY-S13C01", "塘西河社区居村工作站")
+    assert (get_case(db, cid)["unit_code"], get_case(db, cid)["unit_name"]) == (
+        "COMMUNITY-S13C01",
+        "塘西河社区居村工作站",
+    )
     lc.dispatch(db, users["op1"], cid, "JJ")
     assert get_case(db, cid)["unit_name"] == "交警大队"
 
 
 def test_territorial_unit_without_a_grid_is_refused_with_a_reason(db, users):
-    cid = add_report(db, {"channel": "12345", "text": "有人乱扔垃圾", "received_at": "2026-06-04T10:19:00+08:00"}).case_id
+    cid = add_report(
+        db, {"channel": "12345", "text": "有人乱扔垃圾", "received_at": "2026-06-04T10:19:00+08:00"}
+    ).case_id
     lc.file(db, users["op1"], cid, "0101")
     with pytest.raises(ValidationError, match="no grid"):
         lc.dispatch(db, users["op1"], cid)
@@ -110,8 +115,14 @@ def test_every_action_checks_the_state(db, users):
 
 @pytest.mark.parametrize(
     ("role", "action", "allowed"),
-    [("operator", "suspend", False), ("lead", "suspend", True), ("station", "file", False),
-     ("admin", "dispatch", False), ("unit", "file", False), ("operator", "file", True)],
+    [
+        ("operator", "suspend", False),
+        ("lead", "suspend", True),
+        ("station", "file", False),
+        ("admin", "dispatch", False),
+        ("unit", "file", False),
+        ("operator", "file", True),
+    ],
 )
 def test_roles_follow_the_lifecycle_table(role, action, allowed):
     assert (role in {r.value for r in ACTIONS[action].roles}) is allowed
@@ -272,3 +283,18 @@ def test_history_is_append_only_in_the_database(db, users):
 def test_every_state_is_reachable_in_the_table():
     targets = {a.target for a in ACTIONS.values() if a.target} | {State.REPORTED}
     assert targets == set(State)
+
+
+def test_undo_of_a_redispatch_restores_the_previous_unit_and_times(db, users):
+    cid = new_case(db)
+    lc.file(db, users["op1"], cid, "0201")
+    lc.dispatch(db, users["op1"], cid)
+    first = get_case(db, cid)
+    lc.dispatch(db, users["op1"], cid, "JJ")
+    lc.undo(db, users["op1"], cid)
+    case = get_case(db, cid)
+    assert (case["unit_code"], case["dispatched"], case["status"]) == (
+        first["unit_code"],
+        first["dispatched"],
+        "dispatched",
+    )

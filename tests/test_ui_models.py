@@ -16,9 +16,22 @@ from workstation.ui.queue_model import QueueModel
 
 def bulk_cases(db, n, status="reported"):
     start = datetime(2026, 11, 1, tzinfo=UTC)
-    rows = [{"channel": "PDA", "text": f"测试案件 {i}", "received_at": start + timedelta(minutes=i), "status": status,
-             "priority": 1 if i % 10 == 0 else 2, "grid_code": "S13C01G01", "last_actor": "system",
-             "last_action_at": start, "created_at": start, "photos": [], "result_photos": []} for i in range(n)]
+    rows = [
+        {
+            "channel": "PDA",
+            "text": f"测试案件 {i}",
+            "received_at": start + timedelta(minutes=i),
+            "status": status,
+            "priority": 1 if i % 10 == 0 else 2,
+            "grid_code": "S13C01G01",
+            "last_actor": "system",
+            "last_action_at": start,
+            "created_at": start,
+            "photos": [],
+            "result_photos": [],
+        }
+        for i in range(n)
+    ]
     with db.write() as s:
         s.execute(insert(Case), rows)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -53,11 +55,13 @@ def test_an_idle_seat_locks_and_only_the_password_unlocks_it(qtbot, db, users, t
     window.live.idle_timer.start(200)
     window.show()
     hidden = []
-    driver = ModalDriver([["wrong", Qt.Key.Key_Return, Qt.Key.Key_Escape], [PASSWORD, Qt.Key.Key_Return]],
-                         inspect=lambda _: hidden.append(not window.centralWidget().isVisible()))
+    driver = ModalDriver(
+        [["wrong", Qt.Key.Key_Return, Qt.Key.Key_Escape], [PASSWORD, Qt.Key.Key_Return]],
+        inspect=lambda _: hidden.append(not window.central.isVisible()),
+    )
     qtbot.waitUntil(driver.done, timeout=5000)
     assert hidden == [True, True]  # the queue was hidden while locked; a wrong password and Esc did not unlock
-    assert window.centralWidget().isVisible()
+    assert window.central.isVisible()
     assert len(driver.seen) == 2
 
 
@@ -81,9 +85,10 @@ def test_export_writes_every_row_of_the_list(qtbot, db, users, tmp_path):
     from tests.test_ui_models import bulk_cases
 
     bulk_cases(db, 230)
-    window = MainWindow(db, users["op1"], Keymap.load(None), QSettings(str(tmp_path / "e.ini"),
-                                                                       QSettings.Format.IniFormat))
+    window = MainWindow(
+        db, users["op1"], Keymap.load(None), QSettings(str(tmp_path / "e.ini"), QSettings.Format.IniFormat)
+    )
     qtbot.addWidget(window)
     out = window.export(str(tmp_path / "list.csv"))
-    lines = open(out, encoding="utf-8-sig").read().splitlines()
+    lines = Path(out).read_text(encoding="utf-8-sig").splitlines()
     assert len(lines) == 231 and lines[0].startswith("Urgency")

@@ -49,7 +49,11 @@ def test_f_enter_enter_files_and_dispatches_the_selected_case(qtbot, db, users, 
     press(qtbot, window, Qt.Key.Key_F, [[Qt.Key.Key_Return], [Qt.Key.Key_Return]])
     case = get_case(db, first)
     assert case["status"] == "dispatched"
-    assert (case["category_code"], case["unit_code"], case["unit_name"]) == ("0201", "GRID-S13C01G01", "塘西河网格综管队")
+    assert (case["category_code"], case["unit_code"], case["unit_name"]) == (
+        "0201",
+        "GRID-S13C01G01",
+        "塘西河网格综管队",
+    )
     assert [e["actor"] for e in case["history"][1:]] == ["op1", "op1"]
     assert window.current_id() == second  # the next case is selected by itself
 
@@ -88,8 +92,9 @@ def test_reject_with_a_typed_reason(qtbot, db, users, make_window):
 
 def test_merge_into_the_suggested_duplicate(qtbot, db, users, make_window):
     original = add_report(db, article_report(external_id="a")).case_id
-    duplicate = add_report(db, article_report(external_id="b", channel="12345",
-                                              received_at="2026-06-04T10:40:00+08:00")).case_id
+    duplicate = add_report(
+        db, article_report(external_id="b", channel="12345", received_at="2026-06-04T10:40:00+08:00")
+    ).case_id
     window = make_window(users["op1"])
     window.select_row(1)
     assert window.current_id() == duplicate

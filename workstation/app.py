@@ -14,6 +14,7 @@ from pathlib import Path
 
 from platformdirs import user_config_dir
 
+import workstation.intake  # noqa: F401  (installs the outbox and unit-response hooks of every case change)
 from workstation import __version__
 from workstation.commands.keymap import Keymap, KeymapError
 from workstation.i18n import language, set_language, tr
@@ -78,8 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         keymap = Keymap.load(keymap_file())
     except (KeymapError, ValueError) as exc:
-        QMessageBox.warning(None, tr("Key bindings"), tr("Your key bindings were not loaded ({reason}); "
-                                                         "the defaults are in force.", reason=exc))
+        QMessageBox.warning(
+            None,
+            tr("Key bindings"),
+            tr("Your key bindings were not loaded ({reason}); the defaults are in force.", reason=exc),
+        )
         keymap = Keymap.load(None)
     if actor is None:
         if needs_first_admin(db):

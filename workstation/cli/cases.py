@@ -12,6 +12,7 @@ from workstation.cli import common
 from workstation.i18n import tr
 from workstation.services import lifecycle as lc
 from workstation.services.actors import Actor
+from workstation.services.errors import ValidationError
 from workstation.services.queries import STATES, get_case, iter_cases
 from workstation.storage.db import Database
 
@@ -150,8 +151,6 @@ ACTIONS: list[tuple[str, str, list[tuple[tuple[str, ...], dict[str, Any]]], Run]
 
 def _approve(args: argparse.Namespace) -> bool:
     if args.approve == args.refuse:
-        from workstation.services.errors import ValidationError
-
         raise ValidationError(tr("Say --approve or --refuse."), {"decision": tr("required")})
     return bool(args.approve)
 
@@ -233,7 +232,12 @@ def case_list(args: argparse.Namespace) -> int:
 def case_export(args: argparse.Namespace) -> int:
     """Write every case with its history (JSON lines) or as a table (CSV)."""
     db = common.database(args)
-    out = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout  # noqa: SIM115
+    try:
+        out = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout  # noqa: SIM115
+    except OSError as exc:
+        raise ValidationError(
+            tr("Cannot write {path}: {reason}", path=args.out, reason=exc.strerror or exc), {"out": args.out}
+        ) from None
     progress = common.Progress(tr("cases exported"))
     try:
         writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore") if args.format == "csv" else None

@@ -58,7 +58,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def db_upgrade(args: argparse.Namespace) -> int:
     """Upgrade the schema (an SQLite file is copied aside first)."""
     engine = make_engine(resolve_db_url(args.db if "db" in args else None))
-    result = migrate.upgrade(engine)
+    try:
+        result = migrate.upgrade(engine)
+    finally:
+        engine.dispose()
     if result.changed:
         print(tr("upgraded the schema from {before} to {after}", before=result.before or "-", after=result.after))
         if result.backup:

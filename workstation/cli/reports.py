@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from typing import IO
 
 from workstation.cli import common
@@ -29,10 +30,19 @@ def _open(path: str) -> IO[str]:
     if path == "-":
         return sys.stdin
     try:
-        return open(path, encoding="utf-8")
+        return open(path, encoding="utf-8-sig")  # a byte-order mark (Windows editors) is not part of line 1
     except OSError as exc:
         raise ValidationError(
             tr("Cannot read {path}: {reason}", path=path, reason=exc.strerror or exc), {"file": path}
+        ) from None
+
+
+def _lines(path: str, stream: IO[str]) -> Iterator[tuple[int, str]]:
+    try:
+        yield from enumerate(stream, start=1)
+    except UnicodeDecodeError:
+        raise ValidationError(
+            tr("{path} is not UTF-8 text: save it as UTF-8 and add it again.", path=path), {"file": path}
         ) from None
 
 
@@ -44,7 +54,7 @@ def report_add(args: argparse.Namespace) -> int:
     added = existing = refused = 0
     progress = common.Progress(tr("reports"))
     try:
-        for number, raw in enumerate(stream, start=1):
+        for number, raw in _lines(args.file, stream):
             if not raw.strip():
                 continue
             try:

@@ -41,8 +41,9 @@ def normalise(key: str) -> str:
 class Keymap:
     """The bindings in force for each mode."""
 
-    def __init__(self, defaults: Mapping[str, Mapping[str, str]], overrides: Mapping[str, Mapping[str, str | None]]
-                 | None = None) -> None:
+    def __init__(
+        self, defaults: Mapping[str, Mapping[str, str]], overrides: Mapping[str, Mapping[str, str | None]] | None = None
+    ) -> None:
         self.defaults = {m: {normalise(k): v for k, v in b.items()} for m, b in defaults.items()}
         self.overrides: dict[str, dict[str, str | None]] = {}
         for mode, bindings in (overrides or {}).items():
@@ -95,8 +96,7 @@ class Keymap:
         for mode in self.modes():
             for key, command in self.bindings(mode).items():
                 if command not in BY_ID:
-                    raise KeymapError(tr("{key} in {mode} names unknown command {id}", key=key, mode=mode,
-                                         id=command))
+                    raise KeymapError(tr("{key} in {mode} names unknown command {id}", key=key, mode=mode, id=command))
 
     def modes(self) -> Iterable[str]:
         """Every mode with bindings."""

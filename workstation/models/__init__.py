@@ -2,7 +2,23 @@
 
 from workstation.models.account import SavedFilter, User
 from workstation.models.base import Base, UTCDateTime, utcnow
+from workstation.models.care import CareCampaign as CareCampaign
+from workstation.models.care import CareChange as CareChange
+from workstation.models.care import CareMembership as CareMembership
+from workstation.models.care import CarePerson as CarePerson
+from workstation.models.care import CareReveal as CareReveal
+from workstation.models.care import CareVisit as CareVisit
+from workstation.models.care import CareVisitNeed as CareVisitNeed
 from workstation.models.case import Case, CaseEvent, CaseLease, CaseUnit, ExtensionRequest
+from workstation.models.demo import DemoRun as DemoRun
+from workstation.models.demo import DemoRunItem as DemoRunItem
+from workstation.models.intake import IntakeCursor as IntakeCursor
+from workstation.models.intake import IntakeStatus as IntakeStatus
+from workstation.models.intake import OutboundTarget as OutboundTarget
+from workstation.models.intake import OutboxMessage as OutboxMessage
+from workstation.models.intake import QuarantinedItem as QuarantinedItem
+from workstation.models.intake import ServiceMapping as ServiceMapping
+from workstation.models.intake import UnitResponse as UnitResponse
 from workstation.models.reference import (
     CalendarYear,
     CareGroup,

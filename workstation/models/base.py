@@ -10,6 +10,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from workstation import clock
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -20,8 +22,8 @@ NAMING_CONVENTION = {
 
 
 def utcnow() -> datetime:
-    """The current instant, timezone-aware, in UTC, to the second."""
-    return datetime.now(UTC).replace(microsecond=0)
+    """The current instant, timezone-aware, in UTC, to the second (from ``workstation.clock``)."""
+    return clock.now().replace(microsecond=0)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -65,6 +65,8 @@ class Case(Base):
         Index("ix_cases_deadline", "deadline_at"),
         Index("ix_cases_grid", "grid_code"),
         Index("ix_cases_last_action", "last_action_at"),
+        Index("ix_cases_actor_action", "last_actor", "last_action_at"),
+        Index("ix_cases_status_deadline", "status", "deadline_at"),
     )
 
 

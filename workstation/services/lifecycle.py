@@ -20,7 +20,17 @@ from sqlalchemy.orm import Session
 from workstation.domain.calendar import Limit, LimitError
 from workstation.domain.lifecycle import ACTIONS, RUNNING, Role, State
 from workstation.i18n import action_label, state_label, tr
-from workstation.models import Case, CaseEvent, CaseUnit, Category, ExtensionRequest, Unit, utcnow
+from workstation.models import (
+    Case,
+    CaseEvent,
+    CaseLease,
+    CaseUnit,
+    Category,
+    ExtensionRequest,
+    Unit,
+    UTCDateTime,
+    utcnow,
+)
 from workstation.services.actors import Actor
 from workstation.services.calendar import calendar_from
 from workstation.services.errors import (
@@ -30,6 +40,7 @@ from workstation.services.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from workstation.services.leases import TakenError
 from workstation.services.notices import notify
 from workstation.services.territory import place_of, resolve_unit
 from workstation.storage.db import Database
@@ -52,6 +63,19 @@ class _Lost(Exception):
 
 
 Prepare = Callable[[Session, Case], tuple[dict[str, Any], dict[str, Any]]]
+
+AfterTransition = Callable[[Session, Case, CaseEvent], None]
+# Called inside the transaction of every action (and undo), after the case is updated and its event
+# written, just before commit, with the case refreshed to its new state. A hook that raises aborts the
+# action: whatever the hook wrote (an outbox row, say) commits with the change or not at all.
+after_transition: list[AfterTransition] = []
+
+
+def _after(s: Session, case: Case, event: CaseEvent) -> None:
+    if after_transition:
+        s.refresh(case)
+        for hook in list(after_transition):
+            hook(s, case, event)
 
 
 def _json(value: Any) -> Any:
@@ -98,6 +122,18 @@ def _check_unit_actor(s: Session, by: Actor, case: Case) -> None:
         raise PermissionDeniedError(tr("Case {id} is not dispatched to your unit.", id=case.id))
 
 
+def _check_lease(s: Session, by: Actor, case_id: int, now: datetime) -> None:
+    if by.role not in (Role.OPERATOR, Role.LEAD, Role.TRAINER):
+        return  # units and the system act from outside the seats
+    lease = s.get(CaseLease, case_id)
+    if lease is not None and lease.holder != by.name and lease.expires_at > now:
+        raise TakenError(
+            tr("Case {id} is open at {who}'s seat; it is theirs until they move on.", id=case_id, who=lease.holder),
+            lease.holder,
+            lease.acquired_at,
+        )
+
+
 def transition(
     db: Database,
     by: Actor,
@@ -137,6 +173,7 @@ def transition(
             if expected_version is not None and case.version != expected_version:
                 raise _Lost
             _check_unit_actor(s, by, case)
+            _check_lease(s, by, case_id, now)
             if State(case.status) not in spec.sources:
                 raise InvalidTransitionError(
                     tr(
@@ -176,6 +213,7 @@ def transition(
             s.add_all(rows)
             s.flush()
             outcome = Outcome(case_id, target, case.version + 1, event.id)
+            _after(s, case, event)
     except _Lost:
         raise _conflict(db, case_id) from None
     notify("case", [case_id])
@@ -545,11 +583,7 @@ def undo(db: Database, by: Actor, case_id: int, window: timedelta = UNDO_WINDOW)
             values: dict[str, Any] = {}
             for key, value in before.items():
                 column = Case.__table__.columns[key]
-                if (
-                    value is not None
-                    and isinstance(column.type.python_type, type)
-                    and issubclass(column.type.python_type, datetime)
-                ):
+                if value is not None and isinstance(column.type, UTCDateTime):
                     value = datetime.fromisoformat(value)
                 values[key] = value
             values.update(version=case.version + 1, last_actor=by.name, last_action_at=now)
@@ -575,6 +609,7 @@ def undo(db: Database, by: Actor, case_id: int, window: timedelta = UNDO_WINDOW)
             s.add(event)
             s.flush()
             outcome = Outcome(case_id, values["status"], case.version + 1, event.id)
+            _after(s, case, event)
     except _Lost:
         raise _conflict(db, case_id) from None
     notify("case", [case_id])

@@ -134,9 +134,11 @@ def page(
         s: a read session.
         f: the queue and filters.
         limit: page size.
-        offset: rows to skip (for a jump into the middle; ignored with ``after``).
+        offset: rows to skip (for a jump into the middle; ignored with ``after``); with ``from_end``,
+            counted from the end.
         after: the key of the last row of the previous page (keyset paging).
-        from_end: the last ``limit`` rows (for a jump to the end), still returned in queue order.
+        from_end: the last ``limit`` rows (for a jump to the end; before the last ``offset`` rows), still
+            returned in queue order.
         now: the instant "overdue" is judged at.
     """
     cols = _key_columns(f.queue)
@@ -148,7 +150,7 @@ def page(
         query = query.where(key < tuple_(*after) if descending else key > tuple_(*after))
     if from_end:
         reverse = [c.asc() if descending else c.desc() for c in cols]
-        rows = s.execute(query.order_by(*reverse).limit(limit)).all()
+        rows = s.execute(query.order_by(*reverse).limit(limit).offset(offset)).all()
         return [tuple(r) for r in reversed(rows)]
     rows = s.execute(query.order_by(*order).limit(limit).offset(0 if after is not None else offset)).all()
     return [tuple(r) for r in rows]
@@ -165,6 +167,27 @@ def rows(s: Session, ids: Sequence[int]) -> dict[int, Case]:
     if not ids:
         return {}
     return {c.id: c for c in s.scalars(select(Case).where(Case.id.in_(list(ids))))}
+
+
+CELLS = (
+    Case.id,
+    Case.version,
+    Case.status,
+    Case.priority,
+    Case.channel,
+    Case.text,
+    Case.grid_code,
+    Case.received_at,
+    Case.filed_at,
+    Case.deadline_at,
+)
+
+
+def cells(s: Session, ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
+    """What a queue row shows of these cases, as tuples of ``CELLS`` (columns only: no ORM objects)."""
+    if not ids:
+        return {}
+    return {r[0]: tuple(r) for r in s.execute(select(*CELLS).where(Case.id.in_(list(ids))))}
 
 
 def holders(s: Session, ids: Sequence[int], now: datetime | None = None) -> dict[int, str]:

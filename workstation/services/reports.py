@@ -150,10 +150,11 @@ def add_report(db: Database, data: Mapping[str, Any], by: Actor = SYSTEM) -> Add
         ValidationError: naming each bad field.
     """
     clean, errors = validate(data)
-    if not errors:
+    place = None
+    if clean.get("grid") or not errors:  # an unknown grid is named even when other fields are bad too
         with db.read() as s:
             grid = None
-            if clean["grid"]:
+            if clean.get("grid"):
                 grid = grid_by_name_or_code(s, clean["grid"])
                 if grid is None:
                     errors["grid"] = tr("no grid with code or name {name}", name=clean["grid"])

@@ -92,7 +92,7 @@ def upgrade(engine: Engine) -> UpgradeResult:
         SchemaTooNewError: the database's revision is unknown to this program.
     """
     script = ScriptDirectory.from_config(alembic_config())
-    head = head_revision()
+    head = "+".join(sorted(script.get_heads()))
     revisions = current_revisions(engine)
     before = "+".join(revisions) or None
     if any(not _known(script, rev) for rev in revisions):

@@ -67,6 +67,10 @@ def _apply_catalogue(session: Session, data: dict[str, Any]) -> None:
 
 def _apply_units(session: Session, data: dict[str, Any]) -> None:
     existing = {u.code: u for u in session.scalars(select(Unit))}
+    listed = {item["code"] for item in data["units"]}
+    for code, old in existing.items():
+        if old.kind not in _PLACE_KINDS and code not in listed:
+            old.active = False  # dropped from the list: retired, never deleted (cases name it)
     for item in data["units"]:
         if item["code"] in TERRITORIAL:
             continue  # abstract: resolved to a concrete team, office or station per place
@@ -85,7 +89,10 @@ def _apply_territory(session: Session, data: dict[str, Any]) -> None:
     grids = {g.code: g for g in session.scalars(select(Grid))}
     units = {u.code: u for u in session.scalars(select(Unit).where(Unit.kind.in_(_PLACE_KINDS)))}
 
+    seen: set[str] = set()
+
     def unit(code: str, name: str, kind: str, **where: str | None) -> None:
+        seen.add(code)
         row = units.get(code) or Unit(code=code)
         row.name, row.kind, row.active = name, kind, True
         row.street_code = where.get("street")
@@ -133,6 +140,9 @@ def _apply_territory(session: Session, data: dict[str, Any]) -> None:
                     session.add(
                         GridStaff(grid_code=g["code"], name=person["name"], role=person["role"], phone=person["phone"])
                     )
+    for code, row in units.items():
+        if code not in seen:
+            row.active = False  # its place is no longer in the territory: retired, never deleted
 
 
 _PLACE_KINDS = ("street_office", "community_station", "grid_team")

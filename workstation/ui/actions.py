@@ -18,8 +18,9 @@ def qt_key(key: str) -> QKeySequence:
     return QKeySequence(key)
 
 
-def build_actions(window: QMainWindow, keymap: Keymap, handlers: dict[str, Callable[[], None]],
-                  queue_area: QWidget) -> dict[str, QAction]:
+def build_actions(
+    window: QMainWindow, keymap: Keymap, handlers: dict[str, Callable[[], None]], queue_area: QWidget
+) -> dict[str, QAction]:
     """One QAction per command with its keys; queue-mode keys only work inside the queue area.
 
     Returns:

@@ -65,11 +65,19 @@ class CasePanel(QWidget):
         if State(case["status"]) in RUNNING:
             left = countdown(deadline, now)
             if deadline < now:
-                text, state = tr("⚠ OVERDUE by {left} — deadline {when}", left=left.lstrip("-"),
-                                 when=deadline.strftime("%m-%d %H:%M")), "overdue"
+                text, state = (
+                    tr(
+                        "⚠ OVERDUE by {left} — deadline {when}",
+                        left=left.lstrip("-"),
+                        when=deadline.strftime("%m-%d %H:%M"),
+                    ),
+                    "overdue",
+                )
             else:
-                text, state = tr("⏱ {left} left — deadline {when}", left=left,
-                                 when=deadline.strftime("%m-%d %H:%M")), "running"
+                text, state = (
+                    tr("⏱ {left} left — deadline {when}", left=left, when=deadline.strftime("%m-%d %H:%M")),
+                    "running",
+                )
         else:
             text, state = tr("Deadline was {when}", when=deadline.strftime("%m-%d %H:%M")), "none"
         self.countdown.setText(text)
@@ -82,15 +90,25 @@ class CasePanel(QWidget):
         place = " / ".join(x for x in (c.get("street"), c.get("community"), c.get("grid_name")) if x)
         urgent = c["priority"] <= 1
         rows = [
-            (tr("Channel"), f"{_esc(c['channel_label'])}" + (f" · #{_esc(c['external_id'])}" if c["external_id"] else "")),
+            (
+                tr("Channel"),
+                f"{_esc(c['channel_label'])}" + (f" · #{_esc(c['external_id'])}" if c["external_id"] else ""),
+            ),
             (tr("Reporter"), f"{_esc(c['reporter_name'])} {_esc(mask_phone(c['reporter_phone']))}"),
             (tr("Address"), _esc(c["address"])),
             (tr("Place"), _esc(place or tr("not in any grid"))),
             (tr("Received"), _esc((c["received"] or "")[:16].replace("T", " "))),
-            (tr("Category"), _esc(f"{c['category_code']} {c['category_major']} / {c['category_name']}")
-             if c["category_code"] else _esc(tr("not filed yet"))),
-            (tr("Unit"), _esc(c["unit_name"]) + (
-                " + " + _esc(", ".join(u["name"] for u in c.get("co_units", []))) if c.get("co_units") else "")),
+            (
+                tr("Category"),
+                _esc(f"{c['category_code']} {c['category_major']} / {c['category_name']}")
+                if c["category_code"]
+                else _esc(tr("not filed yet")),
+            ),
+            (
+                tr("Unit"),
+                _esc(c["unit_name"])
+                + (" + " + _esc(", ".join(u["name"] for u in c.get("co_units", []))) if c.get("co_units") else ""),
+            ),
             (tr("Closure standard"), _esc(c["closure_standard"])),
         ]
         if c.get("photos"):
@@ -101,14 +119,20 @@ class CasePanel(QWidget):
             rows.append((tr("Merged into"), _esc(c["merged_into"])))
         taken = ""
         if holder and holder != self.me:
-            taken = (f"<p style='background:#f3e5f5;color:#4a148c;padding:4px'>"
-                     f"{_esc(tr('Open at {who} — their case until they move on.', who=holder))}</p>")
+            taken = (
+                f"<p style='background:#f3e5f5;color:#4a148c;padding:4px'>"
+                f"{_esc(tr('Open at {who} — their case until they move on.', who=holder))}</p>"
+            )
         badge = f"<span style='color:#c62828'>● {_esc(tr('urgent'))}</span> " if urgent else ""
-        head = (f"<h2 style='margin:0'>{badge}#{c['id']} · {_esc(state_label(c['status']))}"
-                + (f" · <span style='color:#b71c1c'>{_esc(tr('OVERDUE'))}</span>" if c["overdue"] else "")
-                + "</h2>")
-        table = "".join(f"<tr><td style='color:#555;padding-right:12px;white-space:nowrap'>{_esc(k)}</td>"
-                        f"<td>{v}</td></tr>" for k, v in rows)
+        head = (
+            f"<h2 style='margin:0'>{badge}#{c['id']} · {_esc(state_label(c['status']))}"
+            + (f" · <span style='color:#b71c1c'>{_esc(tr('OVERDUE'))}</span>" if c["overdue"] else "")
+            + "</h2>"
+        )
+        table = "".join(
+            f"<tr><td style='color:#555;padding-right:12px;white-space:nowrap'>{_esc(k)}</td><td>{v}</td></tr>"
+            for k, v in rows
+        )
         history = "".join(
             f"<tr><td style='color:#555;white-space:nowrap'>{_esc((e['at'] or '')[5:16].replace('T', ' '))}</td>"
             f"<td style='padding:0 8px'><b>{_esc(action_label(e['action']))}</b></td>"
@@ -117,6 +141,8 @@ class CasePanel(QWidget):
             f"<td style='color:#333'>{_esc(e['reason']) if e['reason'] else ''}</td></tr>"
             for e in c.get("history", [])
         )
-        return (f"{head}{taken}<p style='font-size:15px'>{_esc(c['text'])}</p>"
-                f"<table cellspacing='2'>{table}</table>"
-                f"<h3>{_esc(tr('History'))}</h3><table cellspacing='2'>{history}</table>")
+        return (
+            f"{head}{taken}<p style='font-size:15px'>{_esc(c['text'])}</p>"
+            f"<table cellspacing='2'>{table}</table>"
+            f"<h3>{_esc(tr('History'))}</h3><table cellspacing='2'>{history}</table>"
+        )

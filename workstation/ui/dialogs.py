@@ -47,10 +47,14 @@ class _Form(QDialog):
 class SignInDialog(_Form):
     """User name and password; the last user name is filled in, so returning users type the password."""
 
-    def __init__(self, db: Database, last_user: str = "", parent: QWidget | None = None,
-                 locked_for: str | None = None) -> None:
-        intro = tr("The seat is locked. {user}, type your password to go on.", user=locked_for) if locked_for \
+    def __init__(
+        self, db: Database, last_user: str = "", parent: QWidget | None = None, locked_for: str | None = None
+    ) -> None:
+        intro = (
+            tr("The seat is locked. {user}, type your password to go on.", user=locked_for)
+            if locked_for
             else tr("Sign in to the grid-governance workstation.")
+        )
         super().__init__(tr("Sign in"), intro, parent)
         self.db = db
         self.actor: Actor | None = None
@@ -80,9 +84,14 @@ class FirstAdminDialog(_Form):
     """The first run: create the administrator account."""
 
     def __init__(self, db: Database, parent: QWidget | None = None) -> None:
-        super().__init__(tr("First run: create the administrator"), tr(
-            "This database has no users yet. Create the administrator; they add the operators, shift leads "
-            "and station staff (menu or `workstation user add`)."), parent)
+        super().__init__(
+            tr("First run: create the administrator"),
+            tr(
+                "This database has no users yet. Create the administrator; they add the operators, shift leads "
+                "and station staff (menu or `workstation user add`)."
+            ),
+            parent,
+        )
         self.db = db
         self.actor: Actor | None = None
         self.user = QLineEdit("admin")

@@ -1,9 +1,12 @@
-"""What keeps a seat live: the change feed from other seats, the lease on the open case, ticking
-countdowns, the connection state, and the idle lock.
+"""What keeps a seat live: the change feed, the lease on the open case, countdowns, the idle lock.
+
+Changes by other seats arrive through the case-event feed; the open case is held by a lease that
+is renewed while it stays open; the connection state shows in the status bar.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QTimer
@@ -34,7 +37,7 @@ class Live(QObject):
         self.locked = False
         self.holders: dict[int, str] = {}
         self.online = True
-        self.idle_ms = int(window.settings.value("session/idleMinutes", 10)) * 60_000
+        self.idle_ms = int(str(window.settings.value("session/idleMinutes", 10))) * 60_000
         self.feed = FeedReader(window.db)
         self.feed.start_at_end()
         self.poll_timer = QTimer(self)
@@ -55,10 +58,13 @@ class Live(QObject):
             app.installEventFilter(self)
         self._set_online(True)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Any key or click restarts the idle clock."""
-        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress) and self.idle_ms > 0 \
-                and not self.locked:
+        if (
+            event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress)
+            and self.idle_ms > 0
+            and not self.locked
+        ):
             self.idle_timer.start(self.idle_ms)
         return False
 
@@ -116,8 +122,9 @@ class Live(QObject):
 
     def _set_online(self, online: bool) -> None:
         self.online = online
-        self.w.connection_label.setText(tr("● database connected") if online else
-                                        tr("○ database unreachable — retrying"))
+        self.w.connection_label.setText(
+            tr("● database connected") if online else tr("○ database unreachable — retrying")
+        )
         self.w.connection_label.setProperty("online", online)
 
     # -- lock and stop ---------------------------------------------------------------------------
@@ -128,14 +135,14 @@ class Live(QObject):
 
         if self.w.current_picker is not None:
             self.w.current_picker.reject()
-        self.w.centralWidget().setVisible(False)
+        self.w.central.setVisible(False)
         self.locked = True
         while True:  # only the same user's password unlocks; Esc just asks again
             dialog = SignInDialog(self.w.db, parent=self.w, locked_for=self.w.actor.name)
             if dialog.exec() and dialog.actor is not None:
                 break
         self.locked = False
-        self.w.centralWidget().setVisible(True)
+        self.w.central.setVisible(True)
         self.w.restore_focus()
         if self.idle_ms > 0:
             self.idle_timer.start(self.idle_ms)
@@ -148,8 +155,6 @@ class Live(QObject):
         if app is not None:
             app.removeEventFilter(self)
         if self.held is not None:
-            try:
+            with contextlib.suppress(SQLAlchemyError):
                 leases.release(self.w.db, self.w.actor, self.held)
-            except SQLAlchemyError:
-                pass
             self.held = None

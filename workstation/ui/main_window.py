@@ -49,8 +49,9 @@ from workstation.ui.triage import Triage
 class MainWindow(QMainWindow):
     """The workstation window for one signed-in operator."""
 
-    def __init__(self, db: Database, actor: Actor, keymap: Keymap, settings: QSettings, *,
-                 seat: str = "", demo: bool = False) -> None:
+    def __init__(
+        self, db: Database, actor: Actor, keymap: Keymap, settings: QSettings, *, seat: str = "", demo: bool = False
+    ) -> None:
         super().__init__()
         self.db, self.actor, self.keymap, self.settings = db, actor, keymap, settings
         self.seat = seat or f"{actor.name}@seat"
@@ -73,8 +74,12 @@ class MainWindow(QMainWindow):
 
     def _title(self) -> str:
         demo = tr("DEMO — training data") + " · " if self.demo else ""
-        return tr("{demo}Grid-governance workstation — {user} ({role})", demo=demo,
-                  user=self.actor.display_name or self.actor.name, role=self.actor.role)
+        return tr(
+            "{demo}Grid-governance workstation — {user} ({role})",
+            demo=demo,
+            user=self.actor.display_name or self.actor.name,
+            role=self.actor.role,
+        )
 
     def _build(self) -> None:
         self.queues = QListWidget()
@@ -93,7 +98,7 @@ class MainWindow(QMainWindow):
         self.search.setClearButtonEnabled(True)
         self.search.returnPressed.connect(self._search_done)
         self.search.textChanged.connect(lambda _: self._search_timer.start())
-        self._search_timer = QTimer(self)
+        self._search_timer: QTimer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(250)
         self._search_timer.timeout.connect(self._apply_search)
@@ -122,14 +127,14 @@ class MainWindow(QMainWindow):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.table)
-        self.work_area = QSplitter(Qt.Orientation.Horizontal)
+        self.work_area: QSplitter = QSplitter(Qt.Orientation.Horizontal)
         self.work_area.setObjectName("workArea")
         self.work_area.addWidget(left)
         self.work_area.addWidget(self.panel)
         self.work_area.setStretchFactor(0, 3)
         self.work_area.setStretchFactor(1, 2)
 
-        central = QWidget()
+        central = self.central = QWidget()
         outer = QHBoxLayout(central)
         outer.setContentsMargins(4, 4, 4, 4)
         outer.addWidget(self.queues)
@@ -161,18 +166,32 @@ class MainWindow(QMainWindow):
     def _handlers(self) -> dict[str, Any]:
         t = self.triage
         return {
-            "case.file": t.file, "case.dispatch": lambda: t.dispatch(), "case.add_unit": t.add_unit,
-            "case.reject": t.reject, "case.merge": t.merge, "case.verify": t.verify, "case.close": t.close,
-            "case.rework": t.rework, "case.extension": t.extension, "case.undo": t.undo,
-            "queue.next": lambda: self.move(1), "queue.previous": lambda: self.move(-1),
+            "case.file": t.file,
+            "case.dispatch": lambda: t.dispatch(),
+            "case.add_unit": t.add_unit,
+            "case.reject": t.reject,
+            "case.merge": t.merge,
+            "case.verify": t.verify,
+            "case.close": t.close,
+            "case.rework": t.rework,
+            "case.extension": t.extension,
+            "case.undo": t.undo,
+            "queue.next": lambda: self.move_selection(1),
+            "queue.previous": lambda: self.move_selection(-1),
             "queue.search": self.focus_search,
             **{f"queue.{k}": (lambda k=k: self.show_queue(k)) for k in q.QUEUES},
-            "queue.save_filter": self.save_filter, "queue.saved_filters": self.open_saved_filter,
-            "queue.export": self.export, "queue.refresh": lambda: self.refresh(keep=self.current_id()),
-            "view.palette": self.palette, "view.focus_queue": self.table.setFocus,
-            "view.focus_case": self.panel.body.setFocus, "help.cheatsheet": self.cheatsheet,
-            "help.about": self.about, "session.lock": lambda: self.live.lock(),
-            "session.sign_out": self.sign_out, "session.quit": self.close,
+            "queue.save_filter": self.save_filter,
+            "queue.saved_filters": self.open_saved_filter,
+            "queue.export": self.export,
+            "queue.refresh": lambda: self.refresh(keep=self.current_id()),
+            "view.palette": self.open_palette,
+            "view.focus_queue": self.table.setFocus,
+            "view.focus_case": self.panel.body.setFocus,
+            "help.cheatsheet": self.cheatsheet,
+            "help.about": self.about,
+            "session.lock": lambda: self.live.lock(),
+            "session.sign_out": self.sign_out,
+            "session.quit": self.close,
         }
 
     # -- selection and queues ------------------------------------------------------------------------
@@ -202,10 +221,11 @@ class MainWindow(QMainWindow):
         row = max(0, min(row, count - 1))
         index = self.model.index(row, 0)
         self.table.selectionModel().setCurrentIndex(
-            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        )
         self.table.scrollTo(index)
 
-    def move(self, step: int) -> None:
+    def move_selection(self, step: int) -> None:
         """Select the next or previous case."""
         self.select_row(max(self.table.currentIndex().row(), 0) + step)
 
@@ -265,8 +285,12 @@ class MainWindow(QMainWindow):
             item = self.queues.item(row)
             key = item.data(Qt.ItemDataRole.UserRole)
             item.setText(f"{tr(q.QUEUES[key])}  ({counts.get(key, 0)})")
-        self.counts_label.setText(tr("new {new} · returned {returned} · to verify {verify} · overdue {overdue}",
-                                     **{k: counts[k] for k in ("new", "returned", "verify", "overdue")}))
+        self.counts_label.setText(
+            tr(
+                "new {new} · returned {returned} · to verify {verify} · overdue {overdue}",
+                **{k: counts[k] for k in ("new", "returned", "verify", "overdue")},
+            )
+        )
 
     # -- search, filters, export ---------------------------------------------------------------------
 
@@ -295,8 +319,9 @@ class MainWindow(QMainWindow):
     def open_saved_filter(self) -> None:
         """Pick one of my saved filters."""
         with self.db.read() as s:
-            saved = s.scalars(select(SavedFilter).where(SavedFilter.owner == self.actor.name)
-                              .order_by(SavedFilter.name)).all()
+            saved = s.scalars(
+                select(SavedFilter).where(SavedFilter.owner == self.actor.name).order_by(SavedFilter.name)
+            ).all()
             items = [PickItem(f.query, f.name, ", ".join(f"{k}={v}" for k, v in f.query.items())) for f in saved]
         if not items:
             self.notify(tr("No saved filters yet: Ctrl+S saves the current one."), error=True)
@@ -328,7 +353,7 @@ class MainWindow(QMainWindow):
 
     # -- palette, cheat sheet, messages --------------------------------------------------------------
 
-    def palette(self) -> None:
+    def open_palette(self) -> None:
         """``Ctrl+K``: every command with its key; Enter runs it."""
         items = []
         for command in all_commands():
@@ -357,8 +382,13 @@ class MainWindow(QMainWindow):
 
     def about(self) -> None:
         """Version and database."""
-        self.notify(tr("Workstation {version} · database {db}", version=__version__,
-                       db=self.db.engine.url.render_as_string(hide_password=True)))
+        self.notify(
+            tr(
+                "Workstation {version} · database {db}",
+                version=__version__,
+                db=self.db.engine.url.render_as_string(hide_password=True),
+            )
+        )
 
     def restore_focus(self) -> None:
         """Give the keyboard back to the queue after a dialog (also where no window manager does it)."""
@@ -409,7 +439,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/queueHeader", self.table.horizontalHeader().saveState())
         self.settings.sync()
 
-    def closeEvent(self, event: Any) -> None:  # noqa: N802
+    def closeEvent(self, event: Any) -> None:
         """Save the layout and give back held cases."""
         self.save_layout()
         self.live.stop()

@@ -55,7 +55,7 @@ class PickModel(QAbstractListModel):
             self.shown = [r[3] for r in ranked]
         self.endResetModel()
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
         """Qt: how many choices are shown."""
         return 0 if parent.isValid() else len(self.shown)
 
@@ -77,8 +77,15 @@ class PickModel(QAbstractListModel):
 class Picker(QDialog):
     """A modal, keyboard-only chooser. ``chosen`` holds the key accepted (or the typed text)."""
 
-    def __init__(self, title: str, items: Sequence[PickItem], parent: QWidget | None = None, *,
-                 hint: str = "", free_text: bool = False) -> None:
+    def __init__(
+        self,
+        title: str,
+        items: Sequence[PickItem],
+        parent: QWidget | None = None,
+        *,
+        hint: str = "",
+        free_text: bool = False,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setObjectName("picker")
@@ -118,7 +125,7 @@ class Picker(QDialog):
         index = self.list.currentIndex()
         return self.model.data(index, Qt.ItemDataRole.UserRole) if index.isValid() else None
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Arrow keys and Enter work while the text field has the focus."""
         if watched is self.edit and event.type() == QEvent.Type.KeyPress:
             assert isinstance(event, QKeyEvent)
@@ -126,8 +133,9 @@ class Picker(QDialog):
             if key in (Qt.Key.Key_Down, Qt.Key.Key_Up, Qt.Key.Key_PageDown, Qt.Key.Key_PageUp):
                 rows = self.model.rowCount()
                 if rows:
-                    step = {Qt.Key.Key_Down: 1, Qt.Key.Key_Up: -1, Qt.Key.Key_PageDown: 10,
-                            Qt.Key.Key_PageUp: -10}[Qt.Key(key)]
+                    step = {Qt.Key.Key_Down: 1, Qt.Key.Key_Up: -1, Qt.Key.Key_PageDown: 10, Qt.Key.Key_PageUp: -10}[
+                        Qt.Key(key)
+                    ]
                     row = max(0, min(rows - 1, self.list.currentIndex().row() + step))
                     self.list.setCurrentIndex(self.model.index(row, 0))
                 return True

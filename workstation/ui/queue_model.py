@@ -135,9 +135,19 @@ class QueueModel(QAbstractTableModel):
             cases = q.cells(s, ids)
             holders = q.holders(s, ids)
         for case_id, (_, version, status, priority, channel, text, grid, received, filed, deadline) in cases.items():
-            self._rows[case_id] = Row(case_id, version, status, priority, channel, text,
-                                      self._grids.get(grid or "", ""), received, filed, deadline,
-                                      holders.get(case_id))
+            self._rows[case_id] = Row(
+                case_id,
+                version,
+                status,
+                priority,
+                channel,
+                text,
+                self._grids.get(grid or "", ""),
+                received,
+                filed,
+                deadline,
+                holders.get(case_id),
+            )
         self._blocks[number] = keys
         while len(self._blocks) > MAX_BLOCKS:
             _, dropped = self._blocks.popitem(last=False)
@@ -168,18 +178,21 @@ class QueueModel(QAbstractTableModel):
 
     # -- Qt model ------------------------------------------------------------------------------------
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
         """Qt: the real number of cases in the queue."""
         return 0 if parent.isValid() else self._count
 
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
         """Qt: the columns."""
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Qt: column titles."""
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal and \
-                0 <= section < len(COLUMNS):
+        if (
+            role == Qt.ItemDataRole.DisplayRole
+            and orientation == Qt.Orientation.Horizontal
+            and 0 <= section < len(COLUMNS)
+        ):
             return tr(COLUMNS[section][1])
         return None
 
@@ -238,8 +251,11 @@ class QueueModel(QAbstractTableModel):
                 return "—"
             state = urgency_of(row, now)
             mark = {"overdue": tr("⚠ OVERDUE"), "near": tr("⏳ due soon")}.get(state, "")
-            left = countdown(row.deadline, now) if State(row.status) in RUNNING else \
-                row.deadline.astimezone(tz).strftime("%m-%d %H:%M")
+            left = (
+                countdown(row.deadline, now)
+                if State(row.status) in RUNNING
+                else row.deadline.astimezone(tz).strftime("%m-%d %H:%M")
+            )
             return f"{mark} {left}".strip()
         if column == "taken":
             if not row.holder:
@@ -255,5 +271,8 @@ class QueueModel(QAbstractTableModel):
     def tick(self) -> None:
         """Let the countdowns move: the deadline column of loaded rows changed."""
         if self._count:
-            self.dataChanged.emit(self.index(0, DEADLINE_COLUMN),
-                                  self.index(self._count - 1, DEADLINE_COLUMN), [Qt.ItemDataRole.DisplayRole])
+            self.dataChanged.emit(
+                self.index(0, DEADLINE_COLUMN),
+                self.index(self._count - 1, DEADLINE_COLUMN),
+                [Qt.ItemDataRole.DisplayRole],
+            )

@@ -82,11 +82,18 @@ class Triage:
         with self.w.db.read() as s:
             suggestions = suggest_categories(s, case["text"], case.get("grid"), limit=3)
             cats = s.scalars(select(Category).where(Category.active).order_by(Category.code)).all()
-        items = [PickItem(sug.code, f"{sug.code} {sug.name}", "; ".join(sug.reasons), (sug.code,), True)
-                 for sug in suggestions]
+        items = [
+            PickItem(sug.code, f"{sug.code} {sug.name}", "; ".join(sug.reasons), (sug.code,), True)
+            for sug in suggestions
+        ]
         seen = {sug.code for sug in suggestions}
-        items += [PickItem(c.code, f"{c.code} {c.name}", f"{c.major_name} · {c.time_limit}",
-                           (c.code, c.major_name, *c.keywords)) for c in cats if c.code not in seen]
+        items += [
+            PickItem(
+                c.code, f"{c.code} {c.name}", f"{c.major_name} · {c.time_limit}", (c.code, c.major_name, *c.keywords)
+            )
+            for c in cats
+            if c.code not in seen
+        ]
         return items
 
     def file(self) -> None:
@@ -97,9 +104,11 @@ class Triage:
         code = self._pick(tr("File case #{id} under…", id=case["id"]), self.category_items(case))
         if code is None:
             return
-        if not self._run(case, lambda: lc.file(self.w.db, self.w.actor, case["id"], code,
-                                               expected_version=case["version"]),
-                         tr("Case #{id} filed as {code}.", id=case["id"], code=code)):
+        if not self._run(
+            case,
+            lambda: lc.file(self.w.db, self.w.actor, case["id"], code, expected_version=case["version"]),
+            tr("Case #{id} filed as {code}.", id=case["id"], code=code),
+        ):
             return
         self.dispatch(case_id=case["id"])
 
@@ -112,15 +121,27 @@ class Triage:
             suggested = lc.suggested_unit(s, case)
             place = place_of(s, case.grid_code)
             units = s.scalars(select(Unit).where(Unit.active).order_by(Unit.kind, Unit.code)).all()
-        local = {f"GRID-{place.grid_code}", f"STREET-{place.street_code}",
-                 f"COMMUNITY-{place.community_code}"} if place else set()
+        local = (
+            {f"GRID-{place.grid_code}", f"STREET-{place.street_code}", f"COMMUNITY-{place.community_code}"}
+            if place
+            else set()
+        )
         items = []
         if suggested is not None and suggested.code not in exclude:
-            items.append(PickItem(suggested.code, suggested.name,
-                                  tr("category {code} names this unit", code=case.category_code),
-                                  (suggested.code,), True))
-        ordered = [u for u in units if u.code in local] + [u for u in units if u.kind in ("department", "enterprise")] + \
-            [u for u in units if u.code not in local and u.kind not in ("department", "enterprise")]
+            items.append(
+                PickItem(
+                    suggested.code,
+                    suggested.name,
+                    tr("category {code} names this unit", code=case.category_code),
+                    (suggested.code,),
+                    True,
+                )
+            )
+        ordered = (
+            [u for u in units if u.code in local]
+            + [u for u in units if u.kind in ("department", "enterprise")]
+            + [u for u in units if u.code not in local and u.kind not in ("department", "enterprise")]
+        )
         for u in ordered:
             if (suggested is None or u.code != suggested.code) and u.code not in exclude:
                 items.append(PickItem(u.code, u.name, u.code, (u.code,)))
@@ -139,9 +160,11 @@ class Triage:
             if case_id is not None:
                 self.w.refresh(keep=case["id"], advance=False)
             return
-        if self._run(case, lambda: lc.dispatch(self.w.db, self.w.actor, case["id"], unit,
-                                               expected_version=case["version"]),
-                     tr("Case #{id} dispatched.", id=case["id"])):
+        if self._run(
+            case,
+            lambda: lc.dispatch(self.w.db, self.w.actor, case["id"], unit, expected_version=case["version"]),
+            tr("Case #{id} dispatched.", id=case["id"]),
+        ):
             self.w.refresh(keep=case["id"], advance=True)
 
     def add_unit(self) -> None:
@@ -150,11 +173,15 @@ class Triage:
         if case is None:
             return
         exclude = {case["unit_code"], *(u["code"] for u in case.get("co_units", []))}
-        unit = self._pick(tr("Add a co-unit to case #{id}", id=case["id"]),
-                          [i for i in self.unit_items(case["id"], exclude) if not i.suggested])
-        if unit and self._run(case, lambda: lc.add_unit(self.w.db, self.w.actor, case["id"], unit,
-                                                        expected_version=case["version"]),
-                              tr("Co-unit added to case #{id}.", id=case["id"])):
+        unit = self._pick(
+            tr("Add a co-unit to case #{id}", id=case["id"]),
+            [i for i in self.unit_items(case["id"], exclude) if not i.suggested],
+        )
+        if unit and self._run(
+            case,
+            lambda: lc.add_unit(self.w.db, self.w.actor, case["id"], unit, expected_version=case["version"]),
+            tr("Co-unit added to case #{id}.", id=case["id"]),
+        ):
             self.w.refresh(keep=case["id"], advance=False)
 
     # -- reject, merge -----------------------------------------------------------------------------
@@ -165,11 +192,17 @@ class Triage:
         if case is None:
             return
         items = [PickItem(tr(r), tr(r)) for r in REJECT_REASONS]
-        reason = self._pick(tr("Reject case #{id}: why?", id=case["id"]), items, free_text=True,
-                            hint=tr("Pick a reason, or type your own and press Enter"))
-        if reason and self._run(case, lambda: lc.reject(self.w.db, self.w.actor, case["id"], str(reason),
-                                                        expected_version=case["version"]),
-                                tr("Case #{id} rejected.", id=case["id"])):
+        reason = self._pick(
+            tr("Reject case #{id}: why?", id=case["id"]),
+            items,
+            free_text=True,
+            hint=tr("Pick a reason, or type your own and press Enter"),
+        )
+        if reason and self._run(
+            case,
+            lambda: lc.reject(self.w.db, self.w.actor, case["id"], str(reason), expected_version=case["version"]),
+            tr("Case #{id} rejected.", id=case["id"]),
+        ):
             self.w.refresh(keep=case["id"], advance=True)
 
     def merge(self) -> None:
@@ -181,10 +214,21 @@ class Triage:
         items = []
         for cand in candidates:
             other = get_case(self.w.db, cand.case_id, history=False)
-            items.append(PickItem(cand.case_id, f"#{cand.case_id} {other['text'][:40]}",
-                                  "; ".join(cand.reasons), (str(cand.case_id),), True))
-        target = self._pick(tr("Merge case #{id} into…", id=case["id"]), items, free_text=True,
-                            hint=tr("Pick a candidate, or type the case number"))
+            items.append(
+                PickItem(
+                    cand.case_id,
+                    f"#{cand.case_id} {other['text'][:40]}",
+                    "; ".join(cand.reasons),
+                    (str(cand.case_id),),
+                    True,
+                )
+            )
+        target = self._pick(
+            tr("Merge case #{id} into…", id=case["id"]),
+            items,
+            free_text=True,
+            hint=tr("Pick a candidate, or type the case number"),
+        )
         if target is None:
             return
         try:
@@ -192,9 +236,11 @@ class Triage:
         except ValueError:
             self.w.notify(tr("{value} is not a case number.", value=target), error=True)
             return
-        if self._run(case, lambda: lc.merge(self.w.db, self.w.actor, case["id"], into,
-                                            expected_version=case["version"]),
-                     tr("Case #{id} merged into #{into}.", id=case["id"], into=into)):
+        if self._run(
+            case,
+            lambda: lc.merge(self.w.db, self.w.actor, case["id"], into, expected_version=case["version"]),
+            tr("Case #{id} merged into #{into}.", id=case["id"], into=into),
+        ):
             self.w.refresh(keep=case["id"], advance=True)
 
     # -- verification and closure ------------------------------------------------------------------
@@ -202,17 +248,21 @@ class Triage:
     def verify(self) -> None:
         """``v``: send to on-site verification."""
         case = self._case()
-        if case and self._run(case, lambda: lc.verify(self.w.db, self.w.actor, case["id"],
-                                                      expected_version=case["version"]),
-                              tr("Case #{id} sent to verification.", id=case["id"])):
+        if case and self._run(
+            case,
+            lambda: lc.verify(self.w.db, self.w.actor, case["id"], expected_version=case["version"]),
+            tr("Case #{id} sent to verification.", id=case["id"]),
+        ):
             self.w.refresh(keep=case["id"], advance=True)
 
     def close(self) -> None:
         """``c``: close a verified case."""
         case = self._case()
-        if case and self._run(case, lambda: lc.close(self.w.db, self.w.actor, case["id"],
-                                                     expected_version=case["version"]),
-                              tr("Case #{id} closed.", id=case["id"])):
+        if case and self._run(
+            case,
+            lambda: lc.close(self.w.db, self.w.actor, case["id"], expected_version=case["version"]),
+            tr("Case #{id} closed.", id=case["id"]),
+        ):
             self.w.refresh(keep=case["id"], advance=True)
 
     def rework(self) -> None:
@@ -222,9 +272,11 @@ class Triage:
             return
         items = [PickItem(tr(r), tr(r)) for r in REWORK_REASONS]
         reason = self._pick(tr("Rework case #{id}: why?", id=case["id"]), items, free_text=True)
-        if reason and self._run(case, lambda: lc.rework(self.w.db, self.w.actor, case["id"], str(reason),
-                                                        expected_version=case["version"]),
-                                tr("Case #{id} sent back for rework.", id=case["id"])):
+        if reason and self._run(
+            case,
+            lambda: lc.rework(self.w.db, self.w.actor, case["id"], str(reason), expected_version=case["version"]),
+            tr("Case #{id} sent back for rework.", id=case["id"]),
+        ):
             self.w.refresh(keep=case["id"], advance=True)
 
     def extension(self) -> None:
@@ -237,14 +289,20 @@ class Triage:
             self.w.notify(tr("Case #{id} has no extension request waiting.", id=case["id"]), error=True)
             return
         req = pending[0]
-        detail = tr("{limit} more, asked by {who}: {reason}", limit=req["limit"], who=req["requested_by"],
-                    reason=req["reason"])
-        choice = self._pick(tr("Extension for case #{id}", id=case["id"]),
-                            [PickItem(True, tr("Approve"), detail), PickItem(False, tr("Refuse"), detail)])
+        detail = tr(
+            "{limit} more, asked by {who}: {reason}", limit=req["limit"], who=req["requested_by"], reason=req["reason"]
+        )
+        choice = self._pick(
+            tr("Extension for case #{id}", id=case["id"]),
+            [PickItem(True, tr("Approve"), detail), PickItem(False, tr("Refuse"), detail)],
+        )
         if choice is not None and self._run(
-                case, lambda: lc.decide_extension(self.w.db, self.w.actor, case["id"], bool(choice),
-                                                  expected_version=case["version"]),
-                tr("Extension decided for case #{id}.", id=case["id"])):
+            case,
+            lambda: lc.decide_extension(
+                self.w.db, self.w.actor, case["id"], bool(choice), expected_version=case["version"]
+            ),
+            tr("Extension decided for case #{id}.", id=case["id"]),
+        ):
             self.w.refresh(keep=case["id"], advance=False)
 
     def undo(self) -> None:

@@ -1,0 +1,493 @@
+"""The one ingest path of every source: many items per transaction, each idempotent and judged alone.
+
+For each page: items already present (same channel and external id, the key ``add_report`` is
+idempotent on) are recognised and left alone; good items become reports in the operator queue; bad
+ones go to quarantine with their reason, verbatim. The page's cursor moves in the same transaction,
+and only if no one else moved it meanwhile, so after a crash or restart the feed resumes exactly
+where the committed work ends: nothing is lost and nothing is created twice.
+
+The checks are those of ``services.reports`` (``validate`` and the grid look-up), so an item is
+accepted here exactly when ``add_report`` would accept it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from workstation.domain.geo import contains
+from workstation.i18n import tr
+from workstation.intake.formats import clean_text
+from workstation.intake.items import CursorMove, Item, clip, digest
+from workstation.models import (
+    Case,
+    CaseEvent,
+    Category,
+    Community,
+    Grid,
+    IntakeCursor,
+    QuarantinedItem,
+    ServiceMapping,
+    Street,
+    utcnow,
+)
+from workstation.services.actors import SYSTEM, Actor
+from workstation.services.errors import WorkstationError
+from workstation.services.notices import notify
+from workstation.services.reports import validate
+from workstation.services.territory import Place, grid_at, grid_by_name_or_code, place_of
+from workstation.storage.db import Database
+
+CHUNK = 400  # bound on the number of values in one IN (...) list
+
+
+class CursorMovedError(WorkstationError):
+    """Another seat advanced this source's cursor first; this page was left to it."""
+
+
+@dataclass
+class Outcome:
+    """What became of one item: ``created``, ``existing`` or ``quarantined`` (with the id and reason)."""
+
+    status: str
+    id: int | None
+    reason: str | None = None
+
+
+@dataclass
+class Stored:
+    """What a batch did, item by item, in input order."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def ids(self, status: str) -> list[int]:
+        """The ids of the items with that outcome."""
+        return [o.id for o in self.outcomes if o.status == status and o.id is not None]
+
+    def count(self, status: str) -> int:
+        """How many items had that outcome."""
+        return sum(1 for o in self.outcomes if o.status == status)
+
+
+def read_cursor(db: Database, source: str) -> str | None:
+    """The source's stored cursor (None: from the start)."""
+    with db.read() as s:
+        row = s.get(IntakeCursor, source)
+        return row.cursor if row else None
+
+
+def _move_cursor(s: Session, source: str, move: CursorMove, now: datetime) -> None:
+    row = s.scalar(select(IntakeCursor).where(IntakeCursor.source == source).with_for_update())
+    current = row.cursor if row else None
+    if current != move.expected:
+        raise CursorMovedError(
+            tr("Another seat already read {source} past this page; it was left to them.", source=source)
+        )
+    if row is None:
+        s.add(IntakeCursor(source=source, cursor=move.new, updated_at=now))
+    else:
+        row.cursor, row.updated_at = move.new, now
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(values), CHUNK):
+        yield values[i : i + CHUNK]
+
+
+def quarantine_rows(
+    s: Session,
+    source: str,
+    source_kind: str,
+    entries: Sequence[tuple[str, str, str | None]],
+    now: datetime,
+    kind: str = "item",
+    cursor: str | None = None,
+) -> list[int]:
+    """Keep (payload, reason, external id) entries in quarantine; a payload already open there is counted again.
+
+    Returns:
+        The quarantine row id of each entry, in order.
+    """
+    entries = [(clean_text(p), clean_text(r), clean_text(k) if k else None) for p, r, k in entries]
+    hashes = [digest(payload) for payload, _, _ in entries]
+    open_rows: dict[str, QuarantinedItem] = {}
+    for part in _chunks(sorted(set(hashes))):
+        for row in s.scalars(
+            select(QuarantinedItem).where(
+                QuarantinedItem.source == source,
+                QuarantinedItem.status == "open",
+                QuarantinedItem.kind == kind,
+                QuarantinedItem.payload_hash.in_(part),
+            )
+        ):
+            open_rows.setdefault(row.payload_hash, row)
+    out: list[int] = []
+    for (payload, reason, key), h in zip(entries, hashes, strict=True):
+        found = open_rows.get(h)
+        if found is None:
+            found = QuarantinedItem(
+                source=source,
+                source_kind=source_kind,
+                kind=kind,
+                external_id=clip(key, 200) if key else None,
+                payload=payload,
+                payload_hash=h,
+                reason=reason,
+                cursor=cursor,
+                received_at=now,
+                last_seen_at=now,
+                times_seen=1,
+                status="open",
+                note="",
+            )
+            s.add(found)
+            s.flush()
+            open_rows[h] = found
+        elif found.id not in out:
+            found.times_seen += 1
+            found.last_seen_at, found.reason = now, reason
+        out.append(found.id)
+    return out
+
+
+def quarantine_page(
+    db: Database, source: str, source_kind: str, payload: str, reason: str, cursor: str | None = None
+) -> int:
+    """Keep a whole page that could not be read, as one quarantine item; the cursor does not move."""
+    with db.write() as s:
+        (qid,) = quarantine_rows(s, source, source_kind, [(payload, reason, None)], utcnow(), "page", cursor)
+    notify("quarantine", [qid])
+    return qid
+
+
+class _Places:
+    """The territory, read once per batch: grid by code or name, grid at a point, and the place of a grid.
+
+    The same rules as ``services.territory`` (exact code or name; bounding box, then polygon), without
+    a query per item. Small batches (a reprocessed item) ask the database directly.
+    """
+
+    def __init__(self, s: Session, size: int) -> None:
+        self.s = s
+        self.loaded = size < 20
+        self.grids: list[tuple[str, float, float, float, float, list[Any]]] = []
+        self.places: dict[str, Place | None] = {}
+        self.names: dict[str, str | None] = {}
+
+    def _load(self) -> None:
+        if self.loaded:
+            return
+        self.loaded = True
+        rows = self.s.execute(
+            select(
+                Grid.code,
+                Grid.name,
+                Grid.min_lon,
+                Grid.max_lon,
+                Grid.min_lat,
+                Grid.max_lat,
+                Grid.polygon,
+                Community.code,
+                Community.name,
+                Street.code,
+                Street.name,
+            )
+            .join(Community, Community.code == Grid.community_code)
+            .join(Street, Street.code == Community.street_code)
+            .order_by(Grid.code)
+        )
+        for code, name, x0, x1, y0, y1, polygon, ccode, cname, scode, sname in rows:
+            self.names[code], self.names[name] = code, code
+            self.grids.append((code, x0, x1, y0, y1, polygon))
+            self.places[code] = Place(code, name, ccode, cname, scode, sname)
+
+    def grid_code(self, text: str) -> str | None:
+        """The grid whose code or exact name is ``text``."""
+        self._load()
+        key = text.strip()
+        if key not in self.names:
+            grid = grid_by_name_or_code(self.s, key)
+            self.names[key] = grid.code if grid else None
+        return self.names[key]
+
+    def grid_at(self, lon: float, lat: float) -> str | None:
+        """The grid whose boundary contains the point."""
+        self._load()
+        if not self.grids:
+            grid = grid_at(self.s, lon, lat)
+            return grid.code if grid else None
+        for code, x0, x1, y0, y1, polygon in self.grids:
+            if x0 <= lon <= x1 and y0 <= lat <= y1 and contains(polygon, lon, lat):
+                return code
+        return None
+
+    def place(self, code: str | None) -> Place | None:
+        """The grid, community and street of a grid code."""
+        if code is None:
+            return None
+        self._load()
+        if code not in self.places:
+            self.places[code] = place_of(self.s, code)
+        return self.places[code]
+
+
+def _mappings(s: Session, source: str, items: Sequence[Item], now: datetime) -> dict[str, Category | None]:
+    """Each service code of the batch and its category (None: not mapped yet; the code is recorded)."""
+    codes = sorted({i.service_code for i in items if i.ok and i.service_code})
+    if not codes:
+        return {}
+    rows: dict[str, ServiceMapping] = {}
+    for part in _chunks(codes):
+        for row in s.scalars(
+            select(ServiceMapping).where(ServiceMapping.source == source, ServiceMapping.service_code.in_(part))
+        ):
+            rows[row.service_code] = row
+    names = {i.service_code: i.service_name or "" for i in items if i.service_code}
+    for code in codes:
+        if code not in rows:
+            rows[code] = ServiceMapping(
+                source=source,
+                service_code=code,
+                service_name=clip(names.get(code, ""), 200),
+                category_code=None,
+                updated_at=now,
+                updated_by="",
+            )
+            s.add(rows[code])
+    categories = {c.code: c for c in s.scalars(select(Category).where(Category.active.is_(True)))}
+    return {code: categories.get(row.category_code or "") for code, row in rows.items()}
+
+
+def _insert_cases(s: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert new cases in bulk; returns their ids in the order of ``rows``.
+
+    Rows with an external id go in as one multi-row INSERT ... RETURNING, matched back by their
+    (channel, external id) key, so the database need not return them in order; the others one by one.
+    """
+    ids: dict[tuple[str, str], int] = {}
+    keyed = [r for r in rows if r["external_id"] is not None]
+    if keyed:
+        returned = s.execute(insert(Case).returning(Case.id, Case.channel, Case.external_id), keyed)
+        ids = {(channel, ext or ""): cid for cid, channel, ext in returned}
+    out: list[int] = []
+    for row in rows:
+        if row["external_id"] is not None:
+            out.append(ids[(row["channel"], row["external_id"])])
+        else:
+            case = Case(**row)
+            s.add(case)
+            s.flush()
+            out.append(case.id)
+    return out
+
+
+def _existing(s: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    found: dict[tuple[str, str], int] = {}
+    ordered = sorted(keys)
+    for part in _chunks(ordered):
+        for cid, channel, ext in s.execute(
+            select(Case.id, Case.channel, Case.external_id).where(tuple_(Case.channel, Case.external_id).in_(part))
+        ):
+            found[(channel, ext or "")] = cid
+    return found
+
+
+def _settle(
+    s: Session, source: str, done: Sequence[tuple[str | None, Outcome | None]], keep: set[int], by: Actor, now: datetime
+) -> None:
+    """Close the open quarantine rows of items that have now been imported (a later, good delivery).
+
+    Rows this very batch wrote or counted again (a broken copy next to a good one) stay open.
+    """
+    cases = {key: o.id for key, o in done if key and o is not None and o.status in ("created", "existing")}
+    if not cases:
+        return
+    for part in _chunks(sorted(cases)):
+        for row in s.scalars(
+            select(QuarantinedItem).where(
+                QuarantinedItem.source == source,
+                QuarantinedItem.status == "open",
+                QuarantinedItem.kind == "item",
+                QuarantinedItem.external_id.in_(part),
+            )
+        ):
+            if row.id in keep:
+                continue
+            row.status, row.case_id = "reprocessed", cases.get(row.external_id or "")
+            row.decided_by, row.decided_at = by.name, now
+            row.note = tr("imported from a later delivery")
+
+
+def _store(
+    s: Session,
+    source: str,
+    source_kind: str,
+    items: Sequence[Item],
+    by: Actor,
+    quarantine: bool,
+    now: datetime,
+) -> Stored:
+    checked: list[tuple[Item, dict[str, Any] | None, str | None]] = []
+    keys: set[tuple[str, str]] = set()
+    for item in items:
+        if not item.ok or item.report is None:
+            checked.append((item, None, item.reason or tr("not understood")))
+            continue
+        valid, errors = validate(item.report)
+        if errors:
+            checked.append((item, None, "; ".join(f"{k}: {v}" for k, v in errors.items())))
+            continue
+        checked.append((item, valid, None))
+        if valid["external_id"] is not None:
+            keys.add((valid["channel"], valid["external_id"]))
+    existing = _existing(s, keys)
+    mapping = _mappings(s, source, items, now)
+    places = _Places(s, len(items))
+    outcomes: list[Outcome | None] = []
+    new_cases: list[tuple[int, dict[str, Any], Item]] = []
+    queued: set[tuple[str, str]] = set()
+    copies: list[tuple[int, tuple[str, str]]] = []
+    bad: list[tuple[int, str, str, str | None]] = []
+    for index, (item, clean, reason) in enumerate(checked):
+        if clean is not None:
+            grid_code: str | None = None
+            if clean["grid"]:
+                grid_code = places.grid_code(clean["grid"])
+                if grid_code is None:
+                    reason = "grid: " + tr("no grid with code or name {name}", name=clean["grid"])
+            elif clean["lon"] is not None:
+                grid_code = places.grid_at(clean["lon"], clean["lat"])
+        if clean is None or reason is not None:
+            outcomes.append(None)
+            bad.append((index, item.payload, reason or "", item.key))
+            continue
+        key = (clean["channel"], clean["external_id"])
+        if clean["external_id"] is not None and key in existing:
+            outcomes.append(Outcome("existing", existing[key]))
+            continue
+        if clean["external_id"] is not None and key in queued:
+            outcomes.append(None)
+            copies.append((index, key))  # a second copy in this batch: the report created above
+            continue
+        place = places.place(grid_code)
+        category = mapping.get(item.service_code or "")
+        case = dict(
+            channel=clean["channel"],
+            external_id=clean["external_id"],
+            text=clean["text"],
+            address=clean["address"],
+            lon=clean["lon"],
+            lat=clean["lat"],
+            grid_code=place.grid_code if place else None,
+            community_code=place.community_code if place else None,
+            street_code=place.street_code if place else None,
+            reporter_name=clean["reporter_name"],
+            reporter_phone=clean["reporter_phone"],
+            photos=clean["photos"],
+            received_at=clean["received_at"],
+            priority=clean["priority"],
+            status="reported",
+            version=1,
+            created_at=now,
+            last_actor=by.name,
+            last_action_at=now,
+            source_service=clip(item.service_name, 100) if item.service_name else None,
+            category_code=category.code if category else None,
+            category_name=category.name if category else None,
+            category_major=category.major_name if category else None,
+        )
+        if clean["external_id"] is not None:
+            queued.add(key)
+        outcomes.append(None)
+        new_cases.append((index, case, item))
+    ids = _insert_cases(s, [c for _, c, _ in new_cases])
+    events: list[dict[str, Any]] = []
+    for (index, case, item), case_id in zip(new_cases, ids, strict=True):
+        existing[(case["channel"], case["external_id"] or "")] = case_id
+        outcomes[index] = Outcome("created", case_id)
+        details: dict[str, Any] = {"channel": case["channel"], "external_id": case["external_id"], "source": source}
+        if item.notes:
+            details["not_understood"] = list(item.notes)
+        if item.service_code:
+            details["service_code"] = item.service_code
+        if item.original is not None:
+            details["payload"] = item.original
+        events.append(
+            {
+                "case_id": case_id,
+                "at": now,
+                "actor": by.name,
+                "actor_role": by.role,
+                "action": "report",
+                "from_state": None,
+                "to_state": "reported",
+                "reason": "",
+                "details": details,
+            }
+        )
+    if events:
+        s.execute(insert(CaseEvent), events)  # no RETURNING needed: one executemany
+    for index, key in copies:
+        outcomes[index] = Outcome("existing", existing[key])
+    held: list[int] = []
+    if bad and quarantine:
+        held = quarantine_rows(s, source, source_kind, [(p, r, k) for _, p, r, k in bad], now)
+        for (index, _, r, _), qid in zip(bad, held, strict=True):
+            outcomes[index] = Outcome("quarantined", qid, r)
+    else:
+        for index, _, r, _ in bad:
+            outcomes[index] = Outcome("quarantined", None, r)
+    _settle(s, source, [(item.key, outcomes[i]) for i, (item, _, _) in enumerate(checked)], set(held), by, now)
+    return Stored([o for o in outcomes if o is not None])
+
+
+def ingest_items(
+    db: Database,
+    source: str,
+    source_kind: str,
+    items: Sequence[Item],
+    move: CursorMove | None = None,
+    *,
+    by: Actor = SYSTEM,
+    quarantine: bool = True,
+    attempts: int = 3,
+) -> Stored:
+    """Import a batch of items in one transaction (see the module docstring).
+
+    Args:
+        db: the database.
+        source: the source's name.
+        source_kind: the source's kind (kept with quarantined items, to read them again).
+        items: the parsed items, good and bad.
+        move: the cursor to set in the same transaction, if no other seat moved it meanwhile.
+        by: who records the reports.
+        quarantine: keep bad items in quarantine (False: only report their reasons).
+        attempts: a batch that collides with a concurrent import of the same items is tried again.
+
+    Raises:
+        CursorMovedError: another seat advanced the cursor first; nothing was written.
+    """
+    for attempt in range(1, attempts + 1):
+        now = utcnow()
+        try:
+            with db.write() as s:
+                if move is not None:
+                    _move_cursor(s, source, move, now)
+                stored = _store(s, source, source_kind, items, by, quarantine, now)
+            break
+        except IntegrityError:
+            if attempt == attempts:
+                raise
+    created = stored.ids("created")
+    if created:
+        notify("case", created)
+    held = stored.ids("quarantined")
+    if held:
+        notify("quarantine", sorted(set(held)))
+    return stored

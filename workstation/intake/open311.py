@@ -1,0 +1,408 @@
+"""``open311``: service requests from an Open311 GeoReport v2 endpoint, in JSON or XML.
+
+The source's ``url`` is the endpoint root: the workstation reads ``{url}/services.{json|xml}`` (to
+learn the service codes, kept in the editable ``service_mappings`` table) and
+``{url}/requests.{json|xml}?start_date=…`` (plus ``end_date``, ``page``/``page_size`` and
+``jurisdiction_id`` where the endpoint offers them: see the options). The cursor is the latest
+``requested_datetime`` imported; it is stored only once the whole round is committed, since
+endpoints often list the newest requests first.
+
+Parsing is lenient as real endpoints require: unquoted numeric codes (``"service_code":001``),
+numbers or text for ids and coordinates, missing and extra fields, empty strings, ``lng``/``lon``
+for ``long``, ``Z``/``+0800``/``+08:00`` offsets. A ``requested_datetime`` without an offset is read
+in the source's ``assume_tz`` only when the options name one; otherwise the request is quarantined
+with that reason. Whatever was not understood is listed in the case's first event (``not_understood``)
+next to the original payload. Requests become reports of channel OPEN311 whose external id is
+``<source>:<service_request_id>``; the service name is kept as the case's source service, and the
+service code is mapped to a catalogue category when the mapping table says so.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from workstation.i18n import tr
+from workstation.intake import ingest, mappings
+from workstation.intake.base import PollContext, RoundResult, Source, register
+from workstation.intake.formats import dumps, element_fields, loads_lenient, parse_xml, read_time, sniff, xml_text, zone
+from workstation.intake.http import FetchError
+from workstation.intake.items import CursorMove, Item, Page, PageError, clip
+from workstation.services.errors import ValidationError
+
+CHANNEL = "OPEN311"
+KNOWN = frozenset(
+    {
+        "service_request_id",
+        "token",
+        "status",
+        "status_notes",
+        "service_name",
+        "service_code",
+        "description",
+        "agency_responsible",
+        "service_notice",
+        "requested_datetime",
+        "updated_datetime",
+        "expected_datetime",
+        "address",
+        "address_id",
+        "zipcode",
+        "lat",
+        "long",
+        "media_url",
+    }
+)
+ALIASES = {"lng": "long", "lon": "long", "longitude": "long", "latitude": "lat"}
+
+
+def _text(value: Any) -> str | None:
+    """A scalar as text (None for missing or empty); numbers keep their digits."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        value = int(value) if value.is_integer() else value
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return value.strip() or None
+    return None
+
+
+def _coordinate(value: Any) -> float | None:
+    text = _text(value)
+    if text is None:
+        return None
+    number = float(text)  # ValueError for anything unreadable
+    if not math.isfinite(number):
+        raise ValueError(text)
+    return number
+
+
+def request_item(fields: Mapping[str, Any], source: str, assume: tzinfo | None, payload: str, original: Any) -> Item:
+    """One GeoReport v2 service request as a report of channel OPEN311 (or the reason it is not one)."""
+    item = Item(payload=payload, original=original)
+    data: dict[str, Any] = {}
+    for key, value in fields.items():
+        name = ALIASES.get(str(key), str(key))
+        if name != key and name in fields:
+            continue
+        data[name] = value
+    unknown = sorted(k for k in data if k not in KNOWN)
+    if unknown:
+        item.notes.append(tr("ignored field(s): {names}", names=", ".join(clip(k, 40) for k in unknown)))
+    odd = sorted(k for k in KNOWN if data.get(k) is not None and not isinstance(data[k], str | int | float))
+    if odd:
+        item.notes.append(tr("not plain values, ignored: {names}", names=", ".join(odd)))
+    rid = _text(data.get("service_request_id"))
+    if rid is None and _text(data.get("token")):
+        rid = "token-" + str(_text(data.get("token")))
+        item.notes.append(tr("no service_request_id yet: the request's token identifies it"))
+    item.key = rid
+    if rid is None:
+        item.reason = "service_request_id: " + tr("missing: the request cannot be imported without its identifier")
+        return item
+    external_id = f"{source}:{rid}"
+    if len(external_id) > 100:
+        item.reason = "service_request_id: " + tr("longer than {n} characters", n=100 - len(source) - 1)
+        return item
+    item.service_code = _text(data.get("service_code"))
+    item.service_name = _text(data.get("service_name")) or item.service_code
+    text = _text(data.get("description"))
+    if text is None:
+        text = _text(data.get("service_name"))
+        if text is None:
+            item.reason = "description: " + tr("missing, and no service_name to stand for it")
+            return item
+        item.notes.append(tr("no description: the service name stands for the text"))
+    try:
+        when, assumed = read_time(data.get("requested_datetime"), assume)
+    except ValueError as exc:
+        hint = "" if assume else " " + tr("(set assume_tz in the source's options to read such times in local time)")
+        item.reason = f"requested_datetime: {exc}" + (hint if "timezone" in str(exc) else "")
+        return item
+    if assumed:
+        item.notes.append(tr("requested_datetime had no timezone: read in {tz} (assume_tz)", tz=str(assume)))
+    try:
+        lat, lon = _coordinate(data.get("lat")), _coordinate(data.get("long"))
+    except ValueError:
+        item.reason = "lat/long: " + tr(
+            "unreadable coordinates ({lat}, {long})",
+            lat=clip(str(data.get("lat")), 30),
+            long=clip(str(data.get("long")), 30),
+        )
+        return item
+    if (lat is None) != (lon is None):
+        item.reason = "lat/long: " + tr("only one of lat and long is given")
+        return item
+    if lat == 0 and lon == 0:
+        item.notes.append(tr("lat/long 0,0 means no location: ignored"))
+        lat = lon = None
+    if lat is None:
+        item.notes.append(tr("no coordinates"))
+    address = _text(data.get("address")) or ""
+    if not address and _text(data.get("address_id")):
+        item.notes.append(tr("only an address_id, no address text"))
+    if len(address) > 300:
+        item.notes.append(tr("address shortened to 300 characters"))
+        address = address[:300]
+    if (_text(data.get("status")) or "").lower() == "closed":
+        item.notes.append(tr("the request is closed at the source"))
+    media = _text(data.get("media_url"))
+    item.report = {
+        "channel": CHANNEL,
+        "external_id": external_id,
+        "text": text,
+        "address": address,
+        "lon": lon,
+        "lat": lat,
+        "received_at": when.isoformat(),
+        "photos": [media] if media else [],
+    }
+    return item
+
+
+def _errors_json(data: list[Any]) -> str | None:
+    if data and all(isinstance(e, Mapping) and "code" in e and set(e) <= {"code", "description"} for e in data):
+        return "; ".join(f"{_text(e.get('code')) or '?'} {clip(str(e.get('description')), 200)}" for e in data)
+    return None
+
+
+def _errors_xml(root: ET.Element) -> str:
+    parts = []
+    for error in root.iter("error"):
+        fields, _ = element_fields(error)
+        parts.append(f"{fields.get('code', '?')} {clip(fields.get('description', ''), 200)}")
+    return "; ".join(parts) or tr("no details")
+
+
+def parse_requests(text: str, source: str, assume: tzinfo | None = None) -> Page:
+    """A requests document (JSON or XML) as items.
+
+    Raises:
+        PageError: the document as a whole cannot be read, or the endpoint answered with errors.
+    """
+    kind = sniff(text)
+    items: list[Item] = []
+    notes: list[str] = []
+    if kind == "json":
+        data = loads_lenient(text)
+        if isinstance(data, Mapping):
+            if "errors" in data:
+                raise PageError(
+                    tr("the endpoint answered with errors: {errors}", errors=clip(dumps(data["errors"]), 300))
+                )
+            listed = data.get("service_requests", data.get("requests"))
+            if listed is None and "service_request_id" in data:
+                listed = [data]
+            if not isinstance(listed, list):
+                raise PageError(
+                    tr(
+                        "expected a list of service requests, got an object with {keys}",
+                        keys=clip(", ".join(map(str, data)), 100),
+                    )
+                )
+            data = listed
+        if not isinstance(data, list):
+            raise PageError(tr("expected a list of service requests"))
+        errors = _errors_json(data)
+        if errors:
+            raise PageError(tr("the endpoint answered with errors: {errors}", errors=errors))
+        for raw in data:
+            payload = dumps(raw)
+            if not isinstance(raw, Mapping):
+                items.append(Item(payload=payload, original=raw, reason=tr("a service request must be a JSON object")))
+            else:
+                items.append(request_item(raw, source, assume, payload, raw))
+    elif kind == "xml":
+        root = parse_xml(text)
+        if root.tag == "errors":
+            raise PageError(tr("the endpoint answered with errors: {errors}", errors=_errors_xml(root)))
+        if root.tag == "request":
+            elements = [root]
+        elif root.tag == "service_requests":
+            elements = [c for c in root if c.tag == "request"]
+            others = sorted({str(c.tag) for c in root if c.tag != "request"})
+            if others:
+                notes.append(tr("ignored element(s): {names}", names=", ".join(others)))
+        else:
+            raise PageError(
+                tr("unexpected XML document <{tag}>: expected <service_requests>", tag=clip(str(root.tag), 40))
+            )
+        for element in elements:
+            payload = xml_text(element)
+            fields, skipped = element_fields(element)
+            item = request_item(fields, source, assume, payload, payload)
+            item.notes = skipped + item.notes
+            items.append(item)
+    else:
+        raise PageError(tr("neither JSON nor XML"))
+    return Page(items, None, False, notes)
+
+
+def parse_services(text: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """A services document (JSON or XML) as (service_code, service_name) pairs, and notes on skipped entries.
+
+    Raises:
+        PageError: the document cannot be read.
+    """
+    kind = sniff(text)
+    entries: list[Mapping[str, Any]] = []
+    notes: list[str] = []
+    if kind == "json":
+        data = loads_lenient(text)
+        if isinstance(data, Mapping):
+            data = data.get("services")
+        if not isinstance(data, list):
+            raise PageError(tr("expected a list of services"))
+        errors = _errors_json(data)
+        if errors:
+            raise PageError(tr("the endpoint answered with errors: {errors}", errors=errors))
+        for raw in data:
+            if isinstance(raw, Mapping):
+                entries.append(raw)
+            else:
+                notes.append(tr("a service that is not an object was skipped"))
+    elif kind == "xml":
+        root = parse_xml(text)
+        if root.tag == "errors":
+            raise PageError(tr("the endpoint answered with errors: {errors}", errors=_errors_xml(root)))
+        if root.tag != "services":
+            raise PageError(tr("unexpected XML document <{tag}>: expected <services>", tag=clip(str(root.tag), 40)))
+        for element in root.iter("service"):
+            entries.append(element_fields(element)[0])
+    else:
+        raise PageError(tr("neither JSON nor XML"))
+    services: list[tuple[str, str]] = []
+    for entry in entries:
+        code = _text(entry.get("service_code"))
+        if code is None or len(code) > 100:
+            notes.append(tr("a service without a usable service_code was skipped"))
+            continue
+        services.append((code, _text(entry.get("service_name")) or ""))
+    return services, notes
+
+
+@register
+class Open311Source(Source):
+    """An Open311 GeoReport v2 endpoint (see the module docstring)."""
+
+    kind = "open311"
+    channel = CHANNEL
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Check ``format``, ``assume_tz``, ``page_size``, ``service_map`` and the rest."""
+        out = dict(options)
+        errors: dict[str, str] = {}
+        if out.setdefault("format", "json") not in ("json", "xml"):
+            errors["format"] = tr("json or xml")
+        tz = out.get("assume_tz")
+        if tz:
+            try:
+                out["_assume"] = zone(str(tz))
+            except ValueError as exc:
+                errors["assume_tz"] = str(exc)
+        size = out.get("page_size")
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+            errors["page_size"] = tr("a whole number of at least 1")
+        smap = out.get("service_map") or {}
+        if not isinstance(smap, Mapping) or not all(isinstance(v, str | None) for v in smap.values()):
+            errors["service_map"] = tr("an object: service code -> category code")
+        if errors:
+            raise ValidationError("; ".join(f"options.{k}: {v}" for k, v in errors.items()), errors)
+        return out
+
+    @property
+    def assume(self) -> tzinfo | None:
+        """The zone to read times without offset in, if the options name one."""
+        value = self.options.get("_assume")
+        return value if isinstance(value, tzinfo) else None
+
+    def parse_page(self, text: str) -> Page:
+        """Read one requests document."""
+        return parse_requests(text, self.name, self.assume)
+
+    def parse_item(self, payload: str) -> Item:
+        """Read one kept request again (JSON object or ``<request>`` element)."""
+        try:
+            page = parse_requests(payload, self.name, self.assume)
+        except PageError as exc:
+            return Item(payload=payload, reason=exc.message)
+        if len(page.items) != 1:
+            return Item(payload=payload, reason=tr("expected exactly one service request"))
+        return page.items[0]
+
+    def endpoint(self, name: str) -> str:
+        """The URL of ``services`` or ``requests`` in the configured format."""
+        return f"{self.config.url.rstrip('/')}/{name}.{self.options['format']}"
+
+    def sync_services(self, ctx: PollContext) -> list[str]:
+        """Record the endpoint's service list in the mapping table; returns notes (failures are not fatal)."""
+        params = {"jurisdiction_id": self.options["jurisdiction_id"]} if self.options.get("jurisdiction_id") else None
+        try:
+            services, notes = parse_services(self.text_of(self.fetch(ctx, self.endpoint("services"), params)))
+        except (FetchError, PageError) as exc:
+            return [tr("services list not read: {reason}", reason=exc.message)]
+        mappings.record_services(ctx.db, self.name, services)
+        return notes
+
+    def poll(self, ctx: PollContext) -> RoundResult:
+        """Read the requests since the stored cursor, page by page where the endpoint pages."""
+        result = RoundResult(self.name, self.kind)
+        if self.options.get("service_map"):
+            mappings.seed_mappings(ctx.db, self.name, self.options["service_map"])
+        if self.options.get("sync_services", True):
+            result.notes.extend(self.sync_services(ctx))
+        cursor = ingest.read_cursor(ctx.db, self.name)
+        result.cursor = cursor
+        start = cursor or self.options.get("start_date")
+        params: dict[str, Any] = {}
+        if self.options.get("jurisdiction_id"):
+            params["jurisdiction_id"] = self.options["jurisdiction_id"]
+        if start:
+            params["start_date"] = start
+        if self.options.get("end_date"):
+            params["end_date"] = ctx.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        size = self.options.get("page_size")
+        latest: datetime | None = None
+        for number in range(1, self.config.max_pages + 1):
+            if size:
+                params.update(page=number, page_size=size)
+            try:
+                response = self.fetch(ctx, self.endpoint("requests"), params)
+            except FetchError as exc:
+                result.ok, result.error = False, exc.message
+                return result
+            text = response.body.decode("utf-8", "replace")
+            try:
+                text = self.text_of(response)
+                page = self.parse_page(text)
+            except PageError as exc:
+                ingest.quarantine_page(ctx.db, self.name, self.kind, text, exc.message, cursor)
+                result.ok, result.error = False, tr("page quarantined: {reason}", reason=exc.message)
+                result.quarantined += 1
+                return result
+            result.add(self.store(ctx.db, page.items))
+            result.pages += 1
+            result.notes.extend(page.notes)
+            for item in page.items:
+                if item.ok and item.report:
+                    when = datetime.fromisoformat(item.report["received_at"])
+                    latest = when if latest is None or when > latest else latest
+            if not size or len(page.items) < size:
+                break
+        if latest is not None:
+            new = latest.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            if cursor is None or new > cursor:
+                try:
+                    self.store(ctx.db, [], CursorMove(cursor, new))
+                    result.cursor = new
+                except ingest.CursorMovedError as exc:
+                    result.notes.append(exc.message)
+        return result

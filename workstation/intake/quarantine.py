@@ -1,0 +1,192 @@
+"""The quarantine: incoming items that could not be imported, kept verbatim until someone decides.
+
+An item can be reprocessed (after editing its payload, or as it is once a mapping or the reference
+data was fixed) or discarded with a note. Reprocessing goes through the source's own parser and the
+same ingest path as polling, so an item that already became a case is recognised, never created
+again. A page kept whole is reprocessed as a page: its items are imported one by one (the bad ones
+quarantined individually) and, when the source's cursor still stands where the page was fetched,
+the cursor moves past it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from workstation.domain.lifecycle import Role
+from workstation.i18n import tr
+from workstation.intake import ingest
+from workstation.intake.base import CursorSource, Source, build_source
+from workstation.intake.items import CursorMove, PageError, digest
+from workstation.intake.settings import Settings, SourceConfig
+from workstation.models import QuarantinedItem, utcnow
+from workstation.services.actors import Actor
+from workstation.services.errors import NotFoundError, ValidationError
+from workstation.services.notices import notify
+from workstation.storage.db import Database
+
+STATUSES = ("open", "reprocessed", "discarded")
+ROLES = (Role.OPERATOR, Role.LEAD, Role.ADMIN, Role.SYSTEM)
+
+
+@dataclass
+class Reprocessed:
+    """The outcome of reprocessing: whether it went in, the cases concerned, or the reason it still fails."""
+
+    ok: bool
+    case_ids: list[int] = field(default_factory=list)
+    reason: str = ""
+    quarantined: list[int] = field(default_factory=list)
+
+
+def as_dict(row: QuarantinedItem, payload: bool = False) -> dict[str, Any]:
+    """One quarantined item as plain data (with its payload when asked)."""
+    out: dict[str, Any] = {
+        "id": row.id,
+        "source": row.source,
+        "source_kind": row.source_kind,
+        "kind": row.kind,
+        "external_id": row.external_id,
+        "reason": row.reason,
+        "received_at": row.received_at.isoformat(),
+        "last_seen_at": row.last_seen_at.isoformat(),
+        "times_seen": row.times_seen,
+        "status": row.status,
+        "case_id": row.case_id,
+        "decided_by": row.decided_by,
+        "decided_at": row.decided_at.isoformat() if row.decided_at else None,
+        "note": row.note,
+    }
+    if payload:
+        out["payload"] = row.payload
+    return out
+
+
+def list_items(db: Database, status: str | None = "open", source: str | None = None) -> list[dict[str, Any]]:
+    """Quarantined items, oldest first.
+
+    Raises:
+        ValidationError: unknown status.
+    """
+    if status is not None and status not in STATUSES:
+        raise ValidationError(
+            tr("Unknown status {status}: use one of {states}.", status=status, states=", ".join(STATUSES)),
+            {"status": status},
+        )
+    with db.read() as s:
+        query = select(QuarantinedItem).order_by(QuarantinedItem.id)
+        if status is not None:
+            query = query.where(QuarantinedItem.status == status)
+        if source is not None:
+            query = query.where(QuarantinedItem.source == source)
+        return [as_dict(r) for r in s.scalars(query)]
+
+
+def get_item(db: Database, item_id: int) -> dict[str, Any]:
+    """One quarantined item with its payload.
+
+    Raises:
+        NotFoundError: no such item.
+    """
+    with db.read() as s:
+        row = s.get(QuarantinedItem, item_id)
+        if row is None:
+            raise NotFoundError(tr("There is no quarantined item {id}.", id=item_id))
+        return as_dict(row, payload=True)
+
+
+def _open_row(db: Database, item_id: int) -> QuarantinedItem:
+    with db.read() as s:
+        row = s.get(QuarantinedItem, item_id)
+    if row is None:
+        raise NotFoundError(tr("There is no quarantined item {id}.", id=item_id))
+    if row.status != "open":
+        raise ValidationError(
+            tr("Quarantined item {id} is already {status}.", id=item_id, status=row.status), {"status": row.status}
+        )
+    return row
+
+
+def _source(row: QuarantinedItem, settings: Settings | None) -> Source:
+    config = settings.source(row.source) if settings else None
+    if config is None or config.kind != row.source_kind:
+        config = SourceConfig(name=row.source, kind=row.source_kind, url="")
+    return build_source(config)
+
+
+def _update(db: Database, item_id: int, by: Actor, **values: Any) -> None:
+    with db.write() as s:
+        row = s.get(QuarantinedItem, item_id)
+        assert row is not None
+        for key, value in values.items():
+            setattr(row, key, value)
+        if values.get("status") in ("reprocessed", "discarded"):
+            row.decided_by, row.decided_at = by.name, utcnow()
+    notify("quarantine", [item_id])
+
+
+def _still_bad(db: Database, item_id: int, by: Actor, payload: str, reason: str, edited: bool) -> Reprocessed:
+    values: dict[str, Any] = {"reason": reason}
+    if edited:
+        values.update(payload=payload, payload_hash=digest(payload), note=tr("payload edited by {user}", user=by.name))
+    _update(db, item_id, by, **values)
+    return Reprocessed(False, reason=reason)
+
+
+def reprocess(
+    db: Database, by: Actor, item_id: int, payload: str | None = None, settings: Settings | None = None
+) -> Reprocessed:
+    """Import a quarantined item again, from its kept payload or an edited one.
+
+    If it still cannot be imported, it stays open with the new reason (and the edited payload).
+
+    Raises:
+        NotFoundError: no such item.
+        ValidationError: the item is not open any more.
+        PermissionDeniedError: the actor may not do this.
+    """
+    by.require(ROLES, tr("reprocess quarantined items"))
+    row = _open_row(db, item_id)
+    edited = payload is not None and payload != row.payload
+    text = payload if payload is not None else row.payload
+    source = _source(row, settings)
+    note = tr("payload edited by {user}", user=by.name) if edited else row.note
+    extra: dict[str, Any] = {"payload": text, "payload_hash": digest(text), "note": note} if edited else {"note": note}
+    if row.kind == "page":
+        try:
+            page = source.parse_page(text)
+        except PageError as exc:
+            return _still_bad(db, item_id, by, text, exc.message, edited)
+        move = None
+        if isinstance(source, CursorSource) and page.next_cursor and ingest.read_cursor(db, row.source) == row.cursor:
+            move = CursorMove(row.cursor, page.next_cursor)
+        try:
+            stored = source.store(db, page.items, move)
+        except ingest.CursorMovedError:
+            stored = source.store(db, page.items)
+        cases = stored.ids("created") + stored.ids("existing")
+        _update(db, item_id, by, status="reprocessed", **extra)
+        return Reprocessed(True, cases, quarantined=stored.ids("quarantined"))
+    item = source.parse_item(text)
+    if not item.ok:
+        return _still_bad(db, item_id, by, text, item.reason or "", edited)
+    stored = source.store(db, [item], quarantine=False)
+    outcome = stored.outcomes[0]
+    if outcome.status == "quarantined":
+        return _still_bad(db, item_id, by, text, outcome.reason or "", edited)
+    case_id = outcome.id if outcome.status in ("created", "existing") and row.source_kind != "unit_responses" else None
+    _update(db, item_id, by, status="reprocessed", case_id=case_id, **extra)
+    return Reprocessed(True, [case_id] if case_id else [], reason=outcome.reason or "")
+
+
+def discard(db: Database, by: Actor, item_id: int, note: str = "") -> None:
+    """Set a quarantined item aside for good (it stays in the table, marked discarded).
+
+    Raises:
+        NotFoundError, ValidationError, PermissionDeniedError.
+    """
+    by.require(ROLES, tr("discard quarantined items"))
+    _open_row(db, item_id)
+    _update(db, item_id, by, status="discarded", note=note.strip())

@@ -1,0 +1,250 @@
+"""Responses from the units' systems, applied through the same lifecycle services as the window.
+
+A response (JSON object)::
+
+    {
+      "response_id": "CG-20260604-0007",   // required, unique per unit system: the idempotency key
+      "case_id": 42,                       // from the dispatch order ("respond.case_id")
+      "unit": "CG",                        // the unit the order was sent to
+      "type": "acknowledge",               // acknowledge | return | extension | handled
+      "at": "2026-06-04T11:00:00+08:00",   // when the unit did it (optional; with offset)
+      "reason": "…",                       // return and extension: required
+      "limit": "2wd",                      // extension: the extra time asked for
+      "result": "…",                       // handled: what was done (required)
+      "photos": ["https://…"],             // handled: photo references (optional)
+      "by": "王五"                          // who at the unit (optional, kept)
+    }
+
+Each response id is remembered with its outcome (``unit_responses``): ``applied`` (recorded in the
+same transaction as the action it caused), ``ignored`` (harmless and late: an acknowledgement of a
+case the unit already reported as handled, a repeated "handled") or ``refused`` (incompatible with
+the case as it is now: the reason says why). Applying the same response again changes nothing and
+returns the remembered outcome. Responses may arrive in any order: "handled" is applied even when
+no acknowledgement came first, because the lifecycle allows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from workstation.domain.lifecycle import Role, State
+from workstation.i18n import state_label, tr
+from workstation.intake.formats import read_time
+from workstation.intake.items import clip
+from workstation.intake.messages import unit_system_name
+from workstation.models import Case, CaseEvent, Unit, UnitResponse, utcnow
+from workstation.services import lifecycle as lc
+from workstation.services.actors import Actor
+from workstation.services.errors import (
+    ConflictError,
+    InvalidTransitionError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from workstation.storage.db import Database
+
+TYPES = ("acknowledge", "return", "extension", "handled")
+_LATE = {
+    "acknowledge": frozenset({State.IN_PROGRESS, State.HANDLED, State.VERIFYING, State.CLOSED}),
+    "handled": frozenset({State.HANDLED, State.VERIFYING, State.CLOSED}),
+}
+
+
+@dataclass(frozen=True)
+class ResponseResult:
+    """What became of a response."""
+
+    response_id: str
+    outcome: str
+    reason: str
+    case_id: int | None
+    event_id: int | None = None
+    duplicate: bool = False
+
+
+@dataclass
+class _Pending:
+    row: UnitResponse
+    event_id: int | None = None
+
+
+_current: ContextVar[_Pending | None] = ContextVar("unit_response", default=None)
+
+
+def record_in_transaction(s: Session, case: Case, event: CaseEvent) -> None:
+    """The lifecycle hook: remember the response being applied, in the action's own transaction."""
+    pending = _current.get()
+    if pending is None or pending.row.case_id != case.id:
+        return
+    pending.row.event_id = pending.event_id = event.id
+    s.add(pending.row)
+    s.flush()
+
+
+def install() -> None:
+    """Register the hook (once)."""
+    if record_in_transaction not in lc.after_transition:
+        lc.after_transition.append(record_in_transaction)
+
+
+def _stored(db: Database, response_id: str) -> ResponseResult | None:
+    with db.read() as s:
+        row = s.get(UnitResponse, response_id)
+        if row is None:
+            return None
+        return ResponseResult(row.response_id, row.outcome, row.reason, row.case_id, row.event_id, duplicate=True)
+
+
+def _check(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    kind = payload.get("type")
+    if kind not in TYPES:
+        errors["type"] = tr("one of: {codes}", codes=", ".join(TYPES))
+    out["type"] = str(kind)[:20] if kind is not None else ""
+    case_id = payload.get("case_id")
+    if isinstance(case_id, str) and case_id.strip().isdigit():
+        case_id = int(case_id)
+    if isinstance(case_id, bool) or not isinstance(case_id, int):
+        errors["case_id"] = tr("required: the case id of the dispatch order")
+        case_id = None
+    out["case_id"] = case_id
+    unit = payload.get("unit")
+    if not isinstance(unit, str) or not unit.strip() or len(unit) > 40:
+        errors["unit"] = tr("required: the unit code")
+        unit = ""
+    out["unit"] = unit.strip()
+    out["at"] = None
+    if payload.get("at") not in (None, ""):
+        try:
+            out["at"] = read_time(payload.get("at"))[0]
+        except ValueError as exc:
+            errors["at"] = str(exc)
+    for key in ("reason", "result", "limit", "by"):
+        value = payload.get(key)
+        if value is not None and not isinstance(value, str):
+            errors[key] = tr("must be text")
+        out[key] = (value or "").strip() if isinstance(value, str) else ""
+    photos = payload.get("photos") or []
+    if not isinstance(photos, list) or not all(isinstance(p, str) for p in photos):
+        errors["photos"] = tr("a list of photo references (text)")
+        photos = []
+    out["photos"] = photos
+    if kind in ("return", "extension") and not out["reason"]:
+        errors["reason"] = tr("required")
+    if kind == "extension" and not out["limit"]:
+        errors["limit"] = tr("required: the extra time asked for (e.g. 2wd)")
+    if kind == "handled" and not out["result"]:
+        errors["result"] = tr("required: what was done")
+    return out, errors
+
+
+def _record(db: Database, row: UnitResponse) -> ResponseResult:
+    try:
+        with db.write() as s:
+            s.add(row)
+    except IntegrityError:
+        found = _stored(db, row.response_id)
+        if found is None:
+            raise
+        return found
+    return ResponseResult(row.response_id, row.outcome, row.reason, row.case_id)
+
+
+def _apply(db: Database, actor: Actor, data: dict[str, Any]) -> lc.Outcome:
+    case_id = data["case_id"]
+    if data["type"] == "acknowledge":
+        return lc.acknowledge(db, actor, case_id)
+    if data["type"] == "return":
+        return lc.return_case(db, actor, case_id, data["reason"])
+    if data["type"] == "extension":
+        return lc.request_extension(db, actor, case_id, data["limit"], data["reason"])
+    return lc.handle(db, actor, case_id, data["result"], data["photos"])
+
+
+def _state(db: Database, case_id: int) -> str | None:
+    with db.read() as s:
+        case = s.get(Case, case_id)
+        return case.status if case else None
+
+
+def apply_unit_response(db: Database, payload: Mapping[str, Any], *, attempts: int = 3) -> ResponseResult:
+    """Apply one unit response (see the module docstring); safe to call again with the same one.
+
+    Raises:
+        ValidationError: no response_id (nothing to remember it by), or not a JSON object.
+        ConflictError: the case kept changing under it; try again later (nothing was recorded).
+    """
+    if not isinstance(payload, Mapping):
+        raise ValidationError(tr("A unit response must be a JSON object."), {"response": tr("must be a JSON object")})
+    rid = payload.get("response_id")
+    if isinstance(rid, int) and not isinstance(rid, bool):
+        rid = str(rid)
+    if not isinstance(rid, str) or not rid.strip() or len(rid.strip()) > 100:
+        raise ValidationError(
+            tr("A unit response needs a response_id (text, at most 100 characters)."), {"response_id": tr("required")}
+        )
+    rid = rid.strip()
+    known = _stored(db, rid)
+    if known is not None:
+        return known
+    data, errors = _check(payload)
+    row = UnitResponse(
+        response_id=rid,
+        unit_code=data["unit"][:40],
+        case_id=data["case_id"],
+        type=data["type"],
+        responded_at=data["at"],
+        received_at=utcnow(),
+        outcome="refused",
+        reason="",
+        payload=dict(payload),
+    )
+    if errors:
+        row.reason = "; ".join(f"{k}: {v}" for k, v in errors.items())
+        return _record(db, row)
+    with db.read() as s:
+        unit = s.get(Unit, data["unit"])
+    if unit is None:
+        row.reason = tr("unknown unit {unit}", unit=data["unit"])
+        return _record(db, row)
+    actor = Actor(
+        unit_system_name(unit.code), Role.UNIT.value, unit_code=unit.code, display_name=data["by"] or unit.name
+    )
+    for attempt in range(1, attempts + 1):
+        row.outcome = "applied"
+        pending = _Pending(row)
+        token = _current.set(pending)
+        try:
+            outcome = _apply(db, actor, data)
+        except IntegrityError:
+            found = _stored(db, rid)  # the same response applied at the same moment elsewhere
+            if found is None:
+                raise
+            return found
+        except InvalidTransitionError as exc:
+            state = _state(db, data["case_id"]) or ""
+            if state in _LATE.get(data["type"], ()):
+                row.outcome = "ignored"
+                row.reason = tr("arrived late: the case is already {state}", state=state_label(state))
+            else:
+                row.outcome, row.reason = "refused", exc.message
+            return _record(db, row)
+        except (ValidationError, PermissionDeniedError, NotFoundError) as exc:
+            row.outcome, row.reason = "refused", clip(exc.message, 2000)
+            return _record(db, row)
+        except ConflictError:
+            if attempt == attempts:
+                raise
+            continue
+        finally:
+            _current.reset(token)
+        return ResponseResult(rid, "applied", "", outcome.case_id, outcome.event_id)
+    raise AssertionError("unreachable")
