@@ -22,7 +22,8 @@ def table() -> str:
     keymap = Keymap.load(None)
     lines = ["| key | command | menu | id |", "|---|---|---|---|"]
     for command in all_commands():
-        keys = " / ".join(f"`{k}`" for k in keymap.keys_for(command.id, "queue")) or "palette"
+        mode = "station" if command.scope == "station" else "queue"
+        keys = " / ".join(f"`{k}`" for k in keymap.keys_for(command.id, mode)) or "palette"
         menu = tr(MENUS[command.menu]).replace("&", "")
         lines.append(f"| {keys} | {tr(command.title)} | {menu} | `{command.id}` |")
     return "\n".join(lines)

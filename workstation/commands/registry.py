@@ -7,7 +7,7 @@ are all generated from this list and the keymap.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from workstation.domain.lifecycle import N_
@@ -21,12 +21,16 @@ class Command:
     title: str  # English source, translated when shown
     menu: str  # menu id: case, queue, view, go, help, session
     help: str = ""
+    scope: str = "desk"  # which window offers it: desk (operators), station, demo, any
 
 
 MENUS: dict[str, str] = {
     "session": N_("&Session"),
     "case": N_("&Case"),
     "queue": N_("&Queue"),
+    "care": N_("C&are"),
+    "integration": N_("&Integration"),
+    "training": N_("&Training"),
     "view": N_("&View"),
     "help": N_("&Help"),
 }
@@ -55,14 +59,58 @@ COMMANDS: list[Command] = [
     Command("queue.saved_filters", N_("Saved filters…"), "queue"),
     Command("queue.export", N_("Export the list…"), "queue", N_("Write the current list to a CSV file")),
     Command("queue.refresh", N_("Refresh"), "queue"),
-    Command("view.palette", N_("Command palette…"), "view", N_("Every command, with its key")),
+    Command(
+        "intake.outbox",
+        N_("Outbox…"),
+        "integration",
+        N_("Messages to the units' systems: sent, pending, failed"),
+        scope="intake",
+    ),
+    Command(
+        "intake.quarantine",
+        N_("Quarantine…"),
+        "integration",
+        N_("Incoming items that could not be read"),
+        scope="intake",
+    ),
+    Command("intake.poll", N_("Poll the sources now"), "integration", scope="intake"),
+    Command("care.worklist", N_("Visit worklist"), "care", scope="station"),
+    Command("care.next", N_("Next person"), "care", scope="station"),
+    Command("care.previous", N_("Previous person"), "care", scope="station"),
+    Command("care.search", N_("Search people…"), "care", scope="station"),
+    Command("care.record_visit", N_("Record a visit…"), "care", scope="station"),
+    Command(
+        "care.raise_case",
+        N_("Raise a case from a need…"),
+        "care",
+        scope="station",
+        help=N_("The need becomes a case in the operator queue (走访发现)"),
+    ),
+    Command("care.major_change", N_("Record a major change…"), "care", scope="station"),
+    Command(
+        "care.reveal",
+        N_("Reveal a masked field…"),
+        "care",
+        scope="station",
+        help=N_("Needs a reason; every reveal is recorded"),
+    ),
+    Command("care.coverage", N_("Coverage by grid"), "care", scope="station"),
+    Command("care.export", N_("Export the visit ledger…"), "care", scope="station"),
+    Command("demo.pause", N_("Pause / resume the simulation"), "training", scope="demo"),
+    Command("demo.faster", N_("Faster"), "training", scope="demo"),
+    Command("demo.slower", N_("Slower"), "training", scope="demo"),
+    Command("demo.inject", N_("Inject an event…"), "training", scope="demo"),
+    Command("demo.scenario", N_("Start a scenario…"), "training", scope="demo"),
+    Command("demo.score", N_("Score of this run"), "training", scope="demo"),
+    Command("demo.reset", N_("Reset the training world"), "training", scope="demo"),
+    Command("view.palette", N_("Command palette…"), "view", N_("Every command, with its key"), scope="any"),
     Command("view.focus_queue", N_("Focus the queue"), "view"),
     Command("view.focus_case", N_("Focus the case"), "view"),
-    Command("help.cheatsheet", N_("Keyboard cheat sheet"), "help"),
-    Command("help.about", N_("About"), "help"),
-    Command("session.lock", N_("Lock the seat"), "session"),
-    Command("session.sign_out", N_("Sign out"), "session"),
-    Command("session.quit", N_("Quit"), "session"),
+    Command("help.cheatsheet", N_("Keyboard cheat sheet"), "help", scope="any"),
+    Command("help.about", N_("About"), "help", scope="any"),
+    Command("session.lock", N_("Lock the seat"), "session", scope="any"),
+    Command("session.sign_out", N_("Sign out"), "session", scope="any"),
+    Command("session.quit", N_("Quit"), "session", scope="any"),
 ]
 
 BY_ID: dict[str, Command] = {c.id: c for c in COMMANDS}
@@ -81,9 +129,12 @@ def get(command_id: str) -> Command:
     return BY_ID[command_id]
 
 
-def all_commands() -> Iterator[Command]:
-    """Every command, in menu order."""
-    yield from COMMANDS
+def all_commands(scopes: Iterable[str] | None = None) -> Iterator[Command]:
+    """Every command (of these scopes), in menu order."""
+    wanted = None if scopes is None else set(scopes) | {"any"}
+    for command in COMMANDS:
+        if wanted is None or command.scope in wanted:
+            yield command
 
 
 Handler = Callable[[], None]

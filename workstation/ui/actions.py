@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
@@ -19,20 +19,29 @@ def qt_key(key: str) -> QKeySequence:
 
 
 def build_actions(
-    window: QMainWindow, keymap: Keymap, handlers: dict[str, Callable[[], None]], queue_area: QWidget
+    window: QMainWindow,
+    keymap: Keymap,
+    handlers: dict[str, Callable[[], None]],
+    queue_area: QWidget,
+    *,
+    mode: str = "queue",
+    scopes: Iterable[str] = ("desk",),
 ) -> dict[str, QAction]:
-    """One QAction per command with its keys; queue-mode keys only work inside the queue area.
+    """One QAction per command of the window's scopes; the mode's own keys only work inside its area.
 
     Returns:
         Command id -> action.
     """
+    commands = list(all_commands(scopes))
+    used_menus = {c.menu for c in commands}
     menus: dict[str, QMenu] = {}
     for menu_id, title in MENUS.items():
-        menus[menu_id] = window.menuBar().addMenu(tr(title))
+        if menu_id in used_menus:
+            menus[menu_id] = window.menuBar().addMenu(tr(title))
     global_keys = keymap.bindings(GLOBAL)
-    queue_keys = {k: c for k, c in keymap.bindings("queue").items() if global_keys.get(k) != c}
+    queue_keys = {k: c for k, c in keymap.bindings(mode).items() if global_keys.get(k) != c}
     actions: dict[str, QAction] = {}
-    for command in all_commands():
+    for command in commands:
         action = QAction(tr(command.title), window)
         action.setObjectName(command.id)
         if command.help:
@@ -52,6 +61,6 @@ def build_actions(
             action.triggered.connect(handler)
         else:
             action.setEnabled(False)
-        menus.get(command.menu, menus["view"]).addAction(action)
+        menus[command.menu].addAction(action)
         actions[command.id] = action
     return actions

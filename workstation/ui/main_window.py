@@ -7,7 +7,8 @@ leases and idle lock in ``live``, and the commands, menus and keys come from the
 from __future__ import annotations
 
 import csv
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer
 from PySide6.QtWidgets import (
@@ -46,16 +47,36 @@ from workstation.ui.queue_model import COLUMNS, QueueModel
 from workstation.ui.triage import Triage
 
 
+class Extension(Protocol):
+    """A part of the window added by a module (integration, training): its commands' scope and handlers."""
+
+    scope: str
+
+    def install(self, window: MainWindow) -> dict[str, Callable[[], None]]:
+        """Add widgets to the window if needed; return the handlers of this scope's commands."""
+        ...
+
+
 class MainWindow(QMainWindow):
     """The workstation window for one signed-in operator."""
 
     def __init__(
-        self, db: Database, actor: Actor, keymap: Keymap, settings: QSettings, *, seat: str = "", demo: bool = False
+        self,
+        db: Database,
+        actor: Actor,
+        keymap: Keymap,
+        settings: QSettings,
+        *,
+        seat: str = "",
+        demo: bool = False,
+        extensions: Sequence[Extension] = (),
     ) -> None:
         super().__init__()
         self.db, self.actor, self.keymap, self.settings = db, actor, keymap, settings
         self.seat = seat or f"{actor.name}@seat"
         self.demo = demo
+        self.extensions = list(extensions)
+        self.scopes = {"desk"} | {ext.scope for ext in self.extensions}
         self.current_picker: Picker | None = None
         self.keystrokes: dict[int, int] = {}
         self.setObjectName("mainWindow")
@@ -64,7 +85,10 @@ class MainWindow(QMainWindow):
         self.model = QueueModel(db, self.filter, self)
         self.triage = Triage(self)
         self._build()
-        self.actions_by_id = build_actions(self, keymap, self._handlers(), self.work_area)
+        handlers = self._handlers()
+        for ext in self.extensions:
+            handlers.update(ext.install(self))
+        self.actions_by_id = build_actions(self, keymap, handlers, self.work_area, mode="queue", scopes=self.scopes)
         self.live = Live(self)
         self._restore()
         self.select_row(0)
@@ -356,7 +380,7 @@ class MainWindow(QMainWindow):
     def open_palette(self) -> None:
         """``Ctrl+K``: every command with its key; Enter runs it."""
         items = []
-        for command in all_commands():
+        for command in all_commands(self.scopes):
             keys = ", ".join(self.keymap.keys_for(command.id, "queue"))
             items.append(PickItem(command.id, tr(command.title), keys or command.id, (command.id, keys)))
         picker = Picker(tr("Command palette"), items, self)
@@ -370,7 +394,7 @@ class MainWindow(QMainWindow):
     def cheatsheet(self) -> None:
         """``?``: every key, from the keymap."""
         items = []
-        for command in all_commands():
+        for command in all_commands(self.scopes):
             keys = self.keymap.keys_for(command.id, "queue")
             if keys:
                 items.append(PickItem(command.id, f"{' / '.join(keys):<14} {tr(command.title)}", ""))
