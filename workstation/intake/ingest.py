@@ -40,7 +40,7 @@ from workstation.models import (
 from workstation.services.actors import SYSTEM, Actor
 from workstation.services.errors import WorkstationError
 from workstation.services.notices import notify
-from workstation.services.reports import validate
+from workstation.services.reports import new_case_values, validate
 from workstation.services.territory import Place, grid_at, grid_by_name_or_code, place_of
 from workstation.storage.db import Database
 
@@ -377,26 +377,8 @@ def _store(
             continue
         place = places.place(grid_code)
         category = mapping.get(item.service_code or "")
-        case = dict(
-            channel=clean["channel"],
-            external_id=clean["external_id"],
-            text=clean["text"],
-            address=clean["address"],
-            lon=clean["lon"],
-            lat=clean["lat"],
-            grid_code=place.grid_code if place else None,
-            community_code=place.community_code if place else None,
-            street_code=place.street_code if place else None,
-            reporter_name=clean["reporter_name"],
-            reporter_phone=clean["reporter_phone"],
-            photos=clean["photos"],
-            received_at=clean["received_at"],
-            priority=clean["priority"],
-            status="reported",
-            version=1,
-            created_at=now,
-            last_actor=by.name,
-            last_action_at=now,
+        case = new_case_values(clean, place, by, now)
+        case.update(
             source_service=clip(item.service_name, 100) if item.service_name else None,
             category_code=category.code if category else None,
             category_name=category.name if category else None,

@@ -134,6 +134,52 @@ def _check_lease(s: Session, by: Actor, case_id: int, now: datetime) -> None:
         )
 
 
+def _write(
+    s: Session,
+    by: Actor,
+    case: Case,
+    values: dict[str, Any],
+    action: str,
+    reason: str,
+    details: dict[str, Any],
+    rows: list[Any],
+    now: datetime,
+) -> Outcome:
+    """Apply the new values if the case is still at the version read, and append the event.
+
+    Raises:
+        _Lost: someone else changed the case first (the caller's transaction rolls back).
+    """
+    version = case.version + 1
+    from_state, to_state = case.status, values["status"]
+    values = {**values, "version": version, "last_actor": by.name, "last_action_at": now}
+    result = s.execute(
+        update(Case)
+        .where(Case.id == case.id, Case.version == case.version)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise _Lost
+    event = CaseEvent(
+        case_id=case.id,
+        at=now,
+        actor=by.name,
+        actor_role=by.role,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+        details={**details, "version": version},
+    )
+    s.add(event)
+    s.add_all(rows)
+    s.flush()
+    outcome = Outcome(case.id, to_state, version, event.id)
+    _after(s, case, event)
+    return outcome
+
+
 def transition(
     db: Database,
     by: Actor,
@@ -189,31 +235,9 @@ def transition(
             target = spec.target.value if spec.target else case.status
             before = {k: _json(getattr(case, k)) for k in values}
             before["status"] = case.status
-            values.update(status=target, version=case.version + 1, last_actor=by.name, last_action_at=now)
-            result = s.execute(
-                update(Case)
-                .where(Case.id == case_id, Case.version == case.version)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                raise _Lost
-            event = CaseEvent(
-                case_id=case_id,
-                at=now,
-                actor=by.name,
-                actor_role=by.role,
-                action=action,
-                from_state=before["status"],
-                to_state=target,
-                reason=reason,
-                details={**{k: _json(v) for k, v in details.items()}, "before": before, "version": case.version + 1},
-            )
-            s.add(event)
-            s.add_all(rows)
-            s.flush()
-            outcome = Outcome(case_id, target, case.version + 1, event.id)
-            _after(s, case, event)
+            values.update(status=target)
+            details = {**{k: _json(v) for k, v in details.items()}, "before": before}
+            outcome = _write(s, by, case, values, action, reason, details, rows, now)
     except _Lost:
         raise _conflict(db, case_id) from None
     notify("case", [case_id])
@@ -586,30 +610,8 @@ def undo(db: Database, by: Actor, case_id: int, window: timedelta = UNDO_WINDOW)
                 if value is not None and isinstance(column.type, UTCDateTime):
                     value = datetime.fromisoformat(value)
                 values[key] = value
-            values.update(version=case.version + 1, last_actor=by.name, last_action_at=now)
-            result = s.execute(
-                update(Case)
-                .where(Case.id == case_id, Case.version == case.version)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                raise _Lost
-            event = CaseEvent(
-                case_id=case_id,
-                at=now,
-                actor=by.name,
-                actor_role=by.role,
-                action="undo",
-                from_state=case.status,
-                to_state=values["status"],
-                reason="",
-                details={"undone": last.id, "undone_action": last.action, "version": case.version + 1},
-            )
-            s.add(event)
-            s.flush()
-            outcome = Outcome(case_id, values["status"], case.version + 1, event.id)
-            _after(s, case, event)
+            details = {"undone": last.id, "undone_action": last.action}
+            outcome = _write(s, by, case, values, "undo", "", details, [], now)
     except _Lost:
         raise _conflict(db, case_id) from None
     notify("case", [case_id])

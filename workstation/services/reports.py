@@ -18,7 +18,7 @@ from workstation.models import Case, CaseEvent, utcnow
 from workstation.services.actors import SYSTEM, Actor
 from workstation.services.errors import ValidationError
 from workstation.services.notices import notify
-from workstation.services.territory import grid_at, grid_by_name_or_code, place_of
+from workstation.services.territory import Place, grid_at, grid_by_name_or_code, place_of
 from workstation.storage.db import Database
 
 FIELDS = (
@@ -141,6 +141,34 @@ def validate(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     return clean, errors
 
 
+def new_case_values(clean: Mapping[str, Any], place: Place | None, by: Actor, now: datetime) -> dict[str, Any]:
+    """The columns of a new case from a validated report (``validate``) and its place.
+
+    Every path that creates cases (one report here, a batch in ``intake.ingest``) builds them here.
+    """
+    return {
+        "channel": clean["channel"],
+        "external_id": clean["external_id"],
+        "text": clean["text"],
+        "address": clean["address"],
+        "lon": clean["lon"],
+        "lat": clean["lat"],
+        "grid_code": place.grid_code if place else None,
+        "community_code": place.community_code if place else None,
+        "street_code": place.street_code if place else None,
+        "reporter_name": clean["reporter_name"],
+        "reporter_phone": clean["reporter_phone"],
+        "photos": clean["photos"],
+        "received_at": clean["received_at"],
+        "priority": clean["priority"],
+        "status": "reported",
+        "version": 1,
+        "created_at": now,
+        "last_actor": by.name,
+        "last_action_at": now,
+    }
+
+
 def add_report(db: Database, data: Mapping[str, Any], by: Actor = SYSTEM) -> Added:
     """Add one report to the operator queue, or find the one already added with that external id.
 
@@ -170,27 +198,7 @@ def add_report(db: Database, data: Mapping[str, Any], by: Actor = SYSTEM) -> Add
     now = utcnow()
     try:
         with db.write() as s:
-            case = Case(
-                channel=clean["channel"],
-                external_id=clean["external_id"],
-                text=clean["text"],
-                address=clean["address"],
-                lon=clean["lon"],
-                lat=clean["lat"],
-                grid_code=place.grid_code if place else None,
-                community_code=place.community_code if place else None,
-                street_code=place.street_code if place else None,
-                reporter_name=clean["reporter_name"],
-                reporter_phone=clean["reporter_phone"],
-                photos=clean["photos"],
-                received_at=clean["received_at"],
-                priority=clean["priority"],
-                status="reported",
-                version=1,
-                created_at=now,
-                last_actor=by.name,
-                last_action_at=now,
-            )
+            case = Case(**new_case_values(clean, place, by, now))
             s.add(case)
             s.flush()
             s.add(

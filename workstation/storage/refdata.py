@@ -7,6 +7,7 @@ a case keeps the category code, name and limit it was filed under, because the c
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -38,6 +39,13 @@ def _fingerprint(data: Any) -> str:
 def _load(name: str) -> Any:
     with resource_path(name).open(encoding="utf-8") as f:
         return json.load(f)
+
+
+@functools.lru_cache(maxsize=16)
+def _shipped(name: str, mtime_ns: int, size: int) -> tuple[Any, str]:
+    """A shipped file and its fingerprint, read once per process (and again if the file changes)."""
+    data = _load(name)
+    return data, _fingerprint(data)
 
 
 def _apply_catalogue(session: Session, data: dict[str, Any]) -> None:
@@ -205,9 +213,13 @@ def sync(session: Session, force: bool = False, load: Callable[[str], Any] = _lo
     """
     applied = []
     for name, apply in FILES:
-        data = load(name)
+        if load is _load:
+            stat = resource_path(name).stat()
+            data, fp = _shipped(name, stat.st_mtime_ns, stat.st_size)
+        else:
+            data = load(name)
+            fp = _fingerprint(data)
         key = f"refdata.{name}"
-        fp = _fingerprint(data)
         row = session.get(Meta, key)
         if not force and row is not None and row.value == fp:
             continue
