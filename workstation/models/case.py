@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from workstation.models.base import Base, utcnow
 
 
+QUEUE_FILTER_COLUMNS = ("channel", "category_code", "grid_code", "community_code", "street_code")
+
+
 class Case(Base):
     """One report and everything decided about it.
 
@@ -60,13 +63,17 @@ class Case(Base):
 
     __table_args__ = (
         UniqueConstraint("channel", "external_id"),
-        Index("ix_cases_queue", "status", "priority", "received_at", "id"),
+        # The queue order first, then the columns queues filter on: counting a filtered queue reads
+        # the index alone instead of visiting every case of the status (bench/queue.py).
+        Index("ix_cases_queue", "status", "priority", "received_at", "id", *QUEUE_FILTER_COLUMNS),
         Index("ix_cases_received", "received_at", "id"),
         Index("ix_cases_deadline", "deadline_at"),
         Index("ix_cases_grid", "grid_code"),
         Index("ix_cases_last_action", "last_action_at"),
         Index("ix_cases_actor_action", "last_actor", "last_action_at"),
-        Index("ix_cases_status_deadline", "status", "deadline_at"),
+        Index("ix_cases_status_deadline", "status", "deadline_at", *QUEUE_FILTER_COLUMNS),
+        Index("ix_cases_community", "community_code", "received_at"),
+        Index("ix_cases_street", "street_code", "received_at"),
     )
 
 
