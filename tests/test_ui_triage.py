@@ -151,3 +151,34 @@ def test_palette_lists_every_registered_command(qtbot, db, users, make_window):
     desk = [c.id for c in all_commands({"desk"})]
     assert seen["ids"] == desk
     assert all(window.actions_by_id[c].isEnabled() for c in desk)
+
+
+def test_saved_filters_and_search(qtbot, db, users, make_window, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    add_report(db, article_report())
+    other = add_report(db, article_report(external_id="n2", text="小区门口垃圾满溢")).case_id
+    window = make_window(users["op1"])
+    QTest.keyClick(window.table, Qt.Key.Key_Slash)
+    assert window.search.hasFocus()
+    QTest.keyClicks(window.search, "n2")
+    QTest.keyClick(window.search, Qt.Key.Key_Return)
+    assert window.model.rowCount() == 1 and window.current_id() == other
+    assert window.table.hasFocus()  # Enter goes back to the list
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("garbage n2", True))
+    QTest.keyClick(window.table, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    window.search.clear()
+    QTest.keyClick(window.search, Qt.Key.Key_Return)
+    assert window.model.rowCount() == 2
+    driver = ModalDriver([[Qt.Key.Key_Return]])
+    QTest.keyClick(window.table, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(driver.done, timeout=5000)
+    assert window.model.rowCount() == 1 and window.search.text() == "n2"
+
+
+def test_a_new_urgent_report_gives_a_notice(qtbot, db, users, make_window):
+    window = make_window(users["op1"])
+    cid = add_report(db, article_report(urgency="urgent")).case_id
+    qtbot.waitUntil(lambda: f"#{cid}" in window.message.text(), timeout=3000)
+    assert "urgent" in window.message.text().lower()
+    assert window.model.data(window.model.index(0, 0)).endswith("urgent")
