@@ -69,3 +69,10 @@ def action_label(action: str) -> str:
     from workstation.domain.lifecycle import ACTION_NAMES
 
     return tr(ACTION_NAMES.get(action, action))
+
+
+def role_label(role: str) -> str:
+    """The role's name in the language in force."""
+    from workstation.domain.lifecycle import ROLE_NAMES
+
+    return tr(ROLE_NAMES.get(role, role))

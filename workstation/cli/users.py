@@ -7,7 +7,7 @@ import getpass
 import sys
 
 from workstation.cli import common
-from workstation.i18n import tr
+from workstation.i18n import role_label, tr
 from workstation.services.accounts import USER_ROLES, add_user, list_users, needs_first_admin
 from workstation.services.errors import ValidationError
 
@@ -57,7 +57,7 @@ def user_add(args: argparse.Namespace) -> int:
         unit=args.unit,
         display_name=args.display_name,
     )
-    print(tr("user {name} added as {role}", name=actor.name, role=actor.role))
+    print(tr("user {name} added as {role}", name=actor.name, role=role_label(actor.role)))
     return 0
 
 

@@ -59,6 +59,16 @@ STATE_NAMES: dict[State, str] = {
     State.SUSPENDED: N_("suspended"),
 }
 
+ROLE_NAMES: dict[str, str] = {
+    "operator": N_("seat operator"),
+    "lead": N_("shift lead"),
+    "station": N_("station staff"),
+    "trainer": N_("trainer"),
+    "admin": N_("administrator"),
+    "unit": N_("unit account"),
+    "system": N_("system"),
+}
+
 ACTION_NAMES: dict[str, str] = {
     "report": N_("report"),
     "file": N_("file"),

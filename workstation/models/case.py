@@ -10,7 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from workstation.models.base import Base, utcnow
 
-
 QUEUE_FILTER_COLUMNS = ("channel", "category_code", "grid_code", "community_code", "street_code")
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from workstation.domain.lifecycle import Role
-from workstation.i18n import tr
+from workstation.i18n import role_label, tr
 from workstation.services.errors import PermissionDeniedError
 
 
@@ -32,7 +32,7 @@ class Actor:
                 tr(
                     "{user} ({role}) may not {what}; this needs one of: {roles}.",
                     user=self.name,
-                    role=self.role,
+                    role=role_label(self.role),
                     what=what,
                     roles=", ".join(sorted(allowed)),
                 )

@@ -109,12 +109,12 @@ def _text(clean: dict[str, Any], errors: dict[str, str], data: Mapping[str, Any]
 
 def _contacts(value: Any, errors: dict[str, str]) -> list[dict[str, str]]:
     if not isinstance(value, list | tuple):
-        errors["contacts"] = tr("a list of {{name, relation, phone}}")
+        errors["contacts"] = tr("a list of contacts, each with name, relation and phone")
         return []
     out = []
     for n, item in enumerate(value, start=1):
         if not isinstance(item, Mapping):
-            errors["contacts"] = tr("a list of {{name, relation, phone}}")
+            errors["contacts"] = tr("a list of contacts, each with name, relation and phone")
             return []
         contact = {k: str(item.get(k) or "").strip() for k in ("name", "relation", "phone")}
         if not contact["name"] and not contact["phone"]:

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from workstation import __version__
 from workstation.commands.keymap import Keymap
 from workstation.commands.registry import all_commands
-from workstation.i18n import tr
+from workstation.i18n import role_label, tr
 from workstation.models import SavedFilter
 from workstation.services import queue as q
 from workstation.services.actors import Actor
@@ -102,7 +102,7 @@ class MainWindow(QMainWindow):
             "{demo}Grid-governance workstation — {user} ({role})",
             demo=demo,
             user=self.actor.display_name or self.actor.name,
-            role=self.actor.role,
+            role=role_label(self.actor.role),
         )
 
     def _build(self) -> None:
@@ -173,7 +173,7 @@ class MainWindow(QMainWindow):
         outer.addLayout(right, 1)
         self.setCentralWidget(central)
 
-        self.user_label = QLabel(f"{self.actor.display_name or self.actor.name} · {self.actor.role}")
+        self.user_label = QLabel(f"{self.actor.display_name or self.actor.name} · {role_label(self.actor.role)}")
         self.counts_label = QLabel()
         self.counts_label.setObjectName("counts")
         self.connection_label = QLabel()
