@@ -41,7 +41,9 @@ def test_later_users_need_an_administrator(db):
     with pytest.raises(ValidationError, match="--as ADMIN"):
         accounts.add_user(db, None, "op1", "operator", PASSWORD)
     op = accounts.add_user(db, admin, "op1", "operator", PASSWORD)
-    with pytest.raises(PermissionDeniedError, match=r"op1 \(operator\) may not create users"):
+    with pytest.raises(
+        PermissionDeniedError, match=r"op1 \(seat operator\) may not create users; this needs one of: administrator"
+    ):
         accounts.add_user(db, op, "op2", "operator", PASSWORD)
     assert _names(db) == ["admin", "op1"]
     assert [(a.name, a.role) for a in accounts.list_users(db)] == [("admin", "admin"), ("op1", "operator")]
@@ -118,12 +120,12 @@ def test_user_add_through_the_cli(db_url, monkeypatch, capsys):
     monkeypatch.delenv("WORKSTATION_USER", raising=False)
     monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
     assert main(["user", "add", "boss", "--role", "admin", "--password-stdin", "--db", db_url]) == 0
-    assert capsys.readouterr().out.strip() == "user boss added as admin"
+    assert capsys.readouterr().out.strip() == "user boss added as administrator"
 
     monkeypatch.setattr(sys, "stdin", io.StringIO("another-secret-1\n"))
     argv = ["user", "add", "st1", "--role", "station", "--community", "塘西河社区", "--password-stdin"]
     assert main([*argv, "--as", "boss", "--db", db_url]) == 0
-    assert capsys.readouterr().out.strip() == "user st1 added as station"
+    assert capsys.readouterr().out.strip() == "user st1 added as station staff"
 
     monkeypatch.setattr(sys, "stdin", io.StringIO("x\n"))
     assert main(["user", "list", "--db", db_url]) == 0

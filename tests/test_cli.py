@@ -398,7 +398,7 @@ def test_calendar_commands_refuse_bad_input(cli, users):
     err = cli("calendar", "set", "2026-13-01", "holiday", "--as", "admin", code=1).err
     assert err == "error: 2026-13-01 is not a date: use YYYY-MM-DD.\n"
     err = cli("calendar", "set", "2026-11-30", "holiday", "--as", "op1", code=1).err
-    assert "op1 (operator) may not edit the working calendar" in err
+    assert "op1 (seat operator) may not edit the working calendar" in err
     assert "Say who acts" in cli("calendar", "set", "2026-11-30", "holiday", code=1).err
     # nothing changed
     assert cli("calendar", "due", "--from", start, "--limit", "2wh").out == "Monday 2026-11-30 10:00 +08:00\n"

@@ -34,7 +34,7 @@ class Actor:
                     user=self.name,
                     role=role_label(self.role),
                     what=what,
-                    roles=", ".join(sorted(allowed)),
+                    roles=", ".join(role_label(r) for r in sorted(allowed)),
                 )
             )
 
