@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
@@ -499,12 +499,17 @@ def plan_world(
     now: datetime,
     days: int = 180,
     progress: Progress | None = None,
+    mix: Mapping[str, float] | None = None,
 ) -> list[Plan]:
-    """Every case of the world, played to its final state in memory (nothing is written)."""
+    """Every case of the world, played to its final state in memory (nothing is written).
+
+    ``mix`` replaces ``STATE_MIX`` (the final states per 100), e.g. to leave no case waiting at the desk.
+    """
     rng = random.Random(seed)
     factory = ReportFactory(ref, random.Random(seed + 7919), prefix="w")
-    states = list(STATE_MIX)
-    weights = list(accumulate(STATE_MIX[s] for s in states))
+    mix = mix or STATE_MIX
+    states = list(mix)
+    weights = list(accumulate(mix[s] for s in states))
     planner = Planner(ref, cal, seed, now)
     plans: list[Plan] = []
     merged: list[Plan] = []

@@ -14,7 +14,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -147,6 +147,7 @@ def seed_world(
     *,
     now: datetime | None = None,
     days: int = 180,
+    mix: Mapping[str, float] | None = None,
 ) -> WorldSummary:
     """Write a demo world into any database (fresh or in use): users, historic cases, care roster.
 
@@ -158,6 +159,7 @@ def seed_world(
         progress: called as ``progress(done, total, label)`` while planning and writing.
         now: the instant the world ends at (aware); default: now rounded down to the hour.
         days: how far back cases were received.
+        mix: the final states per 100 (default ``history.STATE_MIX``).
 
     Raises:
         ValidationError: this database already holds the world of this seed, or ``now`` is naive.
@@ -176,7 +178,7 @@ def seed_world(
                 tr("This database already holds the demo world of seed {seed}; use another seed.", seed=seed),
                 {"seed": tr("already seeded")},
             )
-    plans = plan_world(ref, cal, seed, cases, now, days, progress)
+    plans = plan_world(ref, cal, seed, cases, now, days, progress, mix)
     users = _users(ref, seed, now)
     with db.write() as s:
         existing = set(s.scalars(select(User.name)))

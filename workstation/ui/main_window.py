@@ -140,7 +140,7 @@ class MainWindow(QMainWindow):
         header = self.table.horizontalHeader()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate([60, 56, 60, 92, 300, 100, 88, 120, 64]):
+        for column, width in enumerate([76, 56, 60, 92, 300, 100, 88, 120, 64]):
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
 
