@@ -6,17 +6,29 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import qasync
 from platformdirs import user_config_dir
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QSettings
+
+    from workstation.services.actors import Actor
+    from workstation.storage.db import Database
+    from workstation.ui.main_window import MainWindow
+    from workstation.ui.station.window import StationWindow
 
 import workstation.intake  # noqa: F401  (installs the outbox and unit-response hooks of every case change)
 from workstation import __version__
 from workstation.commands.keymap import Keymap, KeymapError
+from workstation.domain.lifecycle import Role
 from workstation.i18n import language, set_language, tr
 from workstation.services.accounts import needs_first_admin
 from workstation.services.errors import WorkstationError
@@ -33,9 +45,48 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--lang", metavar="LANG", help="zh_CN (default) or en")
     p.add_argument("--demo", action="store_true", help="training mode on a throw-away made-up district")
     p.add_argument("--user", metavar="NAME", help="the user name to sign in as")
+    p.add_argument(
+        "--station",
+        dest="community",
+        metavar="COMMUNITY",
+        help="shift leads and administrators: open the station workspace of a community",
+    )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     args, _unknown = p.parse_known_args(list(argv))
     return args
+
+
+def build_window(
+    db: Database,
+    actor: Actor,
+    keymap: Keymap,
+    settings: QSettings,
+    *,
+    seat: str,
+    demo: bool,
+    community: str | None = None,
+) -> MainWindow | StationWindow:
+    """The window the user's role works in.
+
+    Station staff get the station workspace (so does a lead or administrator who names
+    ``--station COMMUNITY``); everyone else the operator's window with its extensions.
+    """
+    from workstation.ui.main_window import Extension, MainWindow
+
+    if actor.role == Role.STATION or (community and actor.role in (Role.LEAD, Role.ADMIN)):
+        from workstation.ui.station.window import StationWindow
+
+        return StationWindow(db, actor, keymap, settings, seat=seat, demo=demo, community=community)
+    extensions: list[Extension] = []
+    if demo:
+        from workstation.ui.training import TrainingExtension
+
+        extensions.append(TrainingExtension(db))  # the live simulation, scenarios and scores of demo mode
+    else:
+        from workstation.ui.integration import IntegrationExtension
+
+        extensions.append(IntegrationExtension(None))  # the settings file: $WORKSTATION_INTAKE or the default
+    return MainWindow(db, actor, keymap, settings, seat=seat, demo=demo, extensions=extensions)
 
 
 def keymap_file() -> Path:
@@ -51,7 +102,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
     from workstation.ui.dialogs import FirstAdminDialog, SignInDialog
-    from workstation.ui.main_window import MainWindow
     from workstation.ui.style import apply_style
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -96,10 +146,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         actor = sign_in.actor
         settings.setValue("session/lastUser", actor.name)
     seat = f"{socket.gethostname()}:{os.getpid()}"
-    window = MainWindow(db, actor, keymap, settings, seat=seat, demo=args.demo)
+    window = build_window(db, actor, keymap, settings, seat=seat, demo=args.demo, community=args.community)
     window.show()
     window.raise_()
     window.restore_focus()
-    code = app.exec()
+    loop = qasync.QEventLoop(app)  # asyncio on Qt's event loop: the intake's rounds run as tasks
+    asyncio.set_event_loop(loop)
+    with loop:  # leaving closes the loop, which waits for the worker threads (every network call has a timeout)
+        code = loop.run_forever()
     db.dispose()
     return int(code)

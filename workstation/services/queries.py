@@ -77,6 +77,7 @@ def _row(
         "result": case.result_text,
         "merged_into": case.merged_into_id,
         "supervised": _iso(case.supervised_at, tz),
+        "source_service": case.source_service,
         "last_actor": case.last_actor,
     }
 

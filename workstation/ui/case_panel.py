@@ -102,7 +102,12 @@ class CasePanel(QWidget):
                 tr("Category"),
                 _esc(f"{c['category_code']} {c['category_major']} / {c['category_name']}")
                 if c["category_code"]
-                else _esc(tr("not filed yet")),
+                else _esc(tr("not filed yet"))
+                + (
+                    " · " + _esc(tr("the source calls it {name}", name=c["source_service"]))
+                    if c.get("source_service")
+                    else ""
+                ),
             ),
             (
                 tr("Unit"),

@@ -20,6 +20,16 @@ QLabel#demoBanner { background: #ff6f00; color: white; font-weight: bold; font-s
 QLabel#message[error="true"] { color: #b71c1c; font-weight: bold; }
 QLabel#formError { color: #b71c1c; }
 QLabel#connection[online="false"] { color: #b71c1c; font-weight: bold; }
+QLabel#intake { padding: 0 6px; }
+QLabel#intake[state="ok"] { color: #1b5e20; }
+QLabel#intake[state="warn"] { color: #8a5a00; font-weight: bold; }
+QLabel#intake[state="down"] { color: #b71c1c; font-weight: bold; }
+QLabel#intake[state="off"] { color: #6b7280; }
+QTableView#intakeTable { background: white; alternate-background-color: #f7f9fc; gridline-color: #e3e6ea;
+    selection-background-color: #cfe3ff; selection-color: black; font-size: 13px; }
+QLabel#keyHint { color: #4b5563; }
+QLabel#dialogHeading { font-size: 15px; font-weight: bold; }
+QPlainTextEdit#payload { background: white; font-family: monospace; font-size: 13px; }
 QDialog#picker QListView { font-size: 14px; }
 QDialog#picker QListView::item { padding: 4px; }
 QDialog#picker QListView::item:selected { background: #1f5fa8; color: white; }
