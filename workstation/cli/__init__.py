@@ -10,6 +10,8 @@ import contextlib
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from workstation import __version__
 from workstation.cli import assist, care, cases, common, demo, intake, reference, reports, users
 from workstation.i18n import set_language, tr
@@ -54,6 +56,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(handler(args) or 0)
     except WorkstationError as exc:
         print(tr("error: {message}", message=exc.message), file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        print(
+            tr(
+                "database error: {reason}. Check --db (or WORKSTATION_DB) and that the database server "
+                "is reachable; nothing was changed by the failed step.",
+                reason=reason,
+            ),
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         print(tr("interrupted"), file=sys.stderr)

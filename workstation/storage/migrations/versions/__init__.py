@@ -1,0 +1,1 @@
+"""The schema revisions (one module each; Alembic reads them by path)."""
