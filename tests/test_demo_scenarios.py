@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
@@ -51,10 +50,6 @@ def test_scenarios_teach_what_their_names_say():
     assert any(r.channel == "VISIT" and r.answer.category in ("1107", "1108") for r in care.reports)
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("workstation.assist.categories") is None,
-    reason="workstation/assist/categories.py (the category suggestions) is not there yet",
-)
 def test_every_scripted_text_gets_its_category_among_the_top_suggestions(db):
     from workstation.assist.categories import suggest_categories
 

@@ -122,7 +122,6 @@ def test_every_state_with_consistent_histories(world):
     assert len({e["actor"] for h in events.values() for e in h} & set(OPERATORS)) == len(OPERATORS)
 
 
-@pytest.mark.skipif(not CARE, reason="the care module is not there")
 def test_care_roster_with_visit_histories(world):
     db, summary = world
     assert summary.people == 60

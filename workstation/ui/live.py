@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,6 +19,7 @@ from workstation.models import Case
 from workstation.services import leases
 from workstation.services.feed import FeedReader
 from workstation.services.leases import TakenError
+from workstation.ui.seat_lock import SeatLock
 
 if TYPE_CHECKING:
     from workstation.ui.main_window import MainWindow
@@ -27,17 +28,15 @@ POLL_MS = 1000
 RENEW_MS = 20_000
 
 
-class Live(QObject):
+class Live(SeatLock):
     """Timers and the idle watch of one window."""
 
     def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+        super().__init__(window, window)
         self.w = window
         self.held: int | None = None
-        self.locked = False
         self.holders: dict[int, str] = {}
         self.online = True
-        self.idle_ms = int(str(window.settings.value("session/idleMinutes", 10))) * 60_000
         self.feed = FeedReader(window.db)
         self.feed.start_at_end()
         self.poll_timer = QTimer(self)
@@ -48,25 +47,7 @@ class Live(QObject):
         self.renew_timer.setInterval(RENEW_MS)
         self.renew_timer.timeout.connect(lambda: self.hold(self.held))
         self.renew_timer.start()
-        self.idle_timer = QTimer(self)
-        self.idle_timer.setSingleShot(True)
-        self.idle_timer.timeout.connect(self.lock)
-        if self.idle_ms > 0:
-            self.idle_timer.start(self.idle_ms)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
         self._set_online(True)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Any key or click restarts the idle clock."""
-        if (
-            event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress)
-            and self.idle_ms > 0
-            and not self.locked
-        ):
-            self.idle_timer.start(self.idle_ms)
-        return False
 
     # -- lease -----------------------------------------------------------------------------------
 
@@ -129,31 +110,11 @@ class Live(QObject):
 
     # -- lock and stop ---------------------------------------------------------------------------
 
-    def lock(self) -> None:
-        """Lock the seat: the window hides its content until the same user types the password."""
-        from workstation.ui.dialogs import SignInDialog
-
-        if self.w.current_picker is not None:
-            self.w.current_picker.reject()
-        self.w.central.setVisible(False)
-        self.locked = True
-        while True:  # only the same user's password unlocks; Esc just asks again
-            dialog = SignInDialog(self.w.db, parent=self.w, locked_for=self.w.actor.name)
-            if dialog.exec() and dialog.actor is not None:
-                break
-        self.locked = False
-        self.w.central.setVisible(True)
-        self.w.restore_focus()
-        if self.idle_ms > 0:
-            self.idle_timer.start(self.idle_ms)
-
     def stop(self) -> None:
         """Stop the timers and give back the held case."""
-        for timer in (self.poll_timer, self.renew_timer, self.idle_timer):
+        for timer in (self.poll_timer, self.renew_timer):
             timer.stop()
-        app = QApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self)
+        self.stop_lock()
         if self.held is not None:
             with contextlib.suppress(SQLAlchemyError):
                 leases.release(self.w.db, self.w.actor, self.held)

@@ -41,6 +41,7 @@ from workstation.services.queries import get_case
 from workstation.storage.db import Database
 from workstation.ui.actions import build_actions
 from workstation.ui.case_panel import CasePanel
+from workstation.ui.layout import restore_layout, save_layout
 from workstation.ui.live import Live
 from workstation.ui.pickers import Picker, PickItem
 from workstation.ui.queue_model import COLUMNS, QueueModel
@@ -438,30 +439,11 @@ class MainWindow(QMainWindow):
     # -- persistence ---------------------------------------------------------------------------------
 
     def _restore(self) -> None:
-        geometry = self.settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1500, 860)
-        state = self.settings.value("window/state")
-        if state is not None:
-            self.restoreState(state)
-        split = self.settings.value("window/split")
-        if split is not None:
-            self.work_area.restoreState(split)
-        else:
-            self.work_area.setSizes([900, 420])
-        header = self.settings.value("window/queueHeader")
-        if header is not None:
-            self.table.horizontalHeader().restoreState(header)
+        restore_layout(self, self.settings, "window", self.work_area, self.table.horizontalHeader(), [900, 420])
 
     def save_layout(self) -> None:
         """Remember the window's layout and column widths."""
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
-        self.settings.setValue("window/split", self.work_area.saveState())
-        self.settings.setValue("window/queueHeader", self.table.horizontalHeader().saveState())
-        self.settings.sync()
+        save_layout(self, self.settings, "window", self.work_area, self.table.horizontalHeader())
 
     def closeEvent(self, event: Any) -> None:
         """Save the layout and give back held cases."""

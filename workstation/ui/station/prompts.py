@@ -30,7 +30,7 @@ class TextPrompt(QDialog):
         *,
         required: bool = False,
         submit: Callable[[str], Any] | None = None,
-        placeholder: str = "",
+        example: str = "",
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
@@ -43,7 +43,7 @@ class TextPrompt(QDialog):
         self.text = ""
         self.failure: WorkstationError | None = None
         self.edit = QLineEdit()
-        self.edit.setPlaceholderText(placeholder)
+        self.edit.setPlaceholderText(example)
         self.error = QLabel()
         self.error.setObjectName("formError")
         self.error.setWordWrap(True)

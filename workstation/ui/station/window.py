@@ -38,6 +38,7 @@ from workstation.services.actors import Actor
 from workstation.services.errors import WorkstationError
 from workstation.storage.db import Database
 from workstation.ui.actions import build_actions
+from workstation.ui.layout import restore_layout, save_layout
 from workstation.ui.pickers import Picker, PickItem
 from workstation.ui.station.care_actions import CareActions
 from workstation.ui.station.live import StationLive
@@ -428,30 +429,11 @@ class StationWindow(QMainWindow):
     # -- persistence ---------------------------------------------------------------------------------
 
     def _restore(self) -> None:
-        geometry = self.settings.value("station/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1500, 860)
-        state = self.settings.value("station/state")
-        if state is not None:
-            self.restoreState(state)
-        split = self.settings.value("station/split")
-        if split is not None:
-            self.work_area.restoreState(split)
-        else:
-            self.work_area.setSizes([880, 560])
-        header = self.settings.value("station/header")
-        if header is not None:
-            self.table.horizontalHeader().restoreState(header)
+        restore_layout(self, self.settings, "station", self.work_area, self.table.horizontalHeader(), [880, 560])
 
     def save_layout(self) -> None:
         """Remember the window's layout and column widths."""
-        self.settings.setValue("station/geometry", self.saveGeometry())
-        self.settings.setValue("station/state", self.saveState())
-        self.settings.setValue("station/split", self.work_area.saveState())
-        self.settings.setValue("station/header", self.table.horizontalHeader().saveState())
-        self.settings.sync()
+        save_layout(self, self.settings, "station", self.work_area, self.table.horizontalHeader())
 
     def closeEvent(self, event: Any) -> None:
         """Save the layout and stop listening."""
