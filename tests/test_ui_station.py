@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
-from tests.care_support import OTHER_GRID, add, valid_id
+from tests.care_support import HEADERS, OTHER_GRID, add, roster_xlsx, valid_id, wrong_check
 from tests.uihelpers import ModalDriver, type_text
 from workstation.commands.keymap import Keymap
 from workstation.models import utcnow
@@ -21,6 +21,7 @@ from workstation.services.queries import get_case
 from workstation.ui.main_window import MainWindow
 from workstation.ui.station import care_actions
 from workstation.ui.station.coverage import CoverageModel
+from workstation.ui.station.import_dialog import ImportDialog
 from workstation.ui.station.visit_dialog import VisitDialog
 from workstation.ui.station.window import StationWindow
 from workstation.ui.station.worklist_model import WorklistModel
@@ -400,3 +401,82 @@ def test_the_layout_is_remembered(qtbot, db, users, people, make_window):
 def test_visit_recording_needs_a_need_text(db, users, people):
     with pytest.raises(Exception, match="cannot be empty"):
         care_visits.record_visit(db, users["station"], people["久迟"], mode="home", met=True, needs=[Need("  ")])
+
+
+def roster_rows(bad_id=False):
+    second = valid_id("19520101", "044")
+    return [
+        [
+            1,
+            "章一",
+            "男",
+            valid_id("19400305", "123"),
+            "13812345678",
+            "方兴大道1号",
+            "塘西河网格",
+            "高龄",
+            "高",
+            "独居",
+        ],
+        [2, "李二", "女", wrong_check(second) if bad_id else second, "", "华润蓝海2栋", "华润蓝海网格", "G5", "", ""],
+        [3, "王三", "男", valid_id("20120909", "011"), "", "塘西河花园5栋", "塘西河网格", "困境儿童", "", "其他"],
+    ]
+
+
+def names_in(window):
+    return sorted(r["name"] for r in window.model.all_rows)
+
+
+def test_ctrl_i_refuses_a_roster_with_a_bad_row_then_imports_the_good_ones(
+    qtbot, db, users, make_window, tmp_path, monkeypatch
+):
+    path = roster_xlsx(tmp_path / "roster.xlsx", roster_rows(bad_id=True))
+    monkeypatch.setattr(care_actions.QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    window = make_window(users["station"])
+    assert names_in(window) == []
+    seen = {}
+
+    def look():
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, ImportDialog)
+        seen["mapping"] = [[dialog.model.index(r, c).data() for c in range(3)] for r in range(3)]
+        seen["problems"] = dialog.problems.toPlainText()
+
+    def refused():
+        seen["error"] = QApplication.activeModalWidget().error.text()
+
+    press(qtbot, window, Qt.Key.Key_I, [[look, (Qt.Key.Key_Return, CTRL), refused, Qt.Key.Key_Escape]], CTRL)
+    assert seen["mapping"] == [["A", "序号", "—"], ["B", "姓名", "name"], ["C", "性别", "gender"]]
+    assert "2 of 3 rows can be imported." in seen["problems"]
+    assert "row 4: identity number" in seen["problems"] and "wrong check digit" in seen["problems"]
+    assert "1 rows have problems; nothing was imported" in seen["error"]
+    assert names_in(window) == [] and care_worklist.worklist(db, users["station"]) == []
+
+    press(qtbot, window, Qt.Key.Key_I, [[(Qt.Key.Key_S, ALT), (Qt.Key.Key_Return, CTRL)]], CTRL)
+    assert window.message.text() == "2 people imported from roster.xlsx; 1 bad rows skipped."
+    assert names_in(window) == ["王*", "章一"]  # a child's name is masked
+
+
+def test_ctrl_i_enter_on_a_column_changes_its_field_and_the_fixed_file_imports(
+    qtbot, db, users, make_window, tmp_path, monkeypatch, qtmodeltester
+):
+    headers = [h if h != "重点人群类别" else "所属人群" for h in HEADERS]  # not recognised
+    path = roster_xlsx(tmp_path / "fixed.xlsx", roster_rows(), headers)
+    monkeypatch.setattr(care_actions.QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    window = make_window(users["station"])
+    seen = []
+
+    def look():
+        dialog = QApplication.activeModalWidget()
+        qtmodeltester.check(dialog.model)
+        seen.append((dialog.model.index(7, 2).data(), dialog.problems.toPlainText()))
+
+    def active():  # the picker closed: the dialog has the keyboard again
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is QApplication.activeModalWidget(), timeout=2000)
+
+    steps = [[look, *[Qt.Key.Key_Down] * 7, Qt.Key.Key_Return, active, look, (Qt.Key.Key_Return, CTRL)], ["groups\n"]]
+    press(qtbot, window, Qt.Key.Key_I, steps, CTRL)
+    assert seen[0] == ("—", "The file has no column for: groups. Give the mapping of columns to fields.")
+    assert seen[1] == ("groups", "3 of 3 rows can be imported.")
+    assert window.message.text() == "3 people imported from fixed.xlsx."
+    assert names_in(window) == ["李二", "王*", "章一"]

@@ -96,6 +96,7 @@ COMMANDS: list[Command] = [
     ),
     Command("care.coverage", N_("Coverage by grid"), "care", scope="station"),
     Command("care.export", N_("Export the visit ledger…"), "care", scope="station"),
+    Command("care.import", N_("Import a roster from Excel…"), "care", scope="station"),
     Command("demo.pause", N_("Pause / resume the simulation"), "training", scope="demo"),
     Command("demo.faster", N_("Faster"), "training", scope="demo"),
     Command("demo.slower", N_("Slower"), "training", scope="demo"),

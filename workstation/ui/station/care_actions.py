@@ -1,4 +1,4 @@
-"""The station's actions on the selected person: record a visit, raise a case, major change, reveal, export.
+"""The station's actions: record a visit, raise a case, major change, reveal, export, import a roster.
 
 Each flow asks what it needs (a picker, a prompt, the visit form), calls one care service, and says
 the outcome in the status bar; a refused action says why (in red) and what to do next.
@@ -20,6 +20,7 @@ from workstation.services import care_export, care_privacy, care_visits, care_wo
 from workstation.services.errors import WorkstationError
 from workstation.ui.pickers import Picker, PickItem
 from workstation.ui.station.coverage import CoverageDialog
+from workstation.ui.station.import_dialog import ImportDialog
 from workstation.ui.station.prompts import ClearValueDialog, TextPrompt
 from workstation.ui.station.visit_dialog import VisitDialog
 
@@ -305,3 +306,42 @@ class CareActions:
         word = tr("in clear (recorded)") if result.revealed else tr("masked")
         self.w.notify(tr("{n} visits written to {path}, {word}", n=result.rows, path=result.path, word=word))
         return Path(result.path)
+
+    def import_roster(self, path: str | None = None) -> int:
+        """``Ctrl+I``: a roster .xlsx checked row by row, then imported all or nothing; returns how many."""
+        if not self.w.community:
+            self.w.notify(tr("Choose a community first (Ctrl+1)."), error=True)
+            return 0
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self.w, tr("Import a roster from Excel"), "", "Excel (*.xlsx)")
+            self.w.restore_focus()
+        if not path:
+            return 0
+        try:
+            dialog = ImportDialog(
+                self.w.db, self.w.actor, Path(path), self.w.community, self.w, label=self.w.community_name
+            )
+        except WorkstationError as exc:
+            self.w.notify(exc.message, error=True)
+            return 0
+        self.w.current_picker = dialog
+        accepted = dialog.exec()
+        self.w.current_picker = None
+        result = dialog.outcome
+        dialog.deleteLater()
+        self.w.restore_focus()
+        if not accepted or result is None:
+            return 0
+        name = Path(path).name
+        if result.bad:
+            text = tr(
+                "{n} people imported from {file}; {bad} bad rows skipped.",
+                n=result.imported,
+                file=name,
+                bad=len(result.bad_rows),
+            )
+        else:
+            text = tr("{n} people imported from {file}.", n=result.imported, file=name)
+        self.w.refresh(page=True)
+        self.w.notify(text)
+        return result.imported

@@ -194,6 +194,7 @@ class StationWindow(QMainWindow):
             "care.reveal": c.reveal,
             "care.coverage": c.coverage,
             "care.export": lambda: c.export(),
+            "care.import": lambda: c.import_roster(),
             "view.palette": self.open_palette,
             "help.cheatsheet": self.cheatsheet,
             "help.about": self.about,
