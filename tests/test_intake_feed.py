@@ -292,10 +292,47 @@ def test_duplicate_deliveries_never_create_a_report_twice(db, httpserver):
     }
     httpserver.expect_request("/feed").respond_with_handler(Feed(pages))
     result = poller(db, source(httpserver)).poll_all()[0]
-    assert (result.created, result.existing) == (2, 3)
-    assert [c.external_id for c in cases(db)] == ["P-1", "P-2"]
+    assert (result.created, result.existing, result.updated) == (2, 2, 1)  # the changed copy updates
+    assert [(c.external_id, c.text, c.version) for c in cases(db)] == [
+        ("P-1", "改过的文字", 2),
+        ("P-2", "第2号：井盖缺失", 1),
+    ]
     with db.read() as s:
-        assert s.scalar(select(func.count()).select_from(CaseEvent)) == 2
+        assert s.scalar(select(func.count()).select_from(CaseEvent)) == 3
+    assert "1 updated" in result.line()
+
+
+def test_a_changed_redelivery_updates_a_new_case_and_is_only_recorded_after_triage(db, users):
+    from workstation.intake.ingest import ingest_items
+    from workstation.intake.items import Item
+    from workstation.services import lifecycle
+
+    def item(i: int, **kw: Any) -> Item:
+        report = {"channel": "APP", "external_id": f"P-{i}", "text": f"第{i}号", "grid": "S13C01G01"}
+        return Item(payload=f"P-{i}", key=f"P-{i}", report={**report, "received_at": "2026-06-04T10:19:00+08:00", **kw})
+
+    first = ingest_items(db, "district", "platform", [item(1), item(2), item(3)])
+    one, two, three = first.ids("created")
+    lifecycle.file(db, users["op1"], two, "0105")
+    filed = get_case(db, two)
+    again = ingest_items(db, "district", "platform", [item(1, text="改1"), item(2, text="改2"), item(3)])
+    assert [o.status for o in again.outcomes] == ["updated", "updated", "existing"]
+    assert (get_case(db, one)["text"], get_case(db, one)["version"]) == ("改1", 2)
+    after = get_case(db, two)
+    assert (after["text"], after["status"], after["category_code"]) == ("第2号", "filed", filed["category_code"])
+    assert after["version"] == filed["version"] + 1
+    assert get_case(db, three)["version"] == 1
+    with db.read() as s:
+        events = s.scalars(select(CaseEvent).where(CaseEvent.action == "report_update").order_by(CaseEvent.case_id))
+        got = [(e.case_id, e.from_state, e.to_state, e.details["changed"]) for e in events]
+    assert got == [
+        (one, "reported", "reported", {"text": ["第1号", "改1"]}),
+        (two, "filed", "filed", {"text": ["第2号", "改2"]}),
+    ]
+    # delivered once more, unchanged: nothing is written
+    third = ingest_items(db, "district", "platform", [item(1, text="改1"), item(2, text="改2")])
+    assert [o.status for o in third.outcomes] == ["existing", "existing"]
+    assert get_case(db, two)["version"] == filed["version"] + 1
 
 
 def test_hotline_work_orders_over_http(db, httpserver):

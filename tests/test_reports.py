@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -51,17 +52,94 @@ def test_a_valid_report_is_added_to_the_queue(db):
 
 def test_same_external_id_twice_gives_the_same_case(db):
     first = add_report(db, article_report())
-    again = add_report(db, article_report(text="重复推送的同一条上报"))
-    assert (again.case_id, again.created) == (first.case_id, False)
-    assert first.created is True
-    assert _counts(db) == (1, 1)  # one case, one event
-    assert get_case(db, first.case_id)["text"] == ARTICLE_TEXT  # the first version stands
+    again = add_report(db, article_report(received_at="2026-06-04T02:19:00Z"))  # the same time, written otherwise
+    assert (again.case_id, again.created, again.updated) == (first.case_id, False, False)
+    assert first.created is True and first.updated is False
+    assert _counts(db) == (1, 1)  # one case, one event, nothing written
+    assert get_case(db, first.case_id)["version"] == 1
     # the same external id in another channel is another report
     other = add_report(db, article_report(channel="12345"))
     assert other.created is True and other.case_id != first.case_id
     # reports without an external id are never merged
     a, b = add_report(db, article_report(external_id=None)), add_report(db, article_report(external_id=""))
     assert a.created and b.created and a.case_id != b.case_id
+
+
+def _update_events(db, case_id: int) -> list[CaseEvent]:
+    with db.read() as s:
+        return list(
+            s.scalars(
+                select(CaseEvent)
+                .where(CaseEvent.case_id == case_id, CaseEvent.action == "report_update")
+                .order_by(CaseEvent.id)
+            )
+        )
+
+
+def test_a_changed_redelivery_before_triage_updates_the_case(db):
+    heard: list[tuple[str, list[int]]] = []
+    first = add_report(db, article_report())
+    notices.subscribe(lambda kind, ids: heard.append((kind, list(ids))))
+    again = add_report(db, article_report(text="更正：井盖已丢失两个", urgency="urgent"))
+    assert (again.case_id, again.created, again.updated) == (first.case_id, False, True)
+    case = get_case(db, first.case_id)
+    assert (case["text"], case["priority"], case["version"], case["status"]) == (
+        "更正：井盖已丢失两个",
+        1,
+        2,
+        "reported",
+    )
+    assert case["grid"] == "S13C01G01"  # unchanged columns stay
+    (event,) = _update_events(db, first.case_id)
+    assert (event.from_state, event.to_state, event.reason) == ("reported", "reported", "")
+    assert event.details["changed"] == {"text": [ARTICLE_TEXT, "更正：井盖已丢失两个"], "priority": [2, 1]}
+    assert heard == [("case", [first.case_id])]
+    assert _counts(db) == (1, 2)
+    # the same changed copy again writes nothing more
+    third = add_report(db, article_report(text="更正：井盖已丢失两个", urgency="urgent"))
+    assert (third.created, third.updated) == (False, False)
+    assert _counts(db) == (1, 2) and get_case(db, first.case_id)["version"] == 2
+
+
+def test_a_changed_redelivery_after_filing_is_recorded_not_applied(db, users):
+    from workstation.services import lifecycle
+
+    first = add_report(db, article_report())
+    lifecycle.file(db, users["op1"], first.case_id, "0105")
+    filed = get_case(db, first.case_id)
+    again = add_report(db, article_report(text="来源改了文字", address="嵩山路"))
+    assert (again.created, again.updated) == (False, True)
+    case = get_case(db, first.case_id)
+    assert case["version"] == filed["version"] + 1
+    for key in ("text", "address", "status", "category_code", "deadline", "last_actor", "priority"):
+        assert case[key] == filed[key], key
+    (event,) = _update_events(db, first.case_id)
+    assert (event.from_state, event.to_state) == ("filed", "filed")
+    assert event.reason == "the source sent a changed report after triage"
+    assert event.details["changed"] == {"text": [ARTICLE_TEXT, "来源改了文字"], "address": ["", "嵩山路"]}
+    # the same change delivered again is not recorded twice; a further change is
+    assert add_report(db, article_report(text="来源改了文字", address="嵩山路")).updated is False
+    assert add_report(db, article_report(text="再改一次", address="嵩山路")).updated is True
+    events = _update_events(db, first.case_id)
+    assert [e.details["changed"] for e in events][1] == {"text": ["来源改了文字", "再改一次"]}
+    assert get_case(db, first.case_id)["version"] == filed["version"] + 2
+
+
+def test_report_add_cli_prints_updated_cases(db_url, db, tmp_path, capsys):
+    from workstation.cli import main
+
+    path = tmp_path / "r.jsonl"
+    lines = [
+        json.dumps(article_report(), ensure_ascii=False),
+        json.dumps(article_report(text="改了"), ensure_ascii=False),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["report", "add", str(path), "--db", db_url]) == 0
+    out = capsys.readouterr()
+    with db.read() as s:
+        (cid,) = s.scalars(select(Case.id)).all()
+    assert out.out.splitlines() == [f"line 1: added as case {cid}", f"line 2: updated case {cid}"]
+    assert out.err.strip().endswith("1 added, 1 updated, 0 already present, 0 refused")
 
 
 def test_channel_is_case_insensitive(db):

@@ -167,7 +167,9 @@ def intake_open311(args: argparse.Namespace) -> int:
         if outcome.status == "quarantined":
             held.append((key, outcome.id, outcome.reason or ""))
         else:
-            word = tr("new case") if outcome.status == "created" else tr("already present as case")
+            word = {"created": tr("new case"), "updated": tr("updated case")}.get(
+                outcome.status, tr("already present as case")
+            )
             extra = f"  ({'; '.join(item.notes)})" if item.notes else ""
             print(f"{key}: {word} {outcome.id}{extra}")
     for note in notes + page.notes:

@@ -51,7 +51,7 @@ def report_add(args: argparse.Namespace) -> int:
     db = common.database(args)
     by = common.actor(db, args, default_system=True)
     stream = _open(args.file)
-    added = existing = refused = 0
+    added = updated = existing = refused = 0
     progress = common.Progress(tr("reports"))
     try:
         for number, raw in _lines(args.file, stream):
@@ -70,27 +70,42 @@ def report_add(args: argparse.Namespace) -> int:
                 continue
             if result.created:
                 added += 1
+            elif result.updated:
+                updated += 1
             else:
                 existing += 1
             if args.json:
-                common.emit_json({"line": number, "case": result.case_id, "created": result.created})
+                line = {"line": number, "case": result.case_id, "created": result.created}
+                common.emit_json({**line, "updated": True} if result.updated else line)
             else:
-                word = tr("added as case") if result.created else tr("already present as case")
+                if result.created:
+                    word = tr("added as case")
+                elif result.updated:
+                    word = tr("updated case")
+                else:
+                    word = tr("already present as case")
                 print(tr("line {n}: {word} {id}", n=number, word=word, id=result.case_id))
             progress.step()
     finally:
         progress.finish()
         if stream is not sys.stdin:
             stream.close()
-    print(
-        tr(
+    if updated:
+        summary = tr(
+            "{added} added, {updated} updated, {existing} already present, {refused} refused",
+            added=added,
+            updated=updated,
+            existing=existing,
+            refused=refused,
+        )
+    else:
+        summary = tr(
             "{added} added, {existing} already present, {refused} refused",
             added=added,
             existing=existing,
             refused=refused,
-        ),
-        file=sys.stderr,
-    )
+        )
+    print(summary, file=sys.stderr)
     return 1 if refused else 0
 
 

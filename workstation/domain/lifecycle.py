@@ -71,6 +71,7 @@ ROLE_NAMES: dict[str, str] = {
 
 ACTION_NAMES: dict[str, str] = {
     "report": N_("report"),
+    "report_update": N_("source update"),  # a re-delivered, changed report (not a user action)
     "file": N_("file"),
     "reject": N_("reject"),
     "merge": N_("merge"),

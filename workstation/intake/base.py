@@ -55,6 +55,7 @@ class RoundResult:
     pages: int = 0
     created: int = 0
     existing: int = 0
+    updated: int = 0
     quarantined: int = 0
     applied: int = 0
     ignored: int = 0
@@ -65,12 +66,13 @@ class RoundResult:
     @property
     def items(self) -> int:
         """Items seen in the round."""
-        return self.created + self.existing + self.quarantined + self.applied + self.ignored
+        return self.created + self.existing + self.updated + self.quarantined + self.applied + self.ignored
 
     def add(self, stored: ingest.Stored) -> None:
         """Count one stored batch."""
         self.created += stored.count("created")
         self.existing += stored.count("existing")
+        self.updated += stored.count("updated")
         self.quarantined += stored.count("quarantined")
         self.applied += stored.count("applied")
         self.ignored += stored.count("ignored") + stored.count("refused")
@@ -84,6 +86,8 @@ class RoundResult:
             existing=self.existing,
             held=self.quarantined,
         )
+        if self.updated:
+            counts += tr(", {n} updated", n=self.updated)
         if self.applied or self.ignored:
             counts += tr(", {n} response(s) applied, {m} ignored or refused", n=self.applied, m=self.ignored)
         state = tr("ok") if self.ok else tr("FAILED: {error}", error=self.error or "")

@@ -1,10 +1,12 @@
 """The one ingest path of every source: many items per transaction, each idempotent and judged alone.
 
 For each page: items already present (same channel and external id, the key ``add_report`` is
-idempotent on) are recognised and left alone; good items become reports in the operator queue; bad
-ones go to quarantine with their reason, verbatim. The page's cursor moves in the same transaction,
-and only if no one else moved it meanwhile, so after a crash or restart the feed resumes exactly
-where the committed work ends: nothing is lost and nothing is created twice.
+idempotent on) are recognised: identical ones are left alone, changed ones update their case as
+``add_report`` does (before triage the columns, after it only a recorded ``report_update``); good
+items become reports in the operator queue; bad ones go to quarantine with their reason, verbatim.
+The page's cursor moves in the same transaction, and only if no one else moved it meanwhile, so
+after a crash or restart the feed resumes exactly where the committed work ends: nothing is lost and
+nothing is created twice.
 
 The checks are those of ``services.reports`` (``validate`` and the grid look-up), so an item is
 accepted here exactly when ``add_report`` would accept it.
@@ -40,7 +42,15 @@ from workstation.models import (
 from workstation.services.actors import SYSTEM, Actor
 from workstation.services.errors import WorkstationError
 from workstation.services.notices import notify
-from workstation.services.reports import new_case_values, validate
+from workstation.services.reports import (
+    SOURCE_COLUMNS,
+    CaseChangedError,
+    new_case_values,
+    recorded_after_triage,
+    report_changes,
+    update_from_report,
+    validate,
+)
 from workstation.services.territory import Place, grid_at, grid_by_name_or_code, place_of
 from workstation.storage.db import Database
 
@@ -53,7 +63,7 @@ class CursorMovedError(WorkstationError):
 
 @dataclass
 class Outcome:
-    """What became of one item: ``created``, ``existing`` or ``quarantined`` (with the id and reason)."""
+    """What became of one item: ``created``, ``existing``, ``updated`` or ``quarantined`` (with the id and reason)."""
 
     status: str
     id: int | None
@@ -287,15 +297,49 @@ def _insert_cases(s: Session, rows: list[dict[str, Any]]) -> list[int]:
     return out
 
 
-def _existing(s: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    found: dict[tuple[str, str], int] = {}
+_CATEGORY = ("category_code", "category_name", "category_major")  # from the source's service code, mapped here
+_COMPARED = (*SOURCE_COLUMNS, "source_service", *_CATEGORY)
+
+
+def _existing(s: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The cases already holding these keys: id, version, status and the columns a delivery sets.
+
+    For triaged cases, ``recorded`` holds the source values earlier re-deliveries recorded (not applied).
+    """
+    found: dict[tuple[str, str], dict[str, Any]] = {}
     ordered = sorted(keys)
+    cols = [Case.id, Case.version, Case.status, Case.channel, Case.external_id] + [getattr(Case, c) for c in _COMPARED]
     for part in _chunks(ordered):
-        for cid, channel, ext in s.execute(
-            select(Case.id, Case.channel, Case.external_id).where(tuple_(Case.channel, Case.external_id).in_(part))
-        ):
-            found[(channel, ext or "")] = cid
+        for row in s.execute(select(*cols).where(tuple_(Case.channel, Case.external_id).in_(part))):
+            found[(row.channel, row.external_id or "")] = {**row._asdict(), "recorded": {}}
+    triaged = sorted(r["id"] for r in found.values() if r["status"] != "reported")
+    recorded: dict[int, dict[str, Any]] = {}
+    for ids in _chunks(triaged):
+        recorded.update(recorded_after_triage(s, list(ids)))
+    for case in found.values():
+        case["recorded"] = recorded.get(case["id"], {})
     return found
+
+
+def _redelivered(
+    s: Session, row: dict[str, Any], new: dict[str, Any], by: Actor, now: datetime
+) -> dict[str, Any] | None:
+    """Update (or record) a changed re-delivery of an existing case; None if nothing changed.
+
+    ``row`` is kept current, so a later copy in the same batch compares against this one.
+    """
+    source = {key: value for key, value in new.items() if key not in _CATEGORY}
+    changed = report_changes(row, source, row["status"], row["recorded"])
+    if not changed:
+        return None  # a mapping completed since is no reason to rewrite a case: only a changed report is
+    changed.update(report_changes(row, {key: value for key, value in new.items() if key in _CATEGORY}, row["status"]))
+    event = update_from_report(s, row["id"], row["version"], row["status"], changed, new, by, now)
+    row["version"] += 1
+    if row["status"] == "reported":
+        row.update({key: new[key] for key in changed})
+    else:
+        row["recorded"] = {**row["recorded"], **{key: pair[1] for key, pair in changed.items()}}
+    return event
 
 
 def _settle(
@@ -305,7 +349,7 @@ def _settle(
 
     Rows this very batch wrote or counted again (a broken copy next to a good one) stay open.
     """
-    cases = {key: o.id for key, o in done if key and o is not None and o.status in ("created", "existing")}
+    cases = {key: o.id for key, o in done if key and o is not None and o.status in ("created", "existing", "updated")}
     if not cases:
         return
     for part in _chunks(sorted(cases)):
@@ -346,7 +390,9 @@ def _store(
         checked.append((item, valid, None))
         if valid["external_id"] is not None:
             keys.add((valid["channel"], valid["external_id"]))
-    existing = _existing(s, keys)
+    rows = _existing(s, keys)
+    existing = {key: row["id"] for key, row in rows.items()}
+    updates: list[dict[str, Any]] = []
     mapping = _mappings(s, source, items, now)
     places = _Places(s, len(items))
     outcomes: list[Outcome | None] = []
@@ -368,9 +414,6 @@ def _store(
             bad.append((index, item.payload, reason or "", item.key))
             continue
         key = (clean["channel"], clean["external_id"])
-        if clean["external_id"] is not None and key in existing:
-            outcomes.append(Outcome("existing", existing[key]))
-            continue
         if clean["external_id"] is not None and key in queued:
             outcomes.append(None)
             copies.append((index, key))  # a second copy in this batch: the report created above
@@ -384,6 +427,13 @@ def _store(
             category_name=category.name if category else None,
             category_major=category.major_name if category else None,
         )
+        if clean["external_id"] is not None and key in rows:
+            compared = [c for c in _COMPARED if c in SOURCE_COLUMNS or case[c] is not None]  # only what it sends
+            event = _redelivered(s, rows[key], {c: case[c] for c in compared}, by, now)
+            if event is not None:
+                updates.append(event)
+            outcomes.append(Outcome("existing" if event is None else "updated", existing[key]))
+            continue
         if clean["external_id"] is not None:
             queued.add(key)
         outcomes.append(None)
@@ -413,6 +463,7 @@ def _store(
                 "details": details,
             }
         )
+    events += updates
     if events:
         s.execute(insert(CaseEvent), events)  # no RETURNING needed: one executemany
     for index, key in copies:
@@ -463,12 +514,12 @@ def ingest_items(
                     _move_cursor(s, source, move, now)
                 stored = _store(s, source, source_kind, items, by, quarantine, now)
             break
-        except IntegrityError:
+        except (IntegrityError, CaseChangedError):  # a concurrent import, or a seat acting on an updated case
             if attempt == attempts:
                 raise
-    created = stored.ids("created")
-    if created:
-        notify("case", created)
+    changed = stored.ids("created") + sorted(set(stored.ids("updated")))
+    if changed:
+        notify("case", changed)
     held = stored.ids("quarantined")
     if held:
         notify("quarantine", sorted(set(held)))

@@ -166,7 +166,7 @@ def reprocess(
             stored = source.store(db, page.items, move)
         except ingest.CursorMovedError:
             stored = source.store(db, page.items)
-        cases = stored.ids("created") + stored.ids("existing")
+        cases = stored.ids("created") + stored.ids("existing") + stored.ids("updated")
         _update(db, item_id, by, status="reprocessed", **extra)
         return Reprocessed(True, cases, quarantined=stored.ids("quarantined"))
     item = source.parse_item(text)
@@ -176,7 +176,11 @@ def reprocess(
     outcome = stored.outcomes[0]
     if outcome.status == "quarantined":
         return _still_bad(db, item_id, by, text, outcome.reason or "", edited)
-    case_id = outcome.id if outcome.status in ("created", "existing") and row.source_kind != "unit_responses" else None
+    case_id = (
+        outcome.id
+        if outcome.status in ("created", "existing", "updated") and row.source_kind != "unit_responses"
+        else None
+    )
     _update(db, item_id, by, status="reprocessed", case_id=case_id, **extra)
     return Reprocessed(True, [case_id] if case_id else [], reason=outcome.reason or "")
 

@@ -1,22 +1,28 @@
-"""Adding reports: one service for every source, idempotent on (channel, external id)."""
+"""Adding reports: one service for every source, idempotent on (channel, external id).
+
+The same external id delivered again never makes a second case: an identical copy writes nothing; a
+changed one updates the case while nobody has triaged it yet, and after triage is only recorded in
+the case's history (the operators' decisions stand), each time as one ``report_update`` event.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from workstation.domain.channels import CHANNELS, normalise
 from workstation.domain.geo import valid_point
 from workstation.i18n import tr
 from workstation.models import Case, CaseEvent, utcnow
 from workstation.services.actors import SYSTEM, Actor
-from workstation.services.errors import ValidationError
+from workstation.services.errors import ConflictError, ValidationError
 from workstation.services.notices import notify
 from workstation.services.territory import Place, grid_at, grid_by_name_or_code, place_of
 from workstation.storage.db import Database
@@ -36,14 +42,129 @@ FIELDS = (
     "urgency",
 )
 PRIORITY = {"urgent": 1, "normal": 2, "low": 3}
+# The case columns a report sets, compared when the same report is delivered again.
+SOURCE_COLUMNS = (
+    "text",
+    "address",
+    "lon",
+    "lat",
+    "grid_code",
+    "community_code",
+    "street_code",
+    "reporter_name",
+    "reporter_phone",
+    "photos",
+    "received_at",
+    "priority",
+)
+# Columns the triage decides (filing sets the priority from the category): compared only before triage.
+TRIAGED_COLUMNS = frozenset({"priority", "category_code", "category_name", "category_major"})
+AFTER_TRIAGE = "the source sent a changed report after triage"
 
 
 @dataclass(frozen=True)
 class Added:
-    """The outcome of adding one report."""
+    """The outcome of adding one report (``updated``: a changed re-delivery was applied or recorded)."""
 
     case_id: int
     created: bool
+    updated: bool = False
+
+
+class CaseChangedError(ConflictError):
+    """The case changed between reading it and updating it from a re-delivered report."""
+
+
+def _plain(value: Any) -> Any:
+    return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
+
+
+def report_changes(
+    current: Mapping[str, Any], new: Mapping[str, Any], status: str, recorded: Mapping[str, Any] | None = None
+) -> dict[str, list[Any]]:
+    """The columns a re-delivered report changes, as ``{column: [old, new]}`` (JSON-ready, times in ISO).
+
+    Args:
+        current: the case's stored columns.
+        new: the columns the report gives (only these are compared).
+        status: the case's state; after triage the columns the triage decides are not compared.
+        recorded: after triage, the source's values already recorded by earlier ``report_update`` events
+            (never written to the columns), so the same change is recorded once.
+    """
+    recorded = recorded or {}
+    out: dict[str, list[Any]] = {}
+    for key, value in new.items():
+        if status != "reported" and key in TRIAGED_COLUMNS:
+            continue
+        old = _plain(recorded[key] if key in recorded else current.get(key))
+        if old != _plain(value):
+            out[key] = [old, _plain(value)]
+    return out
+
+
+def recorded_after_triage(s: Session, case_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """For triaged cases, the newest source values each ``report_update`` recorded without applying them."""
+    out: dict[int, dict[str, Any]] = {}
+    if not case_ids:
+        return out
+    rows = s.execute(
+        select(CaseEvent.case_id, CaseEvent.details)
+        .where(
+            CaseEvent.case_id.in_(case_ids),
+            CaseEvent.action == "report_update",
+            CaseEvent.from_state != "reported",
+        )
+        .order_by(CaseEvent.id)
+    )
+    for case_id, details in rows:
+        for key, (_, value) in (details or {}).get("changed", {}).items():
+            out.setdefault(case_id, {})[key] = value
+    return out
+
+
+def update_from_report(
+    s: Session,
+    case_id: int,
+    version: int,
+    status: str,
+    changed: Mapping[str, list[Any]],
+    new: Mapping[str, Any],
+    by: Actor,
+    now: datetime,
+) -> dict[str, Any]:
+    """Apply (before triage) or record (after) a changed re-delivery: a guarded update and one event.
+
+    Before triage the changed columns are written; after it only the version moves, so seats see the
+    new event, and the triaged case keeps its values (and its last actor).
+
+    Returns:
+        The ``report_update`` event's row, to insert (in bulk or alone) in the same transaction.
+
+    Raises:
+        CaseChangedError: the case is no longer at ``version`` (nothing was written).
+    """
+    values: dict[str, Any] = {"version": version + 1}
+    if status == "reported":
+        values.update({key: new[key] for key in changed}, last_actor=by.name, last_action_at=now)
+    result = s.execute(
+        update(Case)
+        .where(Case.id == case_id, Case.version == version)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise CaseChangedError(tr("Case {id} changed meanwhile; the report update was not applied.", id=case_id))
+    return {
+        "case_id": case_id,
+        "at": now,
+        "actor": by.name,
+        "actor_role": by.role,
+        "action": "report_update",
+        "from_state": status,
+        "to_state": status,
+        "reason": "" if status == "reported" else AFTER_TRIAGE,
+        "details": {"changed": dict(changed), "version": version + 1},
+    }
 
 
 def _number(value: Any) -> float | None:
@@ -192,9 +313,9 @@ def add_report(db: Database, data: Mapping[str, Any], by: Actor = SYSTEM) -> Add
     if errors:
         raise ValidationError("; ".join(f"{k}: {v}" for k, v in errors.items()), errors)
     if clean["external_id"] is not None:
-        existing = _existing(db, clean["channel"], clean["external_id"])
-        if existing is not None:
-            return Added(existing, False)
+        again = _again(db, clean, place, by)
+        if again is not None:
+            return again
     now = utcnow()
     try:
         with db.write() as s:
@@ -215,16 +336,55 @@ def add_report(db: Database, data: Mapping[str, Any], by: Actor = SYSTEM) -> Add
             )
             case_id = case.id
     except IntegrityError:
-        existing = _existing(db, clean["channel"], clean["external_id"])
-        if existing is None:
+        again = _again(db, clean, place, by)
+        if again is None:
             raise
-        return Added(existing, False)
+        return again
     notify("case", [case_id])
     return Added(case_id, True)
 
 
-def _existing(db: Database, channel: str, external_id: str | None) -> int | None:
-    if external_id is None:
-        return None
+def _again(db: Database, clean: Mapping[str, Any], place: Place | None, by: Actor, attempts: int = 3) -> Added | None:
+    """The case already added with this report's external id, updated if the report changed (None: none).
+
+    An identical copy is only read (no write transaction); a changed one is compared again and written
+    under the version guard, retried if another seat changed the case in between.
+    """
+    values = new_case_values(clean, place, by, utcnow())
+    new = {key: values[key] for key in SOURCE_COLUMNS}
     with db.read() as s:
-        return s.scalar(select(Case.id).where(Case.channel == channel, Case.external_id == external_id))
+        found = _compare(s, clean["channel"], clean["external_id"], new)
+    if found is None:
+        return None
+    if not found[1]:
+        return Added(found[0].id, False)
+    for attempt in range(1, attempts + 1):
+        now = utcnow()
+        try:
+            with db.write() as s:
+                found = _compare(s, clean["channel"], clean["external_id"], new)
+                if found is None:  # pragma: no cover - cases are never deleted
+                    return None
+                case, changed = found
+                if not changed:
+                    return Added(case.id, False)
+                s.add(CaseEvent(**update_from_report(s, case.id, case.version, case.status, changed, new, by, now)))
+                case_id = case.id
+        except CaseChangedError:
+            if attempt == attempts:
+                raise
+            continue
+        notify("case", [case_id])
+        return Added(case_id, False, True)
+    return None  # pragma: no cover - the loop returns or raises
+
+
+def _compare(
+    s: Session, channel: str, external_id: str, new: Mapping[str, Any]
+) -> tuple[Case, dict[str, list[Any]]] | None:
+    case = s.scalar(select(Case).where(Case.channel == channel, Case.external_id == external_id))
+    if case is None:
+        return None
+    current = {key: getattr(case, key) for key in SOURCE_COLUMNS}
+    recorded = recorded_after_triage(s, [case.id]).get(case.id) if case.status != "reported" else None
+    return case, report_changes(current, new, case.status, recorded)
