@@ -156,7 +156,7 @@ def test_newer_schema_is_refused_and_nothing_is_changed(fresh_db_url):
 
 def _sqlite_only(db: Database) -> None:
     if db.dialect != "sqlite":
-        pytest.skip("SQLite connection settings")
+        pytest.skip("WAL, busy timeout and BEGIN IMMEDIATE are SQLite connection settings; PostgreSQL has none")
 
 
 def test_sqlite_connections_have_wal_foreign_keys_and_busy_timeout(db):

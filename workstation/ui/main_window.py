@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QMainWindow,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -29,9 +28,7 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy import select
 
-from workstation import __version__
 from workstation.commands.keymap import Keymap
-from workstation.commands.registry import all_commands
 from workstation.i18n import role_label, tr
 from workstation.models import SavedFilter
 from workstation.services import queue as q
@@ -43,8 +40,9 @@ from workstation.ui.actions import build_actions
 from workstation.ui.case_panel import CasePanel
 from workstation.ui.layout import restore_layout, save_layout
 from workstation.ui.live import Live
-from workstation.ui.pickers import Picker, PickItem
+from workstation.ui.pickers import PickItem
 from workstation.ui.queue_model import COLUMNS, QueueModel
+from workstation.ui.seat_window import SeatWindow
 from workstation.ui.triage import Triage
 
 
@@ -58,7 +56,7 @@ class Extension(Protocol):
         ...
 
 
-class MainWindow(QMainWindow):
+class MainWindow(SeatWindow):
     """The workstation window for one signed-in operator."""
 
     def __init__(
@@ -78,7 +76,7 @@ class MainWindow(QMainWindow):
         self.demo = demo
         self.extensions = list(extensions)
         self.scopes = {"desk"} | {ext.scope for ext in self.extensions}
-        self.current_picker: Picker | None = None
+        self.current_picker = None
         self.keystrokes: dict[int, int] = {}
         self.setObjectName("mainWindow")
         self.setWindowTitle(self._title())
@@ -351,11 +349,9 @@ class MainWindow(QMainWindow):
         if not items:
             self.notify(tr("No saved filters yet: Ctrl+S saves the current one."), error=True)
             return
-        picker = Picker(tr("Saved filters"), items, self)
-        accepted = picker.exec()
-        self.restore_focus()
-        if accepted and picker.chosen:
-            flt = q.QueueFilter(actor=self.actor.name, **picker.chosen)
+        chosen = self.pick(tr("Saved filters"), items)
+        if chosen:
+            flt = q.QueueFilter(actor=self.actor.name, **chosen)
             self.search.blockSignals(True)
             self.search.setText(flt.search)
             self.search.blockSignals(False)
@@ -377,55 +373,6 @@ class MainWindow(QMainWindow):
         return path
 
     # -- palette, cheat sheet, messages --------------------------------------------------------------
-
-    def open_palette(self) -> None:
-        """``Ctrl+K``: every command with its key; Enter runs it."""
-        items = []
-        for command in all_commands(self.scopes):
-            keys = ", ".join(self.keymap.keys_for(command.id, "queue"))
-            items.append(PickItem(command.id, tr(command.title), keys or command.id, (command.id, keys)))
-        picker = Picker(tr("Command palette"), items, self)
-        self.current_picker = picker
-        chosen = picker.chosen if picker.exec() else None
-        self.current_picker = None
-        self.restore_focus()
-        if chosen:
-            self.actions_by_id[chosen].trigger()
-
-    def cheatsheet(self) -> None:
-        """``?``: every key, from the keymap."""
-        items = []
-        for command in all_commands(self.scopes):
-            keys = self.keymap.keys_for(command.id, "queue")
-            if keys:
-                items.append(PickItem(command.id, f"{' / '.join(keys):<14} {tr(command.title)}", ""))
-        picker = Picker(tr("Keyboard cheat sheet"), items, self, hint=tr("Type to find a key or a command"))
-        accepted = picker.exec()
-        self.restore_focus()
-        if accepted and picker.chosen:
-            self.actions_by_id[picker.chosen].trigger()
-
-    def about(self) -> None:
-        """Version and database."""
-        self.notify(
-            tr(
-                "Workstation {version} · database {db}",
-                version=__version__,
-                db=self.db.engine.url.render_as_string(hide_password=True),
-            )
-        )
-
-    def restore_focus(self) -> None:
-        """Give the keyboard back to the queue after a dialog (also where no window manager does it)."""
-        self.activateWindow()
-        self.table.setFocus()
-
-    def notify(self, text: str, error: bool = False) -> None:
-        """A non-blocking message in the status bar."""
-        self.message.setText(text)
-        self.message.setProperty("error", error)
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
 
     def count_keystroke_case(self, case_id: int) -> None:
         """Remember that the seat acted on a case (for training scores)."""

@@ -22,6 +22,7 @@ class LockableWindow(Protocol):
     actor: Actor
     settings: QSettings
     central: QWidget
+
     @property
     def current_picker(self) -> QDialog | None:
         """The picker open at the moment, if any (closed when the seat locks)."""

@@ -19,7 +19,7 @@ from workstation.services import lifecycle as lc
 from workstation.services.errors import WorkstationError
 from workstation.services.queries import get_case
 from workstation.services.territory import place_of
-from workstation.ui.pickers import Picker, PickItem
+from workstation.ui.pickers import PickItem
 
 if TYPE_CHECKING:
     from workstation.ui.main_window import MainWindow
@@ -66,15 +66,6 @@ class Triage:
         self.w.notify(done)
         return True
 
-    def _pick(self, title: str, items: list[PickItem], **kw: Any) -> Any:
-        picker = Picker(title, items, self.w, **kw)
-        self.w.current_picker = picker
-        try:
-            return picker.chosen if picker.exec() else None
-        finally:
-            self.w.current_picker = None
-            self.w.restore_focus()
-
     # -- file and dispatch -------------------------------------------------------------------------
 
     def category_items(self, case: dict[str, Any]) -> list[PickItem]:
@@ -101,7 +92,7 @@ class Triage:
         case = self._case()
         if case is None:
             return
-        code = self._pick(tr("File case #{id} under…", id=case["id"]), self.category_items(case))
+        code = self.w.pick(tr("File case #{id} under…", id=case["id"]), self.category_items(case))
         if code is None:
             return
         if not self._run(
@@ -155,7 +146,7 @@ class Triage:
         case = get_case(self.w.db, case_id) if case_id is not None else self._case()
         if case is None:
             return
-        unit = self._pick(tr("Dispatch case #{id} to…", id=case["id"]), self.unit_items(case["id"]))
+        unit = self.w.pick(tr("Dispatch case #{id} to…", id=case["id"]), self.unit_items(case["id"]))
         if unit is None:
             if case_id is not None:
                 self.w.refresh(keep=case["id"], advance=False)
@@ -173,7 +164,7 @@ class Triage:
         if case is None:
             return
         exclude = {case["unit_code"], *(u["code"] for u in case.get("co_units", []))}
-        unit = self._pick(
+        unit = self.w.pick(
             tr("Add a co-unit to case #{id}", id=case["id"]),
             [i for i in self.unit_items(case["id"], exclude) if not i.suggested],
         )
@@ -192,7 +183,7 @@ class Triage:
         if case is None:
             return
         items = [PickItem(tr(r), tr(r)) for r in REJECT_REASONS]
-        reason = self._pick(
+        reason = self.w.pick(
             tr("Reject case #{id}: why?", id=case["id"]),
             items,
             free_text=True,
@@ -223,7 +214,7 @@ class Triage:
                     True,
                 )
             )
-        target = self._pick(
+        target = self.w.pick(
             tr("Merge case #{id} into…", id=case["id"]),
             items,
             free_text=True,
@@ -271,7 +262,7 @@ class Triage:
         if case is None:
             return
         items = [PickItem(tr(r), tr(r)) for r in REWORK_REASONS]
-        reason = self._pick(tr("Rework case #{id}: why?", id=case["id"]), items, free_text=True)
+        reason = self.w.pick(tr("Rework case #{id}: why?", id=case["id"]), items, free_text=True)
         if reason and self._run(
             case,
             lambda: lc.rework(self.w.db, self.w.actor, case["id"], str(reason), expected_version=case["version"]),
@@ -292,7 +283,7 @@ class Triage:
         detail = tr(
             "{limit} more, asked by {who}: {reason}", limit=req["limit"], who=req["requested_by"], reason=req["reason"]
         )
-        choice = self._pick(
+        choice = self.w.pick(
             tr("Extension for case #{id}", id=case["id"]),
             [PickItem(True, tr("Approve"), detail), PickItem(False, tr("Refuse"), detail)],
         )

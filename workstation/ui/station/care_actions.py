@@ -48,15 +48,6 @@ class CareActions:
             return None
         return self.w.current_page()
 
-    def _pick(self, title: str, items: list[PickItem], hint: str = "") -> Any:
-        picker = Picker(title, items, self.w, hint=hint)
-        self.w.current_picker = picker
-        chosen = picker.chosen if picker.exec() else None
-        self.w.current_picker = None
-        picker.deleteLater()
-        self.w.restore_focus()
-        return chosen
-
     def _prompt(self, prompt: TextPrompt) -> bool:
         accepted = bool(prompt.exec())
         prompt.deleteLater()
@@ -98,7 +89,7 @@ class CareActions:
             for code, name, street in rows
         ]
         items.sort(key=lambda i: (not i.suggested, -people.get(i.key, 0), i.key))
-        chosen = self._pick(tr("Choose the community"), items, tr("Type the community's name, code or street"))
+        chosen = self.w.pick(tr("Choose the community"), items, hint=tr("Type the community's name, code or street"))
         if chosen:
             self.w.set_community(chosen)
 
@@ -159,7 +150,7 @@ class CareActions:
                 )
                 for n in pending
             ]
-            picked = self._pick(tr("Which need becomes a case?"), items)
+            picked = self.w.pick(tr("Which need becomes a case?"), items)
             if not picked:
                 return
             need = picked
@@ -176,7 +167,7 @@ class CareActions:
         if page is None:
             return
         items = [PickItem(kind, tr(label), "", (kind,)) for kind, label in CHANGE_KINDS.items()]
-        kind = self._pick(tr("Major change of {name}", name=page["name"]), items)
+        kind = self.w.pick(tr("Major change of {name}", name=page["name"]), items)
         if not kind:
             return
 
@@ -209,7 +200,7 @@ class CareActions:
                 self.w.notify(exc.message, error=True)
             return
         items = [PickItem(key, tr(label), key, (key,)) for key, label in care_privacy.REVEALABLE.items()]
-        field = self._pick(tr("Reveal which field of {name}?", name=page["name"]), items)
+        field = self.w.pick(tr("Reveal which field of {name}?", name=page["name"]), items)
         if not field:
             return
 

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QMainWindow,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -27,9 +26,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from workstation import __version__
 from workstation.commands.keymap import Keymap
-from workstation.commands.registry import all_commands
 from workstation.domain.lifecycle import Role
 from workstation.i18n import role_label, tr
 from workstation.models import Community
@@ -39,7 +36,7 @@ from workstation.services.errors import WorkstationError
 from workstation.storage.db import Database
 from workstation.ui.actions import build_actions
 from workstation.ui.layout import restore_layout, save_layout
-from workstation.ui.pickers import Picker, PickItem
+from workstation.ui.seat_window import SeatWindow
 from workstation.ui.station.care_actions import CareActions
 from workstation.ui.station.live import StationLive
 from workstation.ui.station.look import STATION_STYLE
@@ -51,8 +48,10 @@ SCOPES = frozenset({"station"})
 COLUMN_WIDTHS = (104, 84, 220, 120, 80, 92, 76, 92)
 
 
-class StationWindow(QMainWindow):
+class StationWindow(SeatWindow):
     """The care-visit workspace of one signed-in station worker (or a lead looking at a community)."""
+
+    key_mode = MODE
 
     def __init__(
         self,
@@ -370,58 +369,6 @@ class StationWindow(QMainWindow):
             self.connection_label.style().polish(self.connection_label)
 
     # -- palette, cheat sheet, messages --------------------------------------------------------------
-
-    def open_palette(self) -> None:
-        """``Ctrl+K``: every command with its key; Enter runs it."""
-        items = []
-        for command in all_commands(self.scopes):
-            keys = ", ".join(self.keymap.keys_for(command.id, MODE))
-            items.append(PickItem(command.id, tr(command.title), keys or command.id, (command.id, keys)))
-        chosen = self._pick(tr("Command palette"), items)
-        if chosen:
-            self.actions_by_id[chosen].trigger()
-
-    def cheatsheet(self) -> None:
-        """``?``: every key of the station, from the keymap."""
-        items = []
-        for command in all_commands(self.scopes):
-            keys = self.keymap.keys_for(command.id, MODE)
-            if keys:
-                items.append(PickItem(command.id, f"{' / '.join(keys):<14} {tr(command.title)}", ""))
-        chosen = self._pick(tr("Keyboard cheat sheet"), items, hint=tr("Type to find a key or a command"))
-        if chosen:
-            self.actions_by_id[chosen].trigger()
-
-    def _pick(self, title: str, items: list[PickItem], hint: str = "") -> Any:
-        picker = Picker(title, items, self, hint=hint)
-        self.current_picker = picker
-        chosen = picker.chosen if picker.exec() else None
-        self.current_picker = None
-        picker.deleteLater()
-        self.restore_focus()
-        return chosen
-
-    def about(self) -> None:
-        """Version and database."""
-        self.notify(
-            tr(
-                "Workstation {version} · database {db}",
-                version=__version__,
-                db=self.db.engine.url.render_as_string(hide_password=True),
-            )
-        )
-
-    def restore_focus(self) -> None:
-        """Give the keyboard back to the worklist after a dialog (also where no window manager does it)."""
-        self.activateWindow()
-        self.table.setFocus()
-
-    def notify(self, text: str, error: bool = False) -> None:
-        """A non-blocking message in the status bar (errors in red)."""
-        self.message.setText(text)
-        self.message.setProperty("error", error)
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
 
     def sign_out(self) -> None:
         """Stop and close the window."""
