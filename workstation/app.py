@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 import workstation.intake  # noqa: F401  (installs the outbox and unit-response hooks of every case change)
 from workstation import __version__
+from workstation.cli.help import Parser, language_from
 from workstation.commands.keymap import Keymap, KeymapError
 from workstation.domain.lifecycle import Role
 from workstation.i18n import language, set_language, tr
@@ -40,7 +41,8 @@ ORG = "GridGovernance"
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
     """The window's options."""
-    p = argparse.ArgumentParser(prog="workstation", description="Grid-governance operator workstation")
+    language_from(argv)
+    p = Parser(prog="workstation", description="Grid-governance operator workstation")
     p.add_argument("--db", metavar="URL", help="SQLAlchemy URL or SQLite file (default: $WORKSTATION_DB or embedded)")
     p.add_argument("--lang", metavar="LANG", help="zh_CN (default) or en")
     p.add_argument("--demo", action="store_true", help="training mode on a throw-away made-up district")

@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     visit.add_argument("--need", action="append", default=[], metavar="TEXT", help="a need to raise as a case; repeat")
     visit.add_argument("--urgent", action="store_true", help="the needs are urgent")
     visit.add_argument(
-        "--obs", action="append", default=[], metavar="AREA=ok|concern[:NOTE]", help=f"areas: {', '.join(AREAS)}"
+        "--obs", action="append", default=[], metavar="AREA=ok|concern[:NOTE]", help=tr("areas: {areas}", areas=", ".join(f"{k} ({tr(v)})" for k, v in AREAS.items()))
     )
     visit.add_argument("--note", default="")
     visit.add_argument("--visitor", default="", metavar="NAME", help="default: the user")

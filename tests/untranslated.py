@@ -1,0 +1,87 @@
+"""Finding English left in Chinese output: one scanner for the command line and the window.
+
+``english_words(text)`` returns the source-language words a user would read in ``text``. What may
+stay in Latin letters is small and explicit: codes and ids (anything with a digit, e.g. ``0201``,
+``GRID-S13C01G01``, ``op1``; all-capital codes and metavariables such as ``PDA``, ``CSV``, ``USER``),
+URLs, file paths and file names, command-line options (``--db``), key names, the few product and
+format names in ``ALLOWED``, and the ``codes`` a caller passes (the command's own name in its usage
+line, the choices the user types). A number with letters glued to it is a duration or a quantity
+(``55m43s``, ``4wh``): allowed only for the units in ``UNITS``.
+
+``report(findings)`` formats what was found so a failure names every string and where it was seen.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+# Names that are the same in Chinese text: products, formats, protocols, key names, the time zone.
+ALLOWED = frozenset(
+    {
+        "SQLAlchemy", "SQLite", "PostgreSQL", "Excel", "Open311", "JSON", "CSV", "XML", "ISO", "URL", "HTTP",
+        "HTTPS", "Ctrl", "Shift", "Alt", "Meta", "Enter", "Return", "Esc", "Tab", "Space", "Backspace", "Del",
+        "Delete", "Home", "End", "PgUp", "PgDown", "Up", "Down", "Left", "Right", "F1", "Asia", "Shanghai",
+        "UTC", "Argon2id", "PySide6", "Qt", "Python", "xlsx", "zh_CN",
+    }
+)  # fmt: skip
+# Units that may follow a number.
+UNITS = frozenset({"ms", "MB", "KB", "GB", "px"})
+
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.I)
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+")
+_PATH = re.compile(r"(?<![\w])(?:~|\.{1,2})?/[\w./+-]+|\b[\w-]+\.(?:jsonl?|csv|xlsx|xml|sqlite|db|png|jpe?g|txt|py)\b", re.I)
+_OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*")
+_ENV = re.compile(r"\$[A-Z_][A-Z0-9_]*")
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_'-]*")
+_NUMBER_WITH_UNIT = re.compile(r"^[+-]?\d+(?:[.,]\d+)?([A-Za-z]+)(?:\d+([A-Za-z]+))*$")
+
+
+def english_words(text: str, codes: Iterable[str] = ()) -> list[str]:
+    """The source-language words in ``text`` (in order, repeated as often as they occur)."""
+    allowed = set(ALLOWED) | set(codes)
+    for pattern in (_URL, _EMAIL, _PATH, _OPTION, _ENV):
+        text = pattern.sub(" ", text)
+    found = []
+    for token in _TOKEN.findall(text):
+        token = token.strip("'-_")
+        if not token or token in allowed:
+            continue
+        unit = _NUMBER_WITH_UNIT.match(token)
+        if unit:
+            units = [u for u in unit.groups() if u]
+            if all(u in UNITS for u in units):
+                continue
+            found.append(token)
+            continue
+        if any(c.isdigit() for c in token):
+            continue  # an id or code: 0201, op1, GRID-S13C01G01, PDA-20200604-1019
+        letters = token.replace("_", "").replace("-", "").replace("'", "")
+        if len(letters) <= 1:
+            continue  # a key (f, v, /), a marker
+        if letters.isupper():
+            continue  # a code or a metavariable: PDA, USER, ID, ISO_TIME
+        found.append(token)
+    return found
+
+
+def english_lines(text: str, codes: Iterable[str] = ()) -> list[str]:
+    """The lines of ``text`` that hold English words, each followed by the words found."""
+    out = []
+    for line in text.splitlines():
+        words = english_words(line, codes)
+        if words:
+            out.append(f"{line.strip()!r}  <- {', '.join(dict.fromkeys(words))}")
+    return out
+
+
+def report(findings: Mapping[str, Iterable[str]]) -> str:
+    """A failure message: every place with the English lines it printed or showed."""
+    parts = []
+    total = 0
+    for where, lines in findings.items():
+        lines = list(lines)
+        if lines:
+            total += len(lines)
+            parts.append(f"{where}:\n" + "\n".join(f"    {line}" for line in lines))
+    return f"{total} untranslated strings (translate with tr() and resources/i18n/zh_CN.json):\n" + "\n".join(parts)
