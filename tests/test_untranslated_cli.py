@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 import io
-import re
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +24,13 @@ from tests.conftest import PASSWORD, article_report
 from tests.test_intake_feed import Feed, three_pages
 from tests.untranslated import english_lines, report
 from workstation.cli import build_parser, main
+from workstation.demo.scenarios import TOP_KEYS, list_scenarios
 from workstation.domain.care import AREAS
 from workstation.i18n import set_language
+from workstation.intake.targets import set_target
 from workstation.models import Case, utcnow
 from workstation.services import accounts
+from workstation.storage.bootstrap import open_database
 
 # What the user types, shown in --help as examples: the limit syntax (``--limit 4wh``) and the
 # observation areas of ``care visit --obs health=concern``.
@@ -55,7 +58,9 @@ def stdin_for(argv: list[str]) -> str:
     return ""
 
 
-def leaves(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+def leaves(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
     """Every command of the parser tree (a parser without sub-commands), with its parser."""
     subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     if not subs and path:
@@ -65,7 +70,9 @@ def leaves(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Itera
             yield from leaves(child, (*path, name))
 
 
-def areas(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+def areas(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
     """Every parser of the tree, leaves and the areas that group them."""
     yield path, parser
     for action in parser._actions:
@@ -84,6 +91,20 @@ def codes_of(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> set[str]
             out.update(re.findall(r"[A-Za-z_]+", action.metavar))
     return out
 
+
+SCENARIO_IDS = [s.name for s in list_scenarios()]
+# Names the user gave in a data file or settings file, shown back verbatim: the fields of an Open311
+# request and of a scenario file, the source named in the settings file and its kind.
+DATA_NAMES = {
+    "intake open311": {"requested_datetime"},
+    "intake quarantine list": {"requested_datetime"},
+    "intake quarantine show": {"requested_datetime"},
+    "intake quarantine reprocess": {"requested_datetime"},
+    "intake run": {"district", "platform"},
+    "intake status": {"district", "platform"},
+    "demo check": {"name", *TOP_KEYS},
+    "demo scenarios": set(SCENARIO_IDS),
+}
 
 # One realistic invocation per command, in the order of a working day. Placeholders: {name} from the
 # world below; As(user) for the acting user.
@@ -121,17 +142,35 @@ INVOCATIONS: dict[str, tuple[object, ...]] = {
     "assist duplicates": ("2",),
     "care import": ("{roster}", "--community", "塘西河社区", As("station1")),
     "care add-person": (
-        "--name", "赵六", "--grid", "塘西河网格", "--group", "G1", "--living", "alone", "--id-number", "{id2}",
+        "--name",
+        "赵六",
+        "--grid",
+        "塘西河网格",
+        "--group",
+        "G1",
+        "--living",
+        "alone",
+        "--id-number",
+        "{id2}",
         As("station1"),
-    ),  # fmt: skip
+    ),
     "care due": (As("station1"),),
     "care visit": ("{pid}", "--mode", "home", "--met", "yes", "--need", "屋顶漏雨需维修", As("station1")),
     "care person": ("{pid}", As("station1")),
     "care change": ("{pid}", "--kind", "hospital", As("station1")),
     "care campaign": (
-        "--title", "寒潮", "--kind", "cold", "--group", "G1", "--street", "方兴社区",
-        "--deadline", "2099-01-01T12:00:00+08:00", As("lead1"),
-    ),  # fmt: skip
+        "--title",
+        "寒潮",
+        "--kind",
+        "cold",
+        "--group",
+        "G1",
+        "--street",
+        "方兴社区",
+        "--deadline",
+        "2099-01-01T12:00:00+08:00",
+        As("lead1"),
+    ),
     "care coverage": (As("station1"),),
     "care reveal": ("{pid}", "--field", "phone", "--reason", "电话回访", As("station1")),
     "care export": ("{ledger}", As("station1")),
@@ -174,7 +213,7 @@ def _write_world(tmp_path: Path, httpserver: object) -> dict[str, str]:
     ]  # fmt: skip
     open311.write_text(json.dumps(requests, ensure_ascii=False), encoding="utf-8")
     httpserver.expect_request("/feed").respond_with_handler(Feed(three_pages()))  # type: ignore[attr-defined]
-    httpserver.expect_request("/orders").respond_with_data("nope", status=400)  # type: ignore[attr-defined]
+    httpserver.expect_request("/orders").respond_with_data("参数错误", status=400)  # type: ignore[attr-defined]
     config = tmp_path / "intake.json"
     config.write_text(
         json.dumps(
@@ -213,6 +252,7 @@ def world(db, tmp_path, httpserver, monkeypatch):
     monkeypatch.delenv("WORKSTATION_USER", raising=False)
     monkeypatch.setenv("WORKSTATION_DB", str(tmp_path / "fallback.sqlite"))
     admin = accounts.add_user(db, None, "admin1", "admin", PASSWORD)
+    set_target(db, admin, "综管队系统", "webhook", httpserver.url_for("/orders"), units=["GRID-S13C01G01"])
     for name, role, extra in [
         ("op1", "operator", {}),
         ("lead1", "lead", {}),
@@ -246,23 +286,24 @@ def run(argv: list[str], db_url: str, capsys, monkeypatch) -> tuple[int, str]:
 
 def test_every_command_has_an_invocation():
     commands = {" ".join(path) for path, _ in leaves(build_parser())}
-    assert not commands - set(INVOCATIONS), f"add a realistic invocation to INVOCATIONS for: {sorted(commands - set(INVOCATIONS))}"
+    assert not commands - set(INVOCATIONS), (
+        f"add a realistic invocation to INVOCATIONS for: {sorted(commands - set(INVOCATIONS))}"
+    )
     assert not set(INVOCATIONS) - commands, f"no such command: {sorted(set(INVOCATIONS) - commands)}"
 
 
 def test_every_command_speaks_chinese(world, db, db_url, capsys, monkeypatch):
-    # case 4 is overdue (for 督办), case 5 handled (for 核查): set up through the services as other seats would
     findings: dict[str, list[str]] = {}
     ran: dict[str, int] = {}
     parsers = dict(leaves(build_parser()))
     try:
         for command, args in INVOCATIONS.items():
-            if command == "case supervise":
-                _prepare_cases(db)
+            if command in SETUP:
+                SETUP[command](db, world)
             argv = [*command.split(), *expand(args, world)]
             code, text = run(argv, db_url, capsys, monkeypatch)
             ran[command] = code
-            codes = codes_of(parsers[tuple(command.split())], tuple(command.split()))
+            codes = codes_of(parsers[tuple(command.split())], tuple(command.split())) | DATA_NAMES.get(command, set())
             findings[f"$ workstation {' '.join(argv)}  (exit {code})"] = english_lines(text, codes)
     finally:
         set_language("en")
@@ -271,7 +312,8 @@ def test_every_command_speaks_chinese(world, db, db_url, capsys, monkeypatch):
     assert not failed, f"commands that did not run (usage errors): {failed}"
 
 
-def _prepare_cases(db) -> None:
+def _prepare_cases(db, world) -> None:
+    """Case 4 overdue (for 督办), 5 handled (for 核查), 6 dispatched (for 退回): as other seats left them."""
     from workstation.services import lifecycle as lc
     from workstation.services.accounts import find_actor
 
@@ -282,6 +324,20 @@ def _prepare_cases(db) -> None:
     lc.handle(db, unit, 5, "已修复", [])
     with db.write() as s:
         s.execute(update(Case).where(Case.id == 4).values(deadline_at=utcnow().replace(year=2020)))
+
+
+def _training_run(db, world) -> None:
+    """A trainee's run in the demo database (``demo score`` shows it)."""
+    from workstation.demo.scoring import create_run
+
+    demo = open_database(world["demo_db"])
+    try:
+        assert create_run(demo, "rainstorm", "op1", utcnow(), 10.0, 7) == 1
+    finally:
+        demo.dispose()
+
+
+SETUP = {"case supervise": _prepare_cases, "demo score": _training_run}
 
 
 def test_every_help_speaks_chinese(capsys, monkeypatch):

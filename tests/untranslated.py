@@ -13,6 +13,7 @@ line, the choices the user types). A number with letters glued to it is a durati
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 
@@ -30,7 +31,9 @@ UNITS = frozenset({"ms", "MB", "KB", "GB", "px"})
 
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.I)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+")
-_PATH = re.compile(r"(?<![\w])(?:~|\.{1,2})?/[\w./+-]+|\b[\w-]+\.(?:jsonl?|csv|xlsx|xml|sqlite|db|png|jpe?g|txt|py)\b", re.I)
+_PATH = re.compile(
+    r"(?<![\w])(?:~|\.{1,2})?/[\w./+-]+|\b[\w-]+\.(?:jsonl?|csv|xlsx|xml|sqlite|db|png|jpe?g|txt|py)\b", re.I
+)
 _OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*")
 _ENV = re.compile(r"\$[A-Z_][A-Z0-9_]*")
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_'-]*")
@@ -65,10 +68,26 @@ def english_words(text: str, codes: Iterable[str] = ()) -> list[str]:
     return found
 
 
+def _is_json(line: str) -> bool:
+    text = line.strip()
+    if not text.startswith(("{", "[")):
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 def english_lines(text: str, codes: Iterable[str] = ()) -> list[str]:
-    """The lines of ``text`` that hold English words, each followed by the words found."""
+    """The lines of ``text`` that hold English words, each followed by the words found.
+
+    A line that is a JSON document is data the user supplied (a quarantined payload), not program text.
+    """
     out = []
     for line in text.splitlines():
+        if _is_json(line):
+            continue
         words = english_words(line, codes)
         if words:
             out.append(f"{line.strip()!r}  <- {', '.join(dict.fromkeys(words))}")

@@ -10,7 +10,9 @@ from typing import Any
 
 from workstation.cli import common
 from workstation.domain.lifecycle import N_
-from workstation.i18n import tr
+from workstation.domain.reasons import reason_text
+from workstation.formatting import details_text, local_time
+from workstation.i18n import action_label, state_label, tr
 from workstation.services import lifecycle as lc
 from workstation.services.actors import Actor
 from workstation.services.errors import ValidationError
@@ -269,7 +271,7 @@ def case_show(args: argparse.Namespace) -> int:
     fields = [
         (
             tr("Case"),
-            f"{case['id']}  {case['status_label']} ({case['status']})"
+            f"{case['id']}  {case['status_label']}"
             + ("  " + tr("OVERDUE") if case["overdue"] else ""),
         ),
         (
@@ -297,10 +299,12 @@ def case_show(args: argparse.Namespace) -> int:
         print(f"{key:<{width}}  {value}")
     print(tr("History:"))
     for e in case["history"]:
-        extra = " ".join(f"{k}={v}" for k, v in e["details"].items() if k not in ("version",) and v not in (None, ""))
-        reason = f" — {e['reason']}" if e["reason"] else ""
+        extra = details_text(e["details"])
+        reason = f" — {reason_text(e['reason'])}" if e["reason"] else ""
+        before = state_label(e["from"]) if e["from"] else "-"
+        actor = tr("system") if e["actor"] == "system" else e["actor"]
         print(
-            f"  {e['at'][:19]}  {e['actor']:<10} {e['action']:<18} {e['from'] or '-'} → {e['to']}{reason}"
-            f"{'  ' + extra if extra else ''}"
+            f"  {local_time(e['at'])}  {actor:<10} {action_label(e['action'])}  {before} → {state_label(e['to'])}"
+            f"{reason}{'  ' + extra if extra else ''}"
         )
     return 0

@@ -10,6 +10,7 @@ finds them and the test of translations requires a Chinese one.
 from __future__ import annotations
 
 import argparse
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -118,9 +119,6 @@ def language_from(argv: Sequence[str]) -> None:
         elif arg.startswith("--lang="):
             value = arg.split("=", 1)[1]
         if value is not None:
-            try:
+            with contextlib.suppress(ValueError):
                 set_language(value)
-            except ValueError:
-                pass
             return
-

@@ -10,6 +10,8 @@ from sqlalchemy import select
 
 from workstation.cli import common
 from workstation.domain.calendar import LimitError
+from workstation.domain.lifecycle import N_
+from workstation.formatting import limit_text, weekday
 from workstation.i18n import tr
 from workstation.models import Category
 from workstation.services.calendar import load_calendar, set_day
@@ -18,6 +20,9 @@ from workstation.services.reports import parse_time
 from workstation.storage import migrate
 from workstation.storage.bootstrap import open_database
 from workstation.storage.db import make_engine, resolve_db_url
+
+URGENCY = {"normal": N_("normal"), "urgent": N_("urgent")}
+DAY_KINDS = {"holiday": N_("a holiday"), "workday": N_("a make-up working day"), "normal": N_("a normal day")}
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -99,7 +104,8 @@ def catalogue_list(args: argparse.Namespace) -> int:
             continue
         print(f"{major['code']}  {major['name']}")
         for m in major["minors"]:  # type: ignore[attr-defined]
-            print(f"  {m['code']}  {m['name']:<12}\t{m['unit']:<10}\t{m['limit']:>5}\t{m['urgency']}")
+            limit, urgency = limit_text(m["limit"]), tr(URGENCY.get(str(m["urgency"]), str(m["urgency"])))
+            print(f"  {m['code']}  {m['name']:<12}\t{m['unit']:<10}\t{limit:>8}\t{urgency}")
     return 0
 
 
@@ -117,7 +123,7 @@ def calendar_due(args: argparse.Namespace) -> int:
         due = cal.add(start, args.limit)
     except LimitError as exc:
         raise ValidationError(str(exc), {"limit": str(exc)}) from None
-    print(due.strftime("%A %Y-%m-%d %H:%M %z")[:-2] + ":" + due.strftime("%z")[-2:])
+    print(f"{weekday(due)} " + due.strftime("%Y-%m-%d %H:%M %z")[:-2] + ":" + due.strftime("%z")[-2:])
     if not cal.covers(start, due):
         print(
             tr(
@@ -152,5 +158,5 @@ def calendar_set(args: argparse.Namespace) -> int:
         raise ValidationError(tr("{value} is not a date: use YYYY-MM-DD.", value=args.day), {"day": args.day}) from None
     db = common.database(args)
     set_day(db, common.actor(db, args), day, args.kind)
-    print(tr("{day} is now {kind}", day=day.isoformat(), kind=args.kind))
+    print(tr("{day} is now {kind}", day=day.isoformat(), kind=tr(DAY_KINDS[args.kind])))
     return 0

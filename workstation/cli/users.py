@@ -64,5 +64,5 @@ def user_add(args: argparse.Namespace) -> int:
 def user_list(args: argparse.Namespace) -> int:
     """Print every user."""
     for a in list_users(common.database(args)):
-        print(f"{a.name:<20} {a.role:<10} {a.community_code or a.unit_code or ''}")
+        print(f"{a.name:<20} {role_label(a.role):<10} {a.community_code or a.unit_code or ''}")
     return 0

@@ -12,9 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workstation.domain.channels import CHANNELS
 from workstation.domain.lifecycle import State
-from workstation.i18n import state_label, tr
+from workstation.i18n import channel_label, state_label, tr
 from workstation.models import Case, CaseEvent, CaseUnit, Community, ExtensionRequest, Grid, Street
 from workstation.services.calendar import calendar_from
 from workstation.services.errors import NotFoundError, ValidationError
@@ -47,7 +46,7 @@ def _row(
         "status_label": state_label(case.status),
         "priority": case.priority,
         "channel": case.channel,
-        "channel_label": CHANNELS.get(case.channel, case.channel),
+        "channel_label": channel_label(case.channel),
         "external_id": case.external_id,
         "text": case.text,
         "address": case.address,

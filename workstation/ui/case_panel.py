@@ -11,6 +11,8 @@ from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
 
 from workstation.domain.lifecycle import RUNNING, State
 from workstation.domain.privacy import mask_phone
+from workstation.domain.reasons import reason_text
+from workstation.formatting import duration
 from workstation.i18n import action_label, state_label, tr
 from workstation.models import utcnow
 from workstation.ui.queue_model import countdown
@@ -68,7 +70,7 @@ class CasePanel(QWidget):
                 text, state = (
                     tr(
                         "⚠ OVERDUE by {left} — deadline {when}",
-                        left=left.lstrip("-"),
+                        left=duration((now - deadline).total_seconds()),
                         when=deadline.strftime("%m-%d %H:%M"),
                     ),
                     "overdue",
@@ -143,7 +145,7 @@ class CasePanel(QWidget):
             f"<td style='padding:0 8px'><b>{_esc(action_label(e['action']))}</b></td>"
             f"<td>{_esc(tr('system') if e['actor'] == 'system' else e['actor'])}</td>"
             f"<td>{_esc(state_label(e['to']))}</td>"
-            f"<td style='color:#333'>{_esc(e['reason']) if e['reason'] else ''}</td></tr>"
+            f"<td style='color:#333'>{_esc(reason_text(e['reason']))}</td></tr>"
             for e in c.get("history", [])
         )
         return (

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workstation import formatting
 from workstation.domain.lifecycle import N_
 from workstation.i18n import tr
 
@@ -41,17 +42,8 @@ OUTCOMES = {
 
 
 def duration_text(seconds: float | None) -> str:
-    """Seconds as ``1 min 35 s`` (``—`` when there is nothing to show)."""
-    if seconds is None:
-        return "—"
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return tr("{h} h {m} min", h=hours, m=minutes)
-    if minutes:
-        return tr("{m} min {s} s", m=minutes, s=secs)
-    return tr("{s} s", s=secs)
+    """Seconds as ``1 min 35 s`` / ``1分35秒`` (``—`` when there is nothing to show)."""
+    return formatting.duration(seconds)
 
 
 def _share(part: dict[str, Any]) -> str:

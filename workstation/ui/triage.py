@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from workstation.assist.categories import suggest_categories
 from workstation.assist.duplicates import merge_candidates
+from workstation.domain.reasons import REJECT_REASONS, REWORK_REASONS
 from workstation.i18n import tr
 from workstation.models import Case, Category, Unit
 from workstation.services import lifecycle as lc
@@ -23,21 +24,6 @@ from workstation.ui.pickers import PickItem
 
 if TYPE_CHECKING:
     from workstation.ui.main_window import MainWindow
-
-REJECT_REASONS = [
-    "Insufficient information: the place or the problem cannot be determined",
-    "Out of scope: not a matter for the grid-governance platform",
-    "Not confirmed on site: the problem does not exist",
-    "Already solved before dispatch",
-    "Abusive or malicious report",
-    "Duplicate without a case to merge into",
-]
-REWORK_REASONS = [
-    "The closure standard is not met on site",
-    "The result report has no photos or they do not show the site",
-    "The problem came back",
-]
-
 
 class Triage:
     """Runs the case commands for a window."""
