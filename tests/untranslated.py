@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 # Names that are the same in Chinese text: products, formats, protocols, key names, the time zone.
 ALLOWED = frozenset(
@@ -104,3 +104,131 @@ def report(findings: Mapping[str, Iterable[str]]) -> str:
             total += len(lines)
             parts.append(f"{where}:\n" + "\n".join(f"    {line}" for line in lines))
     return f"{total} untranslated strings (translate with tr() and resources/i18n/zh_CN.json):\n" + "\n".join(parts)
+
+
+# -- the window ---------------------------------------------------------------------------------------
+
+ROWS_SCANNED = 30  # table cells: the first rows of every model (what the user sees first)
+
+
+def _plain(text: str) -> str:
+    """Rich text as the user reads it; mnemonics (``&File``) and HTML entities resolved."""
+    from PySide6.QtGui import QTextDocument
+
+    if "<" in text and ">" in text:
+        doc = QTextDocument()
+        doc.setHtml(text)
+        text = doc.toPlainText()
+    return re.sub(r"&(?=\S)", "", text.replace("&&", "&"))
+
+
+def _model_texts(view: object, name: str) -> Iterator[tuple[str, str]]:
+    from PySide6.QtCore import Qt
+
+    model = view.model()  # type: ignore[attr-defined]
+    if model is None:
+        return
+    from PySide6.QtCore import QModelIndex
+
+    roles = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole)
+    root = QModelIndex()
+    try:
+        columns = model.columnCount(root)
+    except TypeError:  # a Qt-internal model (e.g. a completer's) whose count is not public: Qt's own texts
+        return
+    for orientation in (Qt.Orientation.Horizontal,):
+        for section in range(columns):
+            for role in roles:
+                value = model.headerData(section, orientation, role)
+                if isinstance(value, str) and value:
+                    yield f"{name} header", value
+    for row in range(min(model.rowCount(root), ROWS_SCANNED)):
+        for column in range(columns):
+            index = model.index(row, column)
+            for role in roles:
+                value = model.data(index, role)
+                if isinstance(value, str) and value:
+                    yield f"{name} cell ({row}, {column})", value
+
+
+def widget_texts(root: object) -> list[tuple[str, str]]:
+    """Every text a user can read in a window or dialog: (where, text).
+
+    Titles, labels, buttons, check boxes, group boxes, tabs, line edits (text and placeholder), text
+    views, combo boxes, menus (every action, also of closed menus), tool tips, the status bar, and the
+    headers and first rows of every item view. Hidden widgets are skipped; menu actions are not.
+    """
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QAbstractItemView,
+        QComboBox,
+        QGroupBox,
+        QLabel,
+        QLineEdit,
+        QMainWindow,
+        QMenu,
+        QPlainTextEdit,
+        QProgressBar,
+        QTabBar,
+        QTextEdit,
+        QWidget,
+    )
+
+    assert isinstance(root, QWidget)
+    out: list[tuple[str, str]] = []
+
+    def add(where: str, text: object) -> None:
+        if isinstance(text, str) and text.strip():
+            out.append((where, _plain(text)))
+
+    add("window title", root.windowTitle())
+    if isinstance(root, QMainWindow):
+        add("status bar", root.statusBar().currentMessage())
+        for menu in root.menuBar().findChildren(QMenu):
+            add("menu", menu.title())
+    for menu in root.findChildren(QMenu):
+        add("menu", menu.title())
+        for action in menu.actions():
+            add(f"menu {menu.title()!r}", action.text())
+            if action.toolTip() != action.text().replace("&", ""):
+                add(f"menu {menu.title()!r} tool tip", action.toolTip())
+            add(f"menu {menu.title()!r} status tip", action.statusTip())
+    for w in [root, *root.findChildren(QWidget)]:
+        if w is not root and not w.isVisibleTo(root):
+            continue
+        kind = type(w).__name__ + (f"#{w.objectName()}" if w.objectName() else "")
+        add(f"{kind} tool tip", w.toolTip())
+        add(f"{kind} placeholder", getattr(w, "placeholderText", lambda: "")())
+        if isinstance(w, QLabel | QAbstractButton | QLineEdit):
+            add(kind, w.text())
+        elif isinstance(w, QGroupBox):
+            add(kind, w.title())
+        elif isinstance(w, QTextEdit | QPlainTextEdit):
+            add(kind, w.toPlainText())
+        elif isinstance(w, QComboBox):
+            for i in range(w.count()):
+                add(f"{kind} item", w.itemText(i))
+        elif isinstance(w, QTabBar):
+            for i in range(w.count()):
+                add(f"{kind} tab", w.tabText(i))
+                add(f"{kind} tab tool tip", w.tabToolTip(i))
+        elif isinstance(w, QProgressBar) and w.isTextVisible():
+            add(kind, w.text())
+        if isinstance(w, QAbstractItemView):
+            out.extend(_model_texts(w, kind))
+    return out
+
+
+def untranslated_widgets(root: object, codes: Iterable[str] = ()) -> list[str]:
+    """The texts of a window or dialog holding English words, each with where it is and the words."""
+    seen: set[tuple[str, str]] = set()
+    found = []
+    for where, text in widget_texts(root):
+        for line in text.splitlines():
+            if (where, line) in seen or _is_json(line):
+                continue
+            seen.add((where, line))
+            words = english_words(line, codes)
+            if words:
+                found.append(f"{where}: {line.strip()!r}  <- {', '.join(dict.fromkeys(words))}")
+    return found

@@ -30,7 +30,7 @@ from workstation import __version__
 from workstation.cli.help import Parser, language_from
 from workstation.commands.keymap import Keymap, KeymapError
 from workstation.domain.lifecycle import Role
-from workstation.i18n import language, set_language, tr
+from workstation.i18n import set_language, tr
 from workstation.services.accounts import needs_first_admin
 from workstation.services.errors import WorkstationError
 from workstation.storage.bootstrap import open_database
@@ -100,21 +100,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Open the window; returns the exit code."""
     args = parse(sys.argv[1:] if argv is None else argv)
     set_language(args.lang)
-    from PySide6.QtCore import QLibraryInfo, QLocale, QSettings, QTranslator
+    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
     from workstation.ui.dialogs import FirstAdminDialog, SignInDialog
+    from workstation.ui.locale import apply_language
     from workstation.ui.style import apply_style
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setOrganizationName(ORG)
     app.setApplicationName(APP_NAME)
-    if language() == "zh_CN":
-        QLocale.setDefault(QLocale(QLocale.Language.Chinese, QLocale.Country.China))
-        qt_tr = QTranslator(app)
-        if qt_tr.load("qtbase_zh_CN", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
-            app.installTranslator(qt_tr)
+    apply_language(app)  # Qt's own buttons and dialogs in the program's language
     apply_style(app)
     settings = QSettings()
     try:
