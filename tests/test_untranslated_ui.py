@@ -22,9 +22,11 @@ from sqlalchemy import update
 from tests.care_support import add as add_person
 from tests.conftest import PASSWORD, article_report
 from tests.test_ui_integration import aio, qasync_loop  # noqa: F401  (fixtures: the window's asyncio loop)
+from tests.test_ui_training import cache, options  # noqa: F401  (a test-sized demo world)
 from tests.untranslated import report, untranslated_widgets
 from workstation.app import build_window
 from workstation.commands.keymap import Keymap
+from workstation.demo.world import DEMO_PASSWORD
 from workstation.i18n import set_language
 from workstation.models import Case, utcnow
 from workstation.services import care_visits
@@ -36,7 +38,8 @@ from workstation.ui.locale import apply_language
 # Commands that end the session or the program: their dialogs (if any) are not reached from a test.
 LEAVES_THE_WINDOW = {"session.quit", "session.sign_out"}
 # Names of people and places in the seeded data, and what the user types, are not English prose.
-CODES = {"op1", "lead1", "station1", "trainer1", "admin1", "unit1"}
+# ``admin`` is the user name the first-run dialog proposes.
+CODES = {"op1", "lead1", "station1", "trainer1", "admin1", "unit1", "admin"}
 
 
 @pytest.fixture
@@ -47,9 +50,9 @@ def chinese(qapp, db):
     """
     previous = QLocale()
     set_language("zh_CN")
-    translator = apply_language(qapp)
+    translators = apply_language(qapp)
     yield
-    if translator is not None:
+    for translator in translators:
         qapp.removeTranslator(translator)
     QLocale.setDefault(previous)
     set_language("en")
@@ -143,8 +146,8 @@ class Findings(dict):
 class DialogReader:
     """Reads every dialog that opens (modal or not), then closes it."""
 
-    def __init__(self, findings: Findings, label: Callable[[], str]) -> None:
-        self.findings, self.label = findings, label
+    def __init__(self, findings: Findings, label: Callable[[], str], password: str, codes: set[str]) -> None:
+        self.findings, self.label, self.password, self.codes = findings, label, password, codes
         self.timer = QTimer()
         self.timer.setInterval(20)
         self.timer.timeout.connect(self.tick)
@@ -156,13 +159,12 @@ class DialogReader:
                 continue
             widget.setProperty("untranslatedRead", True)
             where = f"{self.label()} → {type(widget).__name__} {widget.windowTitle()!r}"
-            self.findings.add(where, untranslated_widgets(widget, CODES))
+            self.findings.add(where, untranslated_widgets(widget, self.codes))
             QTimer.singleShot(0, lambda w=widget: self.close(w))
 
-    @staticmethod
-    def close(widget: QWidget) -> None:
+    def close(self, widget: QWidget) -> None:
         if isinstance(widget, SignInDialog):  # the seat's lock: only the password closes it
-            widget.password.setText(PASSWORD)
+            widget.password.setText(self.password)
             QTest.keyClick(widget.password, Qt.Key.Key_Return)
         elif isinstance(widget, QDialog):
             widget.reject()
@@ -182,11 +184,19 @@ class DialogReader:
         return not any(True for _ in self.open_dialogs())
 
 
-def walk_window(qtbot, window, role: str, findings: Findings) -> list[str]:
-    """Read the window, then trigger each of its commands and read what opens and the window after it."""
-    findings.add(f"{role} window", untranslated_widgets(window, CODES))
+def walk_window(
+    qtbot, window, role: str, findings: Findings, password: str = PASSWORD, codes: set[str] = CODES
+) -> list[str]:
+    """Read the window, then trigger each of its commands and read what opens and the window after it.
+
+    The first row of the window's list is selected first, so commands on a case or person reach their dialogs.
+    """
+    window.table.setFocus()
+    window.table.selectRow(0)
+    qtbot.wait(50)
+    findings.add(f"{role} window", untranslated_widgets(window, codes))
     current = [""]
-    reader = DialogReader(findings, lambda: f"{role}: {current[0]}")
+    reader = DialogReader(findings, lambda: f"{role}: {current[0]}", password, codes)
     triggered = []
     try:
         for command_id, action in list(window.actions_by_id.items()):
@@ -197,7 +207,7 @@ def walk_window(qtbot, window, role: str, findings: Findings) -> list[str]:
             qtbot.waitUntil(reader.quiet, timeout=5000)
             qtbot.wait(30)
             triggered.append(command_id)
-            findings.add(f"{role} window after {command_id}", untranslated_widgets(window, CODES))
+            findings.add(f"{role} window after {command_id}", untranslated_widgets(window, codes))
     finally:
         reader.timer.stop()
     return triggered
@@ -212,10 +222,26 @@ def test_every_window_and_dialog_speaks_chinese(role, chinese, seeded, open_wind
     assert not any(findings.values()), report(findings)
 
 
-def test_the_training_window_speaks_chinese(chinese, seeded, open_window, qtbot):
-    window = open_window(seeded["trainer1"], demo=True)
+def test_the_training_window_speaks_chinese(chinese, cache, qtbot, tmp_path):  # noqa: F811
+    from workstation.demo import launch
+    from workstation.ui.main_window import MainWindow
+    from workstation.ui.training import TrainingExtension
+
+    session = launch.open_session(**options(cache))
+    settings = QSettings(str(tmp_path / "demo.ini"), QSettings.Format.IniFormat)
+    ext = TrainingExtension(session)
+    keymap = Keymap.load(None)
+    window = MainWindow(session.db, session.actor, keymap, settings, seat="demo", demo=True, extensions=[ext])
+    qtbot.addWidget(window)
+    window.resize(1600, 900)
+    window.show()
+    qtbot.waitExposed(window)
     findings = Findings()
-    walk_window(qtbot, window, "trainer1", findings)
+    try:  # the demo world's trainer account has its own name and password
+        walk_window(qtbot, window, "trainer", findings, DEMO_PASSWORD, CODES | {session.actor.name})
+    finally:
+        window.close()
+        session.close()
     assert not any(findings.values()), report(findings)
 
 

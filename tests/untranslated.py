@@ -3,10 +3,10 @@
 ``english_words(text)`` returns the source-language words a user would read in ``text``. What may
 stay in Latin letters is small and explicit: codes and ids (anything with a digit, e.g. ``0201``,
 ``GRID-S13C01G01``, ``op1``; all-capital codes and metavariables such as ``PDA``, ``CSV``, ``USER``),
-URLs, file paths and file names, command-line options (``--db``), key names, the few product and
-format names in ``ALLOWED``, and the ``codes`` a caller passes (the command's own name in its usage
-line, the choices the user types). A number with letters glued to it is a duration or a quantity
-(``55m43s``, ``4wh``): allowed only for the units in ``UNITS``.
+URLs, file paths and file names, command-line options (``--db``), commands quoted in backticks, key
+names, the few product and format names in ``ALLOWED``, and the ``codes`` a caller passes (the
+command's own name in its usage line, the choices the user types). A number with letters glued to
+it is a duration or a quantity (``55m43s``, ``4wh``): allowed only for the units in ``UNITS``.
 
 ``report(findings)`` formats what was found so a failure names every string and where it was seen.
 """
@@ -36,6 +36,7 @@ _PATH = re.compile(
 )
 _OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*")
 _ENV = re.compile(r"\$[A-Z_][A-Z0-9_]*")
+_COMMAND = re.compile(r"`[^`]+`")  # a command to type, quoted in a message
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_'-]*")
 _NUMBER_WITH_UNIT = re.compile(r"^[+-]?\d+(?:[.,]\d+)?([A-Za-z]+)(?:\d+([A-Za-z]+))*$")
 
@@ -43,7 +44,7 @@ _NUMBER_WITH_UNIT = re.compile(r"^[+-]?\d+(?:[.,]\d+)?([A-Za-z]+)(?:\d+([A-Za-z]
 def english_words(text: str, codes: Iterable[str] = ()) -> list[str]:
     """The source-language words in ``text`` (in order, repeated as often as they occur)."""
     allowed = set(ALLOWED) | set(codes)
-    for pattern in (_URL, _EMAIL, _PATH, _OPTION, _ENV):
+    for pattern in (_COMMAND, _URL, _EMAIL, _PATH, _OPTION, _ENV):
         text = pattern.sub(" ", text)
     found = []
     for token in _TOKEN.findall(text):
@@ -94,6 +95,9 @@ def english_lines(text: str, codes: Iterable[str] = ()) -> list[str]:
     return out
 
 
+REPORTED = 25  # lines shown per place; the rest are counted
+
+
 def report(findings: Mapping[str, Iterable[str]]) -> str:
     """A failure message: every place with the English lines it printed or showed."""
     parts = []
@@ -102,7 +106,8 @@ def report(findings: Mapping[str, Iterable[str]]) -> str:
         lines = list(lines)
         if lines:
             total += len(lines)
-            parts.append(f"{where}:\n" + "\n".join(f"    {line}" for line in lines))
+            more = f"\n    … and {len(lines) - REPORTED} more like these" if len(lines) > REPORTED else ""
+            parts.append(f"{where}:\n" + "\n".join(f"    {line}" for line in lines[:REPORTED]) + more)
     return f"{total} untranslated strings (translate with tr() and resources/i18n/zh_CN.json):\n" + "\n".join(parts)
 
 
@@ -122,7 +127,7 @@ def _plain(text: str) -> str:
     return re.sub(r"&(?=\S)", "", text.replace("&&", "&"))
 
 
-def _model_texts(view: object, name: str) -> Iterator[tuple[str, str]]:
+def _model_texts(view: object, name: str, names_column: bool = True) -> Iterator[tuple[str, str]]:
     from PySide6.QtCore import Qt
 
     model = view.model()  # type: ignore[attr-defined]
@@ -134,8 +139,8 @@ def _model_texts(view: object, name: str) -> Iterator[tuple[str, str]]:
     root = QModelIndex()
     try:
         columns = model.columnCount(root)
-    except TypeError:  # a Qt-internal model (e.g. a completer's) whose count is not public: Qt's own texts
-        return
+    except TypeError:  # a list model (QAbstractListModel keeps columnCount private in PySide6)
+        columns = 1
     for orientation in (Qt.Orientation.Horizontal,):
         for section in range(columns):
             for role in roles:
@@ -143,12 +148,21 @@ def _model_texts(view: object, name: str) -> Iterator[tuple[str, str]]:
                 if isinstance(value, str) and value:
                     yield f"{name} header", value
     for row in range(min(model.rowCount(root), ROWS_SCANNED)):
-        for column in range(columns):
+        for column in range(0 if names_column else 1, columns):
             index = model.index(row, column)
             for role in roles:
                 value = model.data(index, role)
                 if isinstance(value, str) and value:
                     yield f"{name} cell ({row}, {column})", value
+
+
+def _ancestor(widget: object, kind: type) -> bool:
+    parent = widget.parentWidget()  # type: ignore[attr-defined]
+    while parent is not None:
+        if isinstance(parent, kind):
+            return True
+        parent = parent.parentWidget()
+    return False
 
 
 def widget_texts(root: object) -> list[tuple[str, str]]:
@@ -162,6 +176,7 @@ def widget_texts(root: object) -> list[tuple[str, str]]:
         QAbstractButton,
         QAbstractItemView,
         QComboBox,
+        QFileDialog,
         QGroupBox,
         QLabel,
         QLineEdit,
@@ -215,7 +230,8 @@ def widget_texts(root: object) -> list[tuple[str, str]]:
         elif isinstance(w, QProgressBar) and w.isTextVisible():
             add(kind, w.text())
         if isinstance(w, QAbstractItemView):
-            out.extend(_model_texts(w, kind))
+            in_file_dialog = isinstance(root, QFileDialog) or _ancestor(w, QFileDialog)
+            out.extend(_model_texts(w, kind, names_column=not in_file_dialog))  # file and folder names are paths
     return out
 
 

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QDialog, QLabel, QMainWindow, QTableView
 
 from workstation import __version__
 from workstation.commands.keymap import Keymap
-from workstation.commands.registry import all_commands
+from workstation.commands.registry import MENUS, all_commands
 from workstation.i18n import tr
 from workstation.storage.db import Database
 from workstation.ui.pickers import Picker, PickItem
@@ -48,7 +48,9 @@ class SeatWindow(QMainWindow):
         items = []
         for command in all_commands(self.scopes):
             keys = ", ".join(self.keymap.keys_for(command.id, self.key_mode))
-            items.append(PickItem(command.id, tr(command.title), keys or command.id, (command.id, keys)))
+            where = tr(MENUS[command.menu]).replace("&", "") if command.menu in MENUS else ""
+            # without a key, the menu it is in (the id still matches when typed, but is not shown)
+            items.append(PickItem(command.id, tr(command.title), keys or where, (command.id, keys)))
         chosen = self.pick(tr("Command palette"), items)
         if chosen:
             self.actions_by_id[chosen].trigger()

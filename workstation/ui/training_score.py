@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from workstation import formatting
 from workstation.domain.lifecycle import N_
 from workstation.i18n import tr
+from workstation.ui.training_inject import REJECT_LABELS
 
 OUTCOMES = {
     "rejected": N_("rejected"),
@@ -112,7 +113,8 @@ def summary_rows(score: dict[str, Any]) -> list[tuple[str, str]]:
 def expected_text(expected: dict[str, Any]) -> str:
     """An answer as a short line: ``file 0707 → CG``, ``reject (vague)``, ``merge into r1``."""
     if expected.get("reject"):
-        return tr("reject ({why})", why=expected["reject"])
+        why = expected["reject"]
+        return tr("reject ({why})", why=tr(REJECT_LABELS[why]) if why in REJECT_LABELS else why)
     if expected.get("merge"):
         return tr("merge into {key}", key=expected["merge"])
     unit = f" → {expected['unit']}" if expected.get("unit") else ""

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from workstation.assist.categories import suggest_categories
 from workstation.assist.duplicates import merge_candidates
 from workstation.domain.reasons import REJECT_REASONS, REWORK_REASONS
+from workstation.formatting import limit_text
 from workstation.i18n import tr
 from workstation.models import Case, Category, Unit
 from workstation.services import lifecycle as lc
@@ -66,7 +67,10 @@ class Triage:
         seen = {sug.code for sug in suggestions}
         items += [
             PickItem(
-                c.code, f"{c.code} {c.name}", f"{c.major_name} · {c.time_limit}", (c.code, c.major_name, *c.keywords)
+                c.code,
+                f"{c.code} {c.name}",
+                f"{c.major_name} · {limit_text(c.time_limit)}",
+                (c.code, c.major_name, *c.keywords),
             )
             for c in cats
             if c.code not in seen

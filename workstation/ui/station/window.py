@@ -162,7 +162,7 @@ class StationWindow(SeatWindow):
         outer.addWidget(self.work_area, 1)
         self.setCentralWidget(central)
 
-        self.user_label = QLabel(f"{self.actor.display_name or self.actor.name} · {self.actor.role}")
+        self.user_label = QLabel(f"{self.actor.display_name or self.actor.name} · {role_label(self.actor.role)}")
         self.user_label.setObjectName("user")
         self.community_label = QLabel()
         self.community_label.setObjectName("community")
