@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from workstation.domain.lifecycle import N_
@@ -68,7 +68,13 @@ class Formatter(argparse.HelpFormatter):
     def start_section(self, heading: str | None) -> None:  # noqa: D102
         super().start_section(tr(heading) if heading else heading)
 
-    def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[no-untyped-def]  # noqa: D102
+    def add_usage(  # noqa: D102
+        self,
+        usage: str | None,
+        actions: Iterable[argparse.Action],
+        groups: Iterable[argparse._MutuallyExclusiveGroup],
+        prefix: str | None = None,
+    ) -> None:
         super().add_usage(usage, actions, groups, tr("usage: ") if prefix is None else prefix)
 
     def _format_text(self, text: str) -> str:
