@@ -1,6 +1,7 @@
 """The composition root of the window: settings, database, sign-in, keymap, main window.
 
-``python main.py [--db URL] [--lang en] [--demo]`` starts here.
+``workstation [--db URL] [--lang en] [--demo] [--user NAME] [--station COMMUNITY]`` (or ``python main.py`` or
+``python -m workstation``) without a command starts :func:`run_window`.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ if TYPE_CHECKING:
     from workstation.ui.station.window import StationWindow
 
 import workstation.intake  # noqa: F401  (installs the outbox and unit-response hooks of every case change)
-from workstation import __version__
 from workstation.commands.keymap import Keymap, KeymapError
+from workstation.display import display_problem
 from workstation.domain.lifecycle import Role
 from workstation.i18n import language, set_language, tr
 from workstation.services.accounts import needs_first_admin
@@ -39,21 +40,10 @@ ORG = "GridGovernance"
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
-    """The window's options."""
-    p = argparse.ArgumentParser(prog="workstation", description="Grid-governance operator workstation")
-    p.add_argument("--db", metavar="URL", help="SQLAlchemy URL or SQLite file (default: $WORKSTATION_DB or embedded)")
-    p.add_argument("--lang", metavar="LANG", help="zh_CN (default) or en")
-    p.add_argument("--demo", action="store_true", help="training mode on a throw-away made-up district")
-    p.add_argument("--user", metavar="NAME", help="the user name to sign in as")
-    p.add_argument(
-        "--station",
-        dest="community",
-        metavar="COMMUNITY",
-        help="shift leads and administrators: open the station workspace of a community",
-    )
-    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    args, _unknown = p.parse_known_args(list(argv))
-    return args
+    """The window's options, parsed by the one parser of every entry point (:func:`workstation.cli.build_parser`)."""
+    from workstation.cli import build_parser
+
+    return build_parser().parse_args(list(argv))
 
 
 def build_window(
@@ -95,9 +85,22 @@ def keymap_file() -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Open the window; returns the exit code."""
-    args = parse(sys.argv[1:] if argv is None else argv)
+    """Parse the arguments as every entry point does and open the window (or run the command given)."""
+    from workstation.cli import main as cli_main
+
+    return cli_main(sys.argv[1:] if argv is None else argv)
+
+
+def run_window(args: argparse.Namespace) -> int:
+    """Open the window with parsed options; returns the exit code.
+
+    Without a usable display it says what to install or set, and returns 2, before Qt would abort.
+    """
     set_language(args.lang)
+    problem = display_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     from PySide6.QtCore import QLibraryInfo, QLocale, QSettings, QTranslator
     from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 

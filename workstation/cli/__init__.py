@@ -1,6 +1,8 @@
 """The command line: scriptable operations over the same services as the window.
 
-``python -m workstation`` (or ``workstation``) without a command opens the window.
+The one entry point of the program: ``workstation``, ``python -m workstation`` and ``python main.py``
+all call :func:`main`. Without a command it opens the window with the window's options
+(``--demo``, ``--user``, ``--station``, ``--db``, ``--lang``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common.options(gui=True)],
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    common.window_options(parser)
     sub = parser.add_subparsers(dest="area", metavar="COMMAND")
     for area in AREAS:
         area.register(sub)
@@ -44,9 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     if not getattr(args, "area", None):
-        from workstation.app import main as gui_main
+        from workstation.app import run_window
 
-        return gui_main(args_list)
+        return run_window(args)
     handler = getattr(args, "handler", None)
     if handler is None:  # an area without its command: show the area's commands, and fail
         with contextlib.suppress(SystemExit):

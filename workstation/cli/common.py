@@ -30,6 +30,22 @@ def options(gui: bool = False) -> argparse.ArgumentParser:
     return p
 
 
+def window_options(p: argparse.ArgumentParser) -> None:
+    """Add the window's own options (given without a command) to the top-level parser.
+
+    ``python main.py``, ``python -m workstation`` and the installed ``workstation`` all parse with
+    :func:`workstation.cli.build_parser`, so each accepts exactly these.
+    """
+    p.add_argument("--demo", action="store_true", help="training mode on a throw-away made-up district")
+    p.add_argument("--user", metavar="NAME", help="the user name to sign in as")
+    p.add_argument(
+        "--station",
+        dest="community",
+        metavar="COMMUNITY",
+        help="shift leads and administrators: open the station workspace of a community",
+    )
+
+
 def actor_option(p: argparse.ArgumentParser) -> None:
     """Add ``--as USER``."""
     p.add_argument(
