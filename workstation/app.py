@@ -11,7 +11,7 @@ import asyncio
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +20,7 @@ from platformdirs import user_config_dir
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
 
     from workstation.services.actors import Actor
     from workstation.storage.db import Database
@@ -91,6 +92,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     return cli_main(sys.argv[1:] if argv is None else argv)
 
 
+QUIT_AFTER = "WORKSTATION_QUIT_AFTER"
+
+
+def quit_after_seconds(env: Mapping[str, str]) -> float | None:
+    """The seconds after which ``$WORKSTATION_QUIT_AFTER`` closes the window (smoke tests), or None.
+
+    Raises:
+        ValueError: the value is not a positive number of seconds (the message says so).
+    """
+    raw = env.get(QUIT_AFTER, "").strip()
+    if not raw:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < 86400:
+        raise ValueError(tr("{name} must be a number of seconds, not {value!r}.", name=QUIT_AFTER, value=raw))
+    return seconds
+
+
+def schedule_quit(app: QApplication, seconds: float) -> None:
+    """After ``seconds``, name the open windows on standard error and close them as the user would.
+
+    Closing every window is the window's own exit path (``Ctrl+Q`` closes the window): layouts are
+    saved, held cases given back, and an open dialog (sign-in, first administrator) is cancelled.
+    """
+    from PySide6.QtCore import QTimer
+
+    def close_all() -> None:
+        titles = [w.windowTitle() for w in app.topLevelWidgets() if w.isVisible() and w.windowTitle()]
+        print(tr("Closing after {seconds} s ({name}); open: {titles}", seconds=seconds, name=QUIT_AFTER,
+                 titles=" | ".join(titles) or "-"), file=sys.stderr, flush=True)
+        app.closeAllWindows()
+
+    QTimer.singleShot(int(seconds * 1000), app, close_all)
+
+
 def run_window(args: argparse.Namespace) -> int:
     """Open the window with parsed options; returns the exit code.
 
@@ -107,8 +146,15 @@ def run_window(args: argparse.Namespace) -> int:
     from workstation.ui.dialogs import FirstAdminDialog, SignInDialog
     from workstation.ui.style import apply_style
 
+    try:
+        quit_after = quit_after_seconds(os.environ)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
+    if quit_after is not None:
+        schedule_quit(app, quit_after)
     app.setOrganizationName(ORG)
     app.setApplicationName(APP_NAME)
     if language() == "zh_CN":
