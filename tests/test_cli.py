@@ -448,3 +448,19 @@ def test_python_m_workstation_help():
     assert done.stdout.startswith("usage: workstation")
     for area in ("report", "case", "catalogue", "calendar", "user", "db"):
         assert area in done.stdout
+
+
+def test_empty_lists_say_so_in_a_sentence(cli, db, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKSTATION_INTAKE", str(tmp_path / "no-intake.json"))
+    assert cli("case", "list").out == "No cases yet.\n"
+    assert cli("case", "list", "--json").out == ""  # JSON lines stay clean for scripts
+    assert cli("outbox", "list").out == "No outbound messages.\n"
+    assert "No intake is configured" in cli("intake", "status").out
+    assert cli("intake", "quarantine", "list").out == "Nothing in quarantine.\n"
+    assert "No service codes yet" in cli("intake", "mapping", "list").out
+    (tmp_path / "no-intake.json").write_text('{"sources": [], "targets": []}', encoding="utf-8")
+    assert "No source or target has been contacted yet" in cli("intake", "status").out
+    cid = add_report(db, article_report()).case_id
+    assert cli("case", "list", "--status", "closed").out == "No cases with status closed.\n"
+    out = cli("assist", "duplicates", str(cid)).out
+    assert out.startswith(f"No merge candidates for case {cid}")

@@ -65,9 +65,7 @@ def test_the_readme_marks_the_quick_start_the_command_line_and_the_article_examp
 
 
 def test_the_extractor_reads_attributes_and_ignores_unmarked_blocks():
-    text = (
-        "# A\n\n```sh\nnot me\n```\n\n<!-- readme-run window expect=\"甲 乙\" expect=x -->\n```sh\necho 1\n```\n"
-    )
+    text = '# A\n\n```sh\nnot me\n```\n\n<!-- readme-run window expect="甲 乙" expect=x -->\n```sh\necho 1\n```\n'
     (block,) = readme_blocks(text)
     assert block == Block("01-a", "echo 1", True, ("甲 乙", "x"))
 

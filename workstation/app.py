@@ -123,8 +123,16 @@ def schedule_quit(app: QApplication, seconds: float) -> None:
 
     def close_all() -> None:
         titles = [w.windowTitle() for w in app.topLevelWidgets() if w.isVisible() and w.windowTitle()]
-        print(tr("Closing after {seconds} s ({name}); open: {titles}", seconds=seconds, name=QUIT_AFTER,
-                 titles=" | ".join(titles) or "-"), file=sys.stderr, flush=True)
+        print(
+            tr(
+                "Closing after {seconds} s ({name}); open: {titles}",
+                seconds=seconds,
+                name=QUIT_AFTER,
+                titles=" | ".join(titles) or "-",
+            ),
+            file=sys.stderr,
+            flush=True,
+        )
         app.closeAllWindows()
 
     QTimer.singleShot(int(seconds * 1000), app, close_all)

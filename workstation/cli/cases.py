@@ -221,11 +221,15 @@ def _line(case: dict[str, Any]) -> str:
 def case_list(args: argparse.Namespace) -> int:
     """Print cases, oldest first."""
     db = common.database(args)
+    found = 0
     for case in iter_cases(db, args.status):
+        found += 1
         if args.json:
             common.emit_json(case)
         else:
             print(_line(case))
+    if not found and not args.json:
+        print(tr("No cases with status {status}.", status=args.status) if args.status else tr("No cases yet."))
     return 0
 
 

@@ -19,6 +19,7 @@ from workstation.intake.items import PageError
 from workstation.intake.open311 import Open311Source
 from workstation.intake.poller import Poller
 from workstation.intake.settings import Retry, Settings, SourceConfig, load_settings
+from workstation.intake.settings import default_path as default_settings_path
 from workstation.services.errors import ValidationError
 from workstation.storage.db import Database
 
@@ -204,26 +205,47 @@ def intake_run(args: argparse.Namespace) -> int:
 def intake_status(args: argparse.Namespace) -> int:
     """Print each connection's state."""
     db = common.database(args)
-    for st in status.read_status(db):
+    found = status.read_status(db)
+    for st in found:
         if args.json:
             common.emit_json(st.__dict__)
             continue
         state = tr("ok") if st.ok else tr("failing ({n}×): {error}", n=st.failures, error=st.last_error or "")
         last = st.last_success_at.isoformat() if st.last_success_at else "-"
         print(f"{st.name:<30} {state}  " + tr("last success: {at}", at=last))
+    if not found and not args.json:
+        path = default_settings_path()
+        if path.exists():
+            print(
+                tr(
+                    "No source or target has been contacted yet: run `workstation intake run` (settings: {path}).",
+                    path=path,
+                )
+            )
+        else:
+            print(
+                tr(
+                    "No intake is configured: {path} does not exist. Copy resources/intake.example.json there "
+                    "(or name a file with WORKSTATION_INTAKE), then run `workstation intake run`.",
+                    path=path,
+                )
+            )
     return 0
 
 
 def mapping_list(args: argparse.Namespace) -> int:
     """Print the service mappings."""
     db = common.database(args)
-    for row in mappings.list_mappings(db, args.source):
+    rows = mappings.list_mappings(db, args.source)
+    for row in rows:
         if args.json:
             common.emit_json(row)
         else:
             print(
                 f"{row['source']:<16} {row['service_code']:<12} {row['category_code'] or '-':<6} {row['service_name']}"
             )
+    if not rows and not args.json:
+        print(tr("No service codes yet: they are recorded when an Open311 source is read."))
     return 0
 
 
@@ -239,7 +261,10 @@ def mapping_set(args: argparse.Namespace) -> int:
 def quarantine_list(args: argparse.Namespace) -> int:
     """Print quarantined items."""
     db = common.database(args)
-    for row in quarantine.list_items(db, None if args.status == "all" else args.status, args.source):
+    rows = quarantine.list_items(db, None if args.status == "all" else args.status, args.source)
+    if not rows and not args.json:
+        print(tr("Nothing in quarantine."))
+    for row in rows:
         if args.json:
             common.emit_json(row)
         else:
@@ -305,7 +330,10 @@ def quarantine_discard(args: argparse.Namespace) -> int:
 def outbox_list(args: argparse.Namespace) -> int:
     """Print outbound messages."""
     db = common.database(args)
-    for row in outbox.list_outbox(db, args.status, args.case):
+    rows = outbox.list_outbox(db, args.status, args.case)
+    if not rows and not args.json:
+        print(tr("No outbound messages."))
+    for row in rows:
         if args.json:
             common.emit_json(row)
         else:

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -43,6 +42,7 @@ from workstation.ui.live import Live
 from workstation.ui.pickers import PickItem
 from workstation.ui.queue_model import COLUMNS, QueueModel
 from workstation.ui.seat_window import SeatWindow
+from workstation.ui.table_pane import EmptyTableView
 from workstation.ui.triage import Triage
 
 
@@ -126,7 +126,7 @@ class MainWindow(SeatWindow):
         self._search_timer.setInterval(250)
         self._search_timer.timeout.connect(self._apply_search)
 
-        self.table = QTableView()
+        self.table = EmptyTableView(tr("No cases in this queue."))
         self.table.setObjectName("queueTable")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
