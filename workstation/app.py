@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import os
 import socket
 import sys
@@ -138,6 +139,40 @@ def schedule_quit(app: QApplication, seconds: float) -> None:
     QTimer.singleShot(int(seconds * 1000), app, close_all)
 
 
+def last_user_key(url: str) -> str:
+    """The settings key of the user name last signed in to one database.
+
+    Per database, so a seat pointed at another database never offers a user of the first one: the
+    URL without its password (an SQLite file by its absolute path), hashed so the settings file
+    holds no server address.
+    """
+    from sqlalchemy.engine import make_url
+
+    from workstation.storage.db import sqlite_file
+
+    parsed = make_url(url)
+    file = sqlite_file(url)
+    ident = f"sqlite:{file.resolve()}" if file else parsed.render_as_string(hide_password=True)
+    return "session/lastUser/" + hashlib.sha256(ident.encode("utf-8")).hexdigest()[:16]
+
+
+def sign_in(db: Database, settings: QSettings, user: str | None = None) -> Actor | None:
+    """Ask for the user name and password (the name pre-filled: ``--user``, else the last one here).
+
+    Returns the signed-in actor, or None when the user cancelled.
+    """
+    from PySide6.QtWidgets import QDialog
+
+    from workstation.ui.dialogs import SignInDialog
+
+    key = last_user_key(db.url)
+    dialog = SignInDialog(db, last_user=user or str(settings.value(key, "") or ""))
+    if dialog.exec() != QDialog.DialogCode.Accepted or dialog.actor is None:
+        return None
+    settings.setValue(key, dialog.actor.name)
+    return dialog.actor
+
+
 def run_window(args: argparse.Namespace) -> int:
     """Open the window with parsed options; returns the exit code.
 
@@ -151,7 +186,7 @@ def run_window(args: argparse.Namespace) -> int:
     from PySide6.QtCore import QLibraryInfo, QLocale, QSettings, QTranslator
     from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
-    from workstation.ui.dialogs import FirstAdminDialog, SignInDialog
+    from workstation.ui.dialogs import FirstAdminDialog
     from workstation.ui.style import apply_style
 
     try:
@@ -197,11 +232,9 @@ def run_window(args: argparse.Namespace) -> int:
             first = FirstAdminDialog(db)
             if first.exec() != QDialog.DialogCode.Accepted:
                 return 0
-        sign_in = SignInDialog(db, last_user=args.user or str(settings.value("session/lastUser", "")))
-        if sign_in.exec() != QDialog.DialogCode.Accepted or sign_in.actor is None:
+        actor = sign_in(db, settings, args.user)
+        if actor is None:
             return 0
-        actor = sign_in.actor
-        settings.setValue("session/lastUser", actor.name)
     seat = f"{socket.gethostname()}:{os.getpid()}"
     window = build_window(db, actor, keymap, settings, seat=seat, demo=args.demo, community=args.community)
     window.show()
