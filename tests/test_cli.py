@@ -464,3 +464,19 @@ def test_empty_lists_say_so_in_a_sentence(cli, db, tmp_path, monkeypatch):
     assert cli("case", "list", "--status", "closed").out == "No cases with status closed.\n"
     out = cli("assist", "duplicates", str(cid)).out
     assert out.startswith(f"No merge candidates for case {cid}")
+
+
+def test_a_case_dispatched_before_any_intake_run_gets_its_outbox_message(cli, db, users, tmp_path, monkeypatch):
+    config = tmp_path / "intake.json"
+    target = {"name": "grid-team", "kind": "webhook", "url": "http://127.0.0.1:9/orders", "units": ["GRID-S13C01G01"]}
+    config.write_text(json.dumps({"sources": [], "targets": [target]}), encoding="utf-8")
+    monkeypatch.setenv("WORKSTATION_INTAKE", str(config))
+    add_report(db, article_report())
+    cli("case", "file", "1", "--category", "0201", "--as", "op1")
+    cli("case", "dispatch", "1", "--as", "op1")  # no `intake run` has ever read the settings
+    (row,) = [json.loads(line) for line in cli("outbox", "list", "--json").out.splitlines()]
+    assert (row["target"], row["kind"], row["case_id"], row["status"]) == ("grid-team", "dispatch_order", 1, "pending")
+    assert "grid-team" in cli("outbox", "list").out
+    config.write_text("{not json", encoding="utf-8")  # a broken file is named, and the command still runs
+    out = cli("case", "list")
+    assert "were not used" in out.err and out.out.strip()

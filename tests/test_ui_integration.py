@@ -363,3 +363,24 @@ def test_the_idle_lock_closes_the_dialogs_that_show_payloads(qtbot, db, users, m
     window.central.setVisible(False)  # what the idle lock does first
     assert not dialog.view.isVisible() and not dialog.isVisible()
     window.central.setVisible(True)
+
+
+def test_the_window_knows_the_targets_before_its_first_send(qtbot, db, users, tmp_path, aio):
+    """A dispatch in the first moments of a session writes its order: targets are read at start, not at the first send."""
+    from workstation.intake.targets import list_targets
+
+    target = {"name": "grid-team", "kind": "webhook", "url": "http://127.0.0.1:9/orders", "units": [UNIT]}
+    path = tmp_path / "intake.json"
+    path.write_text(json.dumps({"defaults": FAST, "sources": [], "targets": [target]}))
+    ext = IntegrationExtension(path, tick_ms=60000, send_every_s=600, round_timeout_s=20)
+    settings = QSettings(str(tmp_path / "seat.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(db, users["op1"], Keymap.load(None), settings, seat="seat", extensions=[ext])
+    qtbot.addWidget(window)
+    assert [t["name"] for t in list_targets(db) if t["active"]] == ["grid-team"]  # no event loop turn yet
+    cid = add_report(db, article_report()).case_id
+    lc.file(db, users["op1"], cid, "0201")
+    lc.dispatch(db, users["op1"], cid)
+    with db.read() as s:
+        assert [m.target for m in s.scalars(select(OutboxMessage))] == ["grid-team"]
+    window.close()
+    qtbot.waitUntil(ext.runner.idle, timeout=10000)

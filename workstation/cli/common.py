@@ -57,8 +57,18 @@ def actor_option(p: argparse.ArgumentParser) -> None:
 
 
 def database(args: argparse.Namespace) -> Database:
-    """Open the database named by ``--db`` (upgrading it and loading reference data)."""
-    return open_database(getattr(args, "db", None))
+    """Open the database named by ``--db`` (upgrading it and loading reference data).
+
+    The outbound targets of the intake settings file are made known first, so a case changed by
+    this command writes its outbox messages even if ``intake run`` never ran.
+    """
+    from workstation.intake.targets import ensure_configured_targets
+
+    db = open_database(getattr(args, "db", None))
+    problem = ensure_configured_targets(db, getattr(args, "config", None))
+    if problem:
+        print(problem, file=sys.stderr)
+    return db
 
 
 def actor(db: Database, args: argparse.Namespace, default_system: bool = False) -> Actor:
