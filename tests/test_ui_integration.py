@@ -366,7 +366,7 @@ def test_the_idle_lock_closes_the_dialogs_that_show_payloads(qtbot, db, users, m
 
 
 def test_the_window_knows_the_targets_before_its_first_send(qtbot, db, users, tmp_path, aio):
-    """A dispatch in the first moments of a session writes its order: targets are read at start, not at the first send."""
+    """A dispatch in the first moments of a session writes its order: targets are read at start."""
     from workstation.intake.targets import list_targets
 
     target = {"name": "grid-team", "kind": "webhook", "url": "http://127.0.0.1:9/orders", "units": [UNIT]}
