@@ -53,6 +53,7 @@ def test_open311_xml_with_sloppy_items_exits_1_naming_each_quarantined(db_url, c
     assert code == 1 and "638349: new case" in out and "(638344)" in err  # same payload: same quarantine row
     code, out, _ = run(capsys, db_url, "intake", "quarantine", "list")
     assert len(out.splitlines()) == 1 and "638344" in out and "×2" in out  # 638349 went in: its row closed
+    assert "2010-04-14 22:37" in out  # the request's own time (06:37:38-08:00), in the centre's zone
 
 
 def test_open311_service_map_and_a_broken_file(db, db_url, capsys, tmp_path):

@@ -28,6 +28,7 @@ from workstation.services.queries import get_case
 from workstation.services.reports import add_report
 from workstation.ui.integration import IntegrationExtension
 from workstation.ui.main_window import MainWindow
+from workstation.ui.table_pane import local_time
 
 CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 FAST = {"timeout_s": 2, "attempts": 2, "backoff_s": 0.01, "backoff_max_s": 0.02}
@@ -238,7 +239,7 @@ def test_a_quarantined_item_is_shown_with_its_reason_and_reprocessed_after_editi
     qtbot, qtmodeltester, db, users, httpserver, make_window
 ):
     no_zone = feed_item(1, received_at="2026-06-04T10:19:00")
-    no_channel = feed_item(2, channel=None)
+    no_channel = feed_item(2, channel=None, received_at="2026-06-01T08:05:00+08:00")
     httpserver.expect_request("/feed").respond_with_handler(Feed({None: page([no_zone, no_channel], "c1")}))
     window, ext = make_window(users["op1"], [platform_source(httpserver)])
     qtbot.waitUntil(lambda: ext.runner.rounds["poll"] == 1, timeout=5000)
@@ -248,7 +249,13 @@ def test_a_quarantined_item_is_shown_with_its_reason_and_reprocessed_after_editi
     assert items.rowCount() == 2 and dialog.tabs.tabText(0) == "&Items (2)"
     first = dialog.items.current()
     assert (first["source"], first["external_id"], first["times_seen"]) == ("district", "P-1", 1)
-    assert "timezone" in items.index(0, 4).data()
+    assert "timezone" in items.index(0, 5).data()
+    titles = [items.headerData(c, Qt.Orientation.Horizontal) for c in range(items.columnCount())]
+    assert titles[2:4] == ["Reported", "First seen"]
+    # the report's own time (as the item says it, even the one that kept it out), then when it was seen
+    assert [items.index(r, 2).data() for r in (0, 1)] == ["2026-06-04 10:19 (no time zone)", "2026-06-01 08:05"]
+    seen = local_time(first["received_at"], ext.tz)
+    assert [items.index(r, 3).data() for r in (0, 1)] == [seen, seen] and ":" in seen
     # Enter: the original payload, editable, with the reason
     QTest.keyClick(dialog.items.table, Qt.Key.Key_Return)
     view = dialog.view

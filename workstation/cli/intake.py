@@ -7,10 +7,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
 
 from workstation.cli import common
+from workstation.domain.calendar import DEFAULT_TZ
 from workstation.i18n import tr
 from workstation.intake import ingest, mappings, outbox, quarantine, status
 from workstation.intake.base import PollContext
@@ -268,9 +270,10 @@ def quarantine_list(args: argparse.Namespace) -> int:
         if args.json:
             common.emit_json(row)
         else:
+            reported = quarantine.report_time_text(row, ZoneInfo(DEFAULT_TZ))
             print(
                 f"{row['id']:>6}  {row['status']:<11} {row['source']:<14} {row['kind']:<4} "
-                f"{row['external_id'] or '-':<20} ×{row['times_seen']}  {row['reason']}"
+                f"{row['external_id'] or '-':<20} {reported}  ×{row['times_seen']}  {row['reason']}"
             )
     return 0
 
