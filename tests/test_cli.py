@@ -480,3 +480,21 @@ def test_a_case_dispatched_before_any_intake_run_gets_its_outbox_message(cli, db
     config.write_text("{not json", encoding="utf-8")  # a broken file is named, and the command still runs
     out = cli("case", "list")
     assert "were not used" in out.err and out.out.strip()
+
+
+def test_case_list_search_is_literal_and_odd_input_finds_nothing(cli, db):
+    percent = add_report(db, article_report(external_id="p", text="井盖缺失 100% 无法通行")).case_id
+    underscore = add_report(db, article_report(external_id="u", text="路灯编号 A_12 不亮")).case_id
+    add_report(db, article_report(external_id="x", text="路灯编号 AB12 不亮"))
+
+    def found(text: str) -> list[int]:
+        return [json.loads(line)["id"] for line in cli("case", "list", "--json", "--search", text).out.splitlines()]
+
+    assert found("%") == [percent]
+    assert found("_") == [underscore]
+    assert found("A_1") == [underscore]
+    assert found("\\") == []
+    for odd in ("²", "99999999999999999999", "a\x00b", "\x00", "١٢"):
+        assert found(odd) == [], repr(odd)
+    assert percent in found(str(percent))  # an id still finds its case (digits also match phone numbers)
+    assert "No case matches" in cli("case", "list", "--search", "²").out

@@ -182,3 +182,25 @@ def test_a_new_urgent_report_gives_a_notice(qtbot, db, users, make_window):
     qtbot.waitUntil(lambda: f"#{cid}" in window.message.text(), timeout=3000)
     assert "urgent" in window.message.text().lower()
     assert window.model.data(window.model.index(0, 0)).endswith("urgent")
+
+
+def test_search_takes_every_character_literally_and_never_fails(qtbot, db, users, make_window):
+    from tests.uihelpers import type_text
+
+    percent = add_report(db, article_report(external_id="p", text="井盖缺失 100% 无法通行")).case_id
+    underscore = add_report(db, article_report(external_id="u", text="路灯编号 A_12 不亮")).case_id
+    add_report(db, article_report(external_id="x", text="路灯编号 AB12 不亮"))
+    window = make_window(users["op1"])
+    for typed, expected in [("%", [percent]), ("_", [underscore]), ("A_1", [underscore]), ("²", [])]:
+        QTest.keyClick(window.table, Qt.Key.Key_Slash)
+        window.search.clear()
+        type_text(window.search, typed)
+        QTest.keyClick(window.search, Qt.Key.Key_Return)
+        ids = sorted(window.model.id_at(r) for r in range(window.model.rowCount()))
+        assert ids == expected, typed
+        assert window.table.empty_label.isVisible() == (not expected)
+    QTest.keyClick(window.table, Qt.Key.Key_Slash)
+    window.search.clear()
+    QTest.keyClicks(window.search, "99999999999999999999")
+    QTest.keyClick(window.search, Qt.Key.Key_Return)
+    assert window.model.rowCount() == 0

@@ -164,6 +164,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         p = cs.add_parser(name, help=help_text, parents=opts)
         p.add_argument("--status", choices=STATES)
         p.add_argument("--json", action="store_true", help="JSON lines")
+        p.add_argument(
+            "--search",
+            metavar="TEXT",
+            default="",
+            help="only cases matching TEXT as the window's / does (id, phone digits, text, address, grid)",
+        )
         if name == "export":
             p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
             p.add_argument("--out", metavar="FILE", help="write to a file instead of standard output")
@@ -222,14 +228,19 @@ def case_list(args: argparse.Namespace) -> int:
     """Print cases, oldest first."""
     db = common.database(args)
     found = 0
-    for case in iter_cases(db, args.status):
+    for case in iter_cases(db, args.status, search=args.search):
         found += 1
         if args.json:
             common.emit_json(case)
         else:
             print(_line(case))
     if not found and not args.json:
-        print(tr("No cases with status {status}.", status=args.status) if args.status else tr("No cases yet."))
+        if args.search:
+            print(tr("No case matches {text}.", text=repr(args.search)))
+        elif args.status:
+            print(tr("No cases with status {status}.", status=args.status))
+        else:
+            print(tr("No cases yet."))
     return 0
 
 
@@ -247,7 +258,7 @@ def case_export(args: argparse.Namespace) -> int:
         writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore") if args.format == "csv" else None
         if writer:
             writer.writeheader()
-        for case in iter_cases(db, args.status, history=writer is None):
+        for case in iter_cases(db, args.status, history=writer is None, search=args.search):
             if writer:
                 writer.writerow(case)
             else:
