@@ -148,3 +148,20 @@ def test_change_campaign_coverage_and_add_person(run, db, users):
     code, out, _ = run("care", "coverage", "--as", "station", "--json")
     cov = json.loads(out)
     assert code == 0 and cov["people"] == 1 and cov["overdue"] == 0
+
+
+def test_the_visit_ledger_never_holds_a_formula(run, db, users, tmp_path):
+    import zipfile
+
+    link = '=HYPERLINK("http://evil.example/x","点我")'
+    pid = add(db, users["station"], id_number=ID1, address=link)
+    code, _, err = run("care", "visit", str(pid), "--mode", "home", "--met", "yes", "--need", "@SUM(1+1)",
+                       "--as", "station")  # fmt: skip
+    assert code == 0, err
+    path = tmp_path / "ledger.xlsx"
+    assert run("care", "export", str(path), "--as", "lead")[0] == 0
+    cells = [c for row in load_workbook(path).active.iter_rows() for c in row]
+    risky = [c for c in cells if c.value in (link, "@SUM(1+1)")]
+    assert len(risky) == 2 and all(c.data_type == "s" and c.quotePrefix for c in risky)
+    sheet = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet

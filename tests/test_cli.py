@@ -498,3 +498,14 @@ def test_case_list_search_is_literal_and_odd_input_finds_nothing(cli, db):
         assert found(odd) == [], repr(odd)
     assert percent in found(str(percent))  # an id still finds its case (digits also match phone numbers)
     assert "No case matches" in cli("case", "list", "--search", "²").out
+
+
+def test_case_export_csv_never_holds_a_formula(cli, db, tmp_path):
+    texts = ['=HYPERLINK("http://evil.example","点我")', "+1 333", "-2+3", "@SUM(A1)", "\t=1+1", "\r=1+1", "-"]
+    for i, report_text in enumerate(texts):
+        add_report(db, article_report(external_id=f"f{i}", text=report_text))
+    out = tmp_path / "cases.csv"
+    cli("case", "export", "--format", "csv", "--out", str(out))
+    with out.open(encoding="utf-8", newline="") as f:
+        written = [row["text"] for row in csv.DictReader(f)]
+    assert written == ["'" + t for t in texts[:-1]] + ["-"]  # a lone '-' is no formula

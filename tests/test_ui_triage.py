@@ -204,3 +204,21 @@ def test_search_takes_every_character_literally_and_never_fails(qtbot, db, users
     QTest.keyClicks(window.search, "99999999999999999999")
     QTest.keyClick(window.search, Qt.Key.Key_Return)
     assert window.model.rowCount() == 0
+
+
+def test_ctrl_e_exports_the_queue_without_any_formula(qtbot, db, users, make_window, tmp_path, monkeypatch):
+    import csv
+
+    from PySide6.QtWidgets import QFileDialog
+
+    link = '=HYPERLINK("http://evil.example","点我")'
+    add_report(db, article_report(external_id="f1", text=link))
+    window = make_window(users["op1"])
+    path = tmp_path / "queue.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), "CSV (*.csv)"))
+    QTest.keyClick(window.table, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(path.exists, timeout=3000)
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        _header, row = list(csv.reader(f))
+    cells = [c for c in row if "HYPERLINK" in c]
+    assert cells and all(c.startswith("'=HYPERLINK") for c in cells)

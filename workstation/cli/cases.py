@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +12,7 @@ from workstation.i18n import tr
 from workstation.services import lifecycle as lc
 from workstation.services.actors import Actor
 from workstation.services.errors import ValidationError
+from workstation.services.export_cells import SafeCsvDictWriter
 from workstation.services.queries import STATES, get_case, iter_cases
 from workstation.storage.db import Database
 
@@ -255,7 +255,7 @@ def case_export(args: argparse.Namespace) -> int:
         ) from None
     progress = common.Progress(tr("cases exported"))
     try:
-        writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore") if args.format == "csv" else None
+        writer = SafeCsvDictWriter(out, CSV_COLUMNS, extrasaction="ignore") if args.format == "csv" else None
         if writer:
             writer.writeheader()
         for case in iter_cases(db, args.status, history=writer is None, search=args.search):

@@ -6,7 +6,6 @@ leases and idle lock in ``live``, and the commands, menus and keys come from the
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -33,6 +32,7 @@ from workstation.models import SavedFilter
 from workstation.services import queue as q
 from workstation.services.actors import Actor
 from workstation.services.errors import NotFoundError
+from workstation.services.export_cells import SafeCsvWriter
 from workstation.services.queries import get_case
 from workstation.storage.db import Database
 from workstation.ui.actions import build_actions
@@ -358,14 +358,14 @@ class MainWindow(SeatWindow):
             self.show_queue(flt.queue)
             self.apply_filter(flt)
 
-    def export(self, path: str | None = None) -> str | None:
+    def export(self, path: str | bool | None = None) -> str | None:
         """Write the current list (all its rows, not only those in view) to a CSV file."""
-        if path is None:
+        if not isinstance(path, str):  # from the key or menu (a QAction sends ``checked``): ask where
             path, _ = QFileDialog.getSaveFileName(self, tr("Export the list"), "cases.csv", "CSV (*.csv)")
         if not path:
             return None
         with open(path, "w", encoding="utf-8-sig", newline="") as out:
-            writer = csv.writer(out)
+            writer = SafeCsvWriter(out)
             writer.writerow([tr(title) for _, title in COLUMNS])
             for row in range(self.model.rowCount()):
                 writer.writerow([self.model.index(row, c).data() for c in range(len(COLUMNS))])
