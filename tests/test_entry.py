@@ -78,6 +78,7 @@ def test_no_display_is_named_on_linux_only():
     assert display_problem({}, "linux", lambda _: True) is not None
     assert display_problem({}, "win32", lambda _: False) is None
     assert display_problem({"WAYLAND_DISPLAY": "wayland-0"}, "linux", lambda _: False) is None
+    assert display_problem({"WAYLAND_DISPLAY": "w", "DISPLAY": ":0"}, "linux", lambda _: False) is None
     assert display_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux", lambda _: False) is None
     assert display_problem({"DISPLAY": ":0"}, "linux", lambda _: True) is None
 

@@ -55,9 +55,9 @@ def display_problem(
     chosen = env.get("QT_QPA_PLATFORM", "").split(":")[0]
     if chosen and chosen != "xcb":
         return None
+    if not chosen and env.get("WAYLAND_DISPLAY"):
+        return None  # a Wayland session: Qt uses its wayland plugin (or XWayland through xcb)
     if not chosen and not env.get("DISPLAY"):
-        if env.get("WAYLAND_DISPLAY"):
-            return None
         return tr(
             "No display: the window needs a graphical desktop (neither DISPLAY nor WAYLAND_DISPLAY is set). "
             "Start it from a desktop session, or set QT_QPA_PLATFORM=offscreen to run without a screen "
