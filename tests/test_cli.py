@@ -501,7 +501,8 @@ def test_case_list_search_is_literal_and_odd_input_finds_nothing(cli, db):
 
 
 def test_case_export_csv_never_holds_a_formula(cli, db, tmp_path):
-    texts = ['=HYPERLINK("http://evil.example","点我")', "+1 333", "-2+3", "@SUM(A1)", "\t=1+1", "\r=1+1", "-"]
+    # (a leading tab or CR never reaches a case: report texts are stripped; test_export_cells covers them)
+    texts = ['=HYPERLINK("http://evil.example","点我")', "+1 333", "-2+3", "@SUM(A1)", "-"]
     for i, report_text in enumerate(texts):
         add_report(db, article_report(external_id=f"f{i}", text=report_text))
     out = tmp_path / "cases.csv"
