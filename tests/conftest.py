@@ -147,21 +147,21 @@ def run_cli(argv: Sequence[str], *, password: str | None = PASSWORD) -> int:
     """Run the command line the way a user proves who acts: the one place tests supply credentials.
 
     When the command names a user (``--as`` or $WORKSTATION_USER) and carries no token, the user's
-    password goes in front of whatever the test put on standard input, with ``--password-stdin``
-    (``password=None``: add nothing, to test what happens without proof).
+    password goes in front of whatever the test put on standard input (a new user's password, reports),
+    with ``--password-stdin`` (``password=None``: add nothing, to test what happens without proof).
     """
     from workstation.cli import main
 
     argv = list(argv)
     named = "--as" in argv or bool(os.environ.get("WORKSTATION_USER"))
     token = "--token" in argv or bool(os.environ.get("WORKSTATION_TOKEN"))
-    if password is None or not named or token or "--password-stdin" in argv:
+    if password is None or not named or token:
         return main(argv)
     before = sys.stdin
     rest = before.read() if isinstance(before, io.StringIO) else ""
     sys.stdin = io.StringIO(password + "\n" + rest)
     try:
-        return main([*argv, "--password-stdin"])
+        return main(argv if "--password-stdin" in argv else [*argv, "--password-stdin"])
     finally:
         sys.stdin = before
 

@@ -192,17 +192,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _reveal_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--reveal",
-        metavar="REASON",
-        help="show reporters' phone numbers in clear, for this reason (shift leads and administrators; recorded)",
+        action="store_true",
+        help="show reporters' phone numbers in clear (shift leads and administrators; recorded with --reason)",
     )
+    p.add_argument("--reason", default="", metavar="TEXT", help="why the clear phone numbers are needed")
 
 
 def _reader(db: Database, args: argparse.Namespace, case_ids: list[int] | None) -> Callable[[dict[str, Any]], Any]:
     """Check that the acting user may read cases; return how each case is shown (masked unless revealed)."""
     by = common.actor(db, args, common.CASE_READERS, tr("read cases"))
-    if args.reveal is None:
+    if not args.reveal:
+        if args.reason:
+            raise ValidationError(tr("--reason goes with --reveal."), {"reason": tr("without --reveal")})
         return masked_case
-    reveal_cases(db, by, case_ids, args.reveal, f"case {args.cmd}")
+    reveal_cases(db, by, case_ids, args.reason, f"case {args.cmd}")
     return lambda case: case
 
 

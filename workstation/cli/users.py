@@ -65,7 +65,7 @@ def _usage(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], in
 
 
 def _new_password(args: argparse.Namespace) -> str:
-    if args.password_stdin:
+    if getattr(args, "password_stdin", False):
         return common.read_secret(args, "")
     if not sys.stdin.isatty():
         raise ValidationError(
