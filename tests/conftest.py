@@ -154,9 +154,11 @@ def run_cli(argv: Sequence[str], *, password: str | None = PASSWORD) -> int:
     from workstation.cli import main
 
     argv = list(argv)
-    named = "--as" in argv or bool(os.environ.get("WORKSTATION_USER"))
-    token = "--token" in argv or bool(os.environ.get("WORKSTATION_TOKEN"))
-    if password is None or not named or token:
+    # as the command line decides: --token, else an explicit --as (password), else the environment's token
+    by_password = "--as" in argv or (
+        bool(os.environ.get("WORKSTATION_USER")) and not os.environ.get("WORKSTATION_TOKEN")
+    )
+    if password is None or "--token" in argv or not by_password:
         return main(argv)
     before = sys.stdin
     rest = before.read() if isinstance(before, io.StringIO) else ""

@@ -41,6 +41,7 @@ def cli(db_url, capsys):
         assert rc == code, f"exit {rc}\nstdout: {out.out}\nstderr: {out.err}"
         return out
 
+    run.db_url = db_url  # type: ignore[attr-defined]
     return run
 
 
@@ -60,6 +61,26 @@ def test_naming_a_user_without_the_password_is_refused(cli, db, users, monkeypat
     cli("case", "reject", str(cid), "--reason", "x", "--as", "lead")  # the password on standard input
     case = get_case(db, cid)
     assert case["status"] == "rejected" and case["history"][-1]["actor"] == "lead"
+
+
+def test_on_a_terminal_the_password_is_asked_without_echo(cli, db, users, monkeypatch):
+    asked: list[str] = []
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    def getpass(prompt: str = "") -> str:
+        asked.append(prompt)
+        return PASSWORD
+
+    monkeypatch.setattr("getpass.getpass", getpass)
+    cid = add_report(db, article_report()).case_id
+    sys.stdin = Terminal("")
+    assert (
+        run_cli(["case", "reject", str(cid), "--reason", "x", "--as", "lead", "--db", cli.db_url], password=None) == 0
+    )
+    assert asked == ["Password for lead: "] and get_case(db, cid)["status"] == "rejected"
 
 
 def test_reports_piped_on_standard_input_follow_the_password_line(cli, db, users):
@@ -153,17 +174,23 @@ def test_tokens_made_by_an_administrator_prove_an_integration_account(cli, db, u
     out = cli("case", "acknowledge", str(cid), "--token", token, password=None)
     assert out.out.startswith(f"case {cid}: in progress")
     assert get_case(db, cid)["history"][-1]["actor"] == "gridteam"
-    monkeypatch.setenv("WORKSTATION_TOKEN", token)
-    err = cli("case", "handle", str(cid), "--result", "x", "--as", "op1", password=None, code=1).err
+    err = cli("case", "handle", str(cid), "--result", "x", "--token", token, "--as", "op1", code=1).err
     assert err == "error: The API token belongs to gridteam, not to op1: nothing was done.\n"
+    monkeypatch.setenv("WORKSTATION_TOKEN", token)
+    monkeypatch.setenv("WORKSTATION_USER", "op2")  # names someone, but the token is the proof
     cli("case", "handle", str(cid), "--result", "已规整", password=None)
+    assert get_case(db, cid)["history"][-1]["actor"] == "gridteam"
+    monkeypatch.delenv("WORKSTATION_USER")
+    # an explicit --as beats the environment's token: that user proves it with a password
+    cli("case", "rework", str(cid), "--reason", "仍有车辆", "--as", "op1")
+    assert get_case(db, cid)["history"][-1]["actor"] == "op1"
     monkeypatch.delenv("WORKSTATION_TOKEN")
 
     listing = cli("user", "token", "list", "--as", "admin").out
     assert "综管队系统" in listing and "gridteam" in listing and "last used: 20" in listing and "active" in listing
     assert token not in listing
     cli("user", "token", "revoke", "1", "--as", "admin")
-    err = cli("case", "rework", str(cid), "--reason", "x", "--token", token, password=None, code=1).err
+    err = cli("case", "handle", str(cid), "--result", "x", "--token", token, password=None, code=1).err
     assert err == "error: The API token is unknown or revoked.\n"
     assert "revoked" in cli("user", "token", "list", "--as", "admin").out
     err = cli("case", "show", str(cid), "--token", "wst_made-up", password=None, code=1).err

@@ -110,15 +110,17 @@ def actor(db: Database, args: argparse.Namespace, roles: Iterable[Role] | None =
 
 
 def _prove(db: Database, args: argparse.Namespace) -> Actor:
-    name = getattr(args, "actor", None) or os.environ.get(ENV_USER) or None
-    token = getattr(args, "token", None) or os.environ.get(ENV_TOKEN) or None
+    explicit = getattr(args, "actor", None) or None
+    # explicit options beat the environment: an explicit --as with no --token proves by password
+    token = getattr(args, "token", None) or (None if explicit else os.environ.get(ENV_TOKEN)) or None
     if token:
         who = authenticate_token(db, token)
-        if name and name != who.name:
+        if explicit and explicit != who.name:
             raise AuthenticationError(
-                tr("The API token belongs to {owner}, not to {name}: nothing was done.", owner=who.name, name=name)
+                tr("The API token belongs to {owner}, not to {name}: nothing was done.", owner=who.name, name=explicit)
             )
         return who
+    name = explicit or os.environ.get(ENV_USER) or None
     if not name:
         raise ValidationError(
             tr(
