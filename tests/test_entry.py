@@ -64,7 +64,7 @@ def test_each_entry_point_takes_the_window_options_to_the_window(entry, tmp_path
 def test_a_command_still_runs_from_every_entry_point(tmp_path):
     for entry, command in ENTRY_POINTS.items():
         out = subprocess.run(
-            [*command, "--db", str(tmp_path / "c.sqlite"), "case", "list"],
+            [*command, "--db", str(tmp_path / "c.sqlite"), "db", "upgrade"],
             cwd=ROOT,
             env=headless_env(tmp_path),
             capture_output=True,

@@ -1,6 +1,6 @@
 """The SQLAlchemy ORM: one typed base, the reference tables, accounts, and cases with their history."""
 
-from workstation.models.account import SavedFilter, User
+from workstation.models.account import ApiToken, SavedFilter, SignInFailure, User
 from workstation.models.base import Base, UTCDateTime, utcnow
 from workstation.models.care import CareCampaign as CareCampaign
 from workstation.models.care import CareChange as CareChange
@@ -32,6 +32,7 @@ from workstation.models.reference import (
 )
 
 __all__ = [
+    "ApiToken",
     "Base",
     "CalendarYear",
     "CareGroup",
@@ -46,6 +47,7 @@ __all__ = [
     "GridStaff",
     "Meta",
     "SavedFilter",
+    "SignInFailure",
     "Street",
     "UTCDateTime",
     "Unit",
