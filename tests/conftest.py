@@ -32,6 +32,7 @@ MUTABLE_TABLES = ["case_events", "case_units", "extension_requests", "case_lease
 MUTABLE_TABLES += ["intake_cursors", "intake_status", "intake_quarantine", "service_mappings", "outbound_targets"]
 MUTABLE_TABLES += ["outbox", "unit_responses"]  # intake
 MUTABLE_TABLES += ["demo_run_items", "demo_runs"]  # demo
+MUTABLE_TABLES += ["photos", "photo_blobs"]  # photos (their scan cursor is in meta, under photos.*)
 MUTABLE_TABLES += [
     "care_" + t for t in ["reveals", "visit_needs", "visits", "changes", "memberships", "campaigns", "people"]
 ]
@@ -121,6 +122,7 @@ def db_url(template: str, tmp_path: Path, pg_server: PgServer | None) -> str:
         engine = create_engine(template)
         with engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} RESTART IDENTITY CASCADE"))
+            conn.execute(text("DELETE FROM meta WHERE key LIKE 'photos.%'"))
         engine.dispose()
         return template
     src = Path(make_url(template).database or "")

@@ -1,6 +1,6 @@
 """Case photos: one row per photo reference and the image bytes, stored once by content.
 
-Revision ID: h9-photos_1
+Revision ID: h9_photos_1
 Revises: 0006
 Create Date: 2026-11-30 10:20:00
 """
@@ -9,7 +9,7 @@ from alembic import op
 
 import workstation.models.base
 
-revision = "h9-photos_1"
+revision = "h9_photos_1"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
