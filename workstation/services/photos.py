@@ -321,17 +321,26 @@ def scan(db: Database, now: datetime | None = None) -> int:
     now = now or utcnow()
     with db.read() as s:
         cursor = s.get(Meta, SCAN_CURSOR)
+        since = datetime.fromisoformat(cursor.value) if cursor is not None else None
         query = select(Case.last_action_at, Case.photos, Case.result_photos)
-        if cursor is not None:
-            query = query.where(Case.last_action_at >= datetime.fromisoformat(cursor.value) - SCAN_MARGIN)
+        if since is not None:
+            query = query.where(Case.last_action_at >= since - SCAN_MARGIN)
         refs: set[str] = set()
         newest: datetime | None = None
         for changed, before, after in s.execute(query):
             refs.update(before or [])
             refs.update(after or [])
             newest = changed if newest is None or changed > newest else newest
+        keys = {ref_key(r): r for r in refs if r}
+        have: set[str] = set()
+        listed = list(keys)
+        for at in range(0, len(listed), 500):
+            have.update(s.scalars(select(Photo.key).where(Photo.key.in_(listed[at : at + 500]))))
+    missing = [keys[k] for k in keys if k not in have]
+    if not missing and (newest is None or (since is not None and since >= newest)):
+        return 0  # nothing new: no write transaction
     with db.write() as s:
-        added = register(s, refs, now)
+        added = register(s, missing, now)
         if newest is not None:
             cursor = s.get(Meta, SCAN_CURSOR)
             if cursor is None:
@@ -414,6 +423,8 @@ def claim(db: Database, limits: Limits = LIMITS, now: datetime | None = None) ->
             .order_by(Photo.id)
             .limit(limits.batch)
         ).all()
+    if not candidates:
+        return []
     lease = now + timedelta(seconds=limits.total_s + 60)  # a seat that dies mid-fetch lets go by then
     taken = []
     with db.write() as s:
