@@ -8,6 +8,7 @@ brand-new empty databases.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import shutil
@@ -182,3 +183,31 @@ def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     from argon2 import PasswordHasher
 
     monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture(scope="session")
+def qasync_loop(qapp):
+    """One asyncio loop on Qt's event loop for the session, as app.py runs one for the program's life.
+
+    Kept for the whole session: qasync leaves the Qt timers of cancelled callbacks running, and a closed
+    loop collected later in some worker thread would make Qt warn about stopping them there.
+    """
+    import qasync
+
+    loop = qasync.QEventLoop(qapp)
+    yield loop
+    loop.close()  # waits for the worker threads
+
+
+@pytest.fixture
+def aio(qasync_loop):
+    """The loop marked running for one test: pytest-qt spins Qt's event loop, which runs the loop's callbacks.
+
+    (``already_running=True`` would mark it too, but its ``stop()`` calls ``QApplication.exit()``, after
+    which every nested event loop, such as a modal dialog's, returns at once.)
+    """
+    asyncio.set_event_loop(qasync_loop)
+    asyncio.events._set_running_loop(qasync_loop)
+    yield qasync_loop
+    asyncio.events._set_running_loop(None)
+    asyncio.set_event_loop(None)

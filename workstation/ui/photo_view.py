@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QKeyEvent, QPixmap, QResizeEvent
-from PySide6.QtWidgets import QDialog, QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from workstation.i18n import tr
 from workstation.services import photos
@@ -80,16 +80,26 @@ def state_text(view: PhotoView) -> str:
     return tr("could not be fetched: {reason}", reason=view.reason)
 
 
-class PhotoStrip(QWidget):
-    """The case's photos as thumbnails: the report's on the left, the unit's on the right."""
+class PhotoStrip(QScrollArea):
+    """The case's photos as thumbnails: the report's on the left, the unit's on the right.
+
+    In a narrow panel the strip scrolls sideways rather than squeezing the thumbnails together.
+    """
 
     def __init__(self, cache: PixmapCache, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("photoStrip")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFixedHeight(THUMB.height() + 64)
         self.cache = cache
         self.views: list[PhotoView] = []
         self.thumbs: list[QLabel] = []
-        layout = QHBoxLayout(self)
+        inner = QWidget()
+        inner.setObjectName("photoStripInner")
+        self.setWidget(inner)
+        layout = QHBoxLayout(inner)
         layout.setContentsMargins(0, 4, 0, 4)
         self.sides: dict[str, QHBoxLayout] = {}
         self.titles: dict[str, QLabel] = {}
@@ -106,7 +116,8 @@ class PhotoStrip(QWidget):
             column.addLayout(row)
             column.addStretch(1)
             self.sides[kind], self.titles[kind] = row, title
-            layout.addWidget(box, 1)
+            layout.addWidget(box)
+        layout.addStretch(1)
         self.show_views([])
 
     def show_views(self, views: Sequence[PhotoView]) -> None:
@@ -150,7 +161,10 @@ class PhotoStrip(QWidget):
         if problem:
             label.setProperty("state", "failed" if view.state == photos.FAILED or view.stored else "pending")
             label.setWordWrap(True)
-            mark = "⚠ " + tr("not fetched") if view.state != photos.PENDING else "… " + tr("fetching")
+            if view.state != photos.PENDING:
+                mark = "⚠ " + tr("not fetched")
+            else:
+                mark = "… " + (tr("will try again") if view.attempts else tr("fetching"))
             label.setText(mark)
             label.setToolTip(f"{view.ref}\n{problem}")
         else:
@@ -227,8 +241,10 @@ class PhotoViewer(QDialog):
             return
         self.image.setProperty("state", "stored")
         area = self.image.size()
-        if pixmap.width() > area.width() or pixmap.height() > area.height():
-            pixmap = pixmap.scaled(area, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        factor = min(area.width() / pixmap.width(), area.height() / pixmap.height(), 3.0)  # small ones: up to 3×
+        if abs(factor - 1.0) > 0.01:
+            size = QSize(int(pixmap.width() * factor), int(pixmap.height() * factor))
+            pixmap = pixmap.scaled(size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
         self.image.setPixmap(pixmap)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
