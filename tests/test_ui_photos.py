@@ -173,3 +173,18 @@ def test_url_photos_are_fetched_in_the_background_and_failures_marked(
     QTest.keyClick(window.photo_viewer, Qt.Key.Key_Escape)
     window.close()
     qtbot.waitUntil(lambda: not ext.runner.busy, timeout=10000)  # no round outlives the window
+
+
+def test_closing_the_window_as_a_round_is_about_to_start_leaves_nothing_running(
+    qtbot, db, users, make_window, aio, httpserver: HTTPServer
+):
+    httpserver.expect_request("/media/1.jpg").respond_with_data(PNG, content_type="image/png")
+    add_report(db, article_report(photos=[httpserver.url_for("/media/1.jpg")]))
+    ext = PhotoFetchExtension(every_s=60, limits=FAST)
+    window = make_window(users["op1"], [ext])
+    qtbot.waitUntil(lambda: ext.runner.rounds == 1, timeout=5000)
+    ext.runner.tick()  # the timer's next tick: its task is created, not yet begun
+    assert ext.runner.busy
+    window.close()  # cancels that task before it begins
+    qtbot.waitUntil(lambda: not ext.runner.busy and not ext.runner.tasks, timeout=3000)
+    assert ext.runner.rounds == 1

@@ -49,6 +49,7 @@ class PhotoRunner(QObject):
         self.session = StoppableSession(self.stop_flag)
         self.tasks: set[asyncio.Task[None]] = set()
         self.busy = False
+        self.work: asyncio.Future[photos.FetchReport] | None = None  # the round running in a worker thread
         self.stopped = False
         self.rounds = 0
         self.problem: str | None = None
@@ -89,12 +90,18 @@ class PhotoRunner(QObject):
             self.timer.stop()
             return
         self.busy = True
+        self.work = None
         task = loop.create_task(self._run())
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if self.work is None:  # cancelled before the round began (the window closed at once): nothing runs
+            self.busy = False
 
     async def _run(self) -> None:
-        work = asyncio.ensure_future(
+        work = self.work = asyncio.ensure_future(
             asyncio.to_thread(photos.fetch_due, self.db, self.session, self.limits, self.stop_flag.is_set)
         )
         work.add_done_callback(self._free)
