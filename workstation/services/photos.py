@@ -341,11 +341,10 @@ def scan(db: Database, now: datetime | None = None) -> int:
         return 0  # nothing new: no write transaction
     with db.write() as s:
         added = register(s, missing, now)
-        if newest is not None:
+        if newest is not None:  # two seats scanning at once: the first row wins, the later time stays
+            _insert_ignore(s, Meta, [{"key": SCAN_CURSOR, "value": newest.isoformat()}])
             cursor = s.get(Meta, SCAN_CURSOR)
-            if cursor is None:
-                s.add(Meta(key=SCAN_CURSOR, value=newest.isoformat()))
-            elif datetime.fromisoformat(cursor.value) < newest:
+            if cursor is not None and datetime.fromisoformat(cursor.value) < newest:
                 cursor.value = newest.isoformat()
     return added
 

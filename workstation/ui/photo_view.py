@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QKeyEvent, QPixmap, QResizeEvent
+from PySide6.QtCore import QBuffer, QByteArray, QSize, Qt
+from PySide6.QtGui import QImageReader, QKeyEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QDialog, QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from workstation.i18n import tr
@@ -52,12 +52,18 @@ class PixmapCache:
         if sha in self.thumbs:
             self.thumbs.move_to_end(sha)
             return self.thumbs[sha]
-        full = self.pixmap(sha)
-        thumb = (
-            full
-            if full.isNull()
-            else full.scaled(THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
-        )
+        thumb = QPixmap()
+        data = self.load(sha)
+        if data:  # decoded straight at thumbnail size: a JPEG is read at a fraction of its pixels
+            buffer = QBuffer()
+            buffer.setData(QByteArray(data))
+            reader = QImageReader(buffer)
+            size = reader.size()
+            if size.isValid() and (size.width() > THUMB.width() or size.height() > THUMB.height()):
+                reader.setScaledSize(size.scaled(THUMB, Qt.AspectRatioMode.KeepAspectRatio))
+            image = reader.read()
+            if not image.isNull():
+                thumb = QPixmap.fromImage(image)
         self.thumbs[sha] = thumb
         while len(self.thumbs) > self.size:
             self.thumbs.popitem(last=False)
