@@ -169,7 +169,7 @@ def test_server_errors_and_a_dead_server_are_retried(db, httpserver: HTTPServer)
     with socket_closed() as dead:
         new_case(db, [flaky, dead])
         first = photos.fetch_due(db, requests.Session(), FAST)
-    assert dict(first.retrying) == {flaky: "the server answered HTTP 503", dead: "could not connect: ConnectionError"}
+    assert dict(first.retrying) == {flaky: "the server answered HTTP 503", dead: "the server refused the connection"}
     second = photos.fetch_due(db, requests.Session(), FAST)  # back-off 0 in FAST
     assert second.stored == [flaky]
 

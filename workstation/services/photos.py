@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from sqlalchemy import insert, or_, select, update
@@ -52,6 +53,8 @@ REASONS: dict[str, str] = {
     "timeout": N_("no answer within {detail} s"),
     "slow": N_("the download took longer than {detail} s"),
     "connect": N_("could not connect: {detail}"),
+    "dns": N_("the host name {detail} is not known"),
+    "refused": N_("the server refused the connection"),
     "redirects": N_("too many redirects"),
     "too_big": N_("larger than the limit of {detail} MB"),
     "not_image": N_("not an image (JPEG, PNG, GIF, WebP or BMP)"),
@@ -391,6 +394,11 @@ def download(
     except requests.Timeout as exc:
         raise PhotoError("timeout", f"{limits.timeout_s:g}", retryable=True) from exc
     except requests.ConnectionError as exc:
+        text = str(exc)
+        if "NameResolution" in text or "Name or service not known" in text or "getaddrinfo" in text:
+            raise PhotoError("dns", urlsplit(url).hostname or "", retryable=True) from exc
+        if "refused" in text.lower():
+            raise PhotoError("refused", retryable=True) from exc
         raise PhotoError("connect", type(exc).__name__, retryable=True) from exc
     except requests.RequestException as exc:
         raise PhotoError("error", f"{type(exc).__name__}: {exc}", retryable=True) from exc
