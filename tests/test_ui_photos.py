@@ -77,10 +77,13 @@ def show_all(qtbot, window) -> None:
 def test_the_panel_shows_before_and_after_thumbnails_side_by_side(qtbot, db, users, make_window):
     cid = case_with_photos(db, users)
     window = make_window(users["op1"])
+    window.resize(1600, 900)
+    window.work_area.setSizes([500, 1000])  # a wide case panel
     show_all(qtbot, window)
     assert window.current_id() == cid
     strip = window.panel.strip
     assert strip.isVisible()
+    qtbot.waitUntil(lambda: len(thumbs(window, "before")) == 3)
     before, after = thumbs(window, "before"), thumbs(window, "after")
     assert [t.property("state") for t in before] == ["stored", "stored", "failed"]
     assert [t.property("state") for t in after] == ["stored"]
@@ -92,6 +95,13 @@ def test_the_panel_shows_before_and_after_thumbnails_side_by_side(qtbot, db, use
     assert "not fetched" in before[2].text()
     html = window.panel.body.toHtml()
     assert "photo://" not in html and "3 reported · 1 from the unit" in html and "1 could not be fetched" in html
+
+    window.work_area.setSizes([1200, 300])  # a narrow one: the after-photo stays in view beside the first
+    qtbot.waitUntil(lambda: len(thumbs(window, "before")) == 1)
+    after = thumbs(window, "after")
+    assert len(after) == 1 and after[0].visibleRegion().boundingRect().width() == after[0].width()
+    assert strip.findChild(QLabel, "photoMore").text() == "+2 more"
+    assert "⚠ 1" in window.panel.strip.titles["before"].text()  # the failed one is counted though hidden
 
 
 def test_p_opens_the_viewer_arrows_move_escape_closes(qtbot, db, users, make_window):
@@ -150,8 +160,10 @@ def test_url_photos_are_fetched_in_the_background_and_failures_marked(
     add_report(db, article_report(external_id="other", received_at="2026-06-04T11:00:00+08:00"))
     ext = PhotoFetchExtension(every_s=0.1, limits=FAST)
     window = make_window(users["op1"], [ext])
+    window.resize(1600, 900)
+    window.work_area.setSizes([500, 1000])
     assert window.current_id() == cid
-    assert [t.property("state") for t in thumbs(window, "before")] == ["pending", "pending"]
+    qtbot.waitUntil(lambda: [t.property("state") for t in thumbs(window, "before")] == ["pending", "pending"])
     qtbot.waitUntil(lambda: ext.runner is not None and ext.runner.busy, timeout=3000)
 
     started = time.monotonic()

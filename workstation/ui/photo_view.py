@@ -14,14 +14,14 @@ from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QBuffer, QByteArray, QSize, Qt
 from PySide6.QtGui import QImageReader, QKeyEvent, QPixmap, QResizeEvent
-from PySide6.QtWidgets import QDialog, QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from workstation.i18n import tr
 from workstation.services import photos
 from workstation.services.photos import PhotoView
 
 THUMB = QSize(112, 84)
-SHOWN_PER_SIDE = 4
+SPACING, BOX_MARGIN, MORE_WIDTH = 6, 4, 64
 Loader = Callable[[str], bytes | None]
 
 
@@ -86,50 +86,69 @@ def state_text(view: PhotoView) -> str:
     return tr("could not be fetched: {reason}", reason=view.reason)
 
 
-class PhotoStrip(QScrollArea):
-    """The case's photos as thumbnails: the report's on the left, the unit's on the right.
+class PhotoStrip(QWidget):
+    """The case's photos as thumbnails: the report's on the left half, the unit's on the right half.
 
-    In a narrow panel the strip scrolls sideways rather than squeezing the thumbnails together.
+    Each half shows as many thumbnails as fit its width, and "+N more" for the rest (the viewer shows
+    them all), so the after-photos stay in view beside the before-photos however narrow the panel.
     """
 
     def __init__(self, cache: PixmapCache, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("photoStrip")
-        self.setWidgetResizable(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setFixedHeight(THUMB.height() + 64)
         self.cache = cache
         self.views: list[PhotoView] = []
         self.thumbs: list[QLabel] = []
-        inner = QWidget()
-        inner.setObjectName("photoStripInner")
-        self.setWidget(inner)
-        layout = QHBoxLayout(inner)
+        self.fits: dict[str, int] = {}
+        layout = self.outer = QHBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 4)
+        layout.setSpacing(SPACING)
         self.sides: dict[str, QHBoxLayout] = {}
         self.titles: dict[str, QLabel] = {}
         for kind in (photos.BEFORE, photos.AFTER):
             box = QFrame()
             box.setObjectName(f"photos_{kind}")
+            box.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # halves, whatever inside
             column = QVBoxLayout(box)
-            column.setContentsMargins(4, 2, 4, 2)
+            column.setContentsMargins(BOX_MARGIN, 2, BOX_MARGIN, 2)
             title = QLabel()
             title.setObjectName("photoSideTitle")
             column.addWidget(title)
             row = QHBoxLayout()
-            row.setSpacing(6)
+            row.setSpacing(SPACING)
             column.addLayout(row)
             column.addStretch(1)
             self.sides[kind], self.titles[kind] = row, title
-            layout.addWidget(box)
-        layout.addStretch(1)
+            layout.addWidget(box, 1)
         self.show_views([])
+
+    def capacity(self, count: int) -> int:
+        """How many of ``count`` thumbnails fit one half at the strip's width (at least one)."""
+        half = (self.width() - SPACING) // 2 - 2 * BOX_MARGIN
+        each = THUMB.width() + 6 + SPACING
+        fit = max(1, (half + SPACING) // each)
+        if count > fit:  # room for the "+N more" label too
+            fit = max(1, (half + SPACING - MORE_WIDTH) // each)
+        return fit
 
     def show_views(self, views: Sequence[PhotoView]) -> None:
         """Show these photos (hidden when there are none)."""
         self.views = list(views)
+        self._lay_out()
+        self.setVisible(bool(self.views))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Show as many thumbnails as the new width holds."""
+        super().resizeEvent(event)
+        if self.views and self.fits != self._fits():
+            self._lay_out()
+
+    def _fits(self) -> dict[str, int]:
+        return {kind: self.capacity(sum(1 for v in self.views if v.kind == kind)) for kind in self.sides}
+
+    def _lay_out(self) -> None:
         self.thumbs = []
+        self.fits = self._fits()
         for row in self.sides.values():
             while row.count():
                 item = row.takeAt(0)
@@ -138,21 +157,22 @@ class PhotoStrip(QScrollArea):
                     widget.deleteLater()
         for kind, row in self.sides.items():
             mine = [(i, v) for i, v in enumerate(self.views) if v.kind == kind]
-            self.titles[kind].setText(f"{kind_label(kind)} · {len(mine)}")
+            failed = sum(1 for _, v in mine if not v.stored and v.state == photos.FAILED)
+            self.titles[kind].setText(f"{kind_label(kind)} · {len(mine)}" + (f" · ⚠ {failed}" if failed else ""))
             if not mine:
                 empty = QLabel(tr("no photos"))
                 empty.setObjectName("photoNone")
                 row.addWidget(empty)
-            for index, view in mine[:SHOWN_PER_SIDE]:
+            shown = self.fits[kind]
+            for index, view in mine[:shown]:
                 label = self._thumb(index, view)
                 self.thumbs.append(label)
                 row.addWidget(label)
-            if len(mine) > SHOWN_PER_SIDE:
-                more = QLabel(tr("+{n} more", n=len(mine) - SHOWN_PER_SIDE))
+            if len(mine) > shown:
+                more = QLabel(tr("+{n} more", n=len(mine) - shown))
                 more.setObjectName("photoMore")
                 row.addWidget(more)
             row.addStretch(1)
-        self.setVisible(bool(self.views))
 
     def _thumb(self, index: int, view: PhotoView) -> QLabel:
         label = QLabel()
