@@ -14,10 +14,11 @@ from sqlalchemy import func, select, update
 from werkzeug import Request, Response
 
 from tests.conftest import article_report
+from tests.test_intake_parsers import SPEC_REQUESTS_JSON
 from workstation.cli import main
 from workstation.demo.pictures import picture
 from workstation.i18n import set_language
-from workstation.models import Photo, PhotoBlob, utcnow
+from workstation.models import Case, Photo, PhotoBlob, utcnow
 from workstation.services import lifecycle as lc
 from workstation.services import photos
 from workstation.services.errors import ValidationError
@@ -262,3 +263,20 @@ def test_cli_show_fetch_put_retry(db, db_url, httpserver: HTTPServer, tmp_path, 
     assert main(["photos", "retry", "--db", db_url, "--lang", "en"]) == 0
     assert "1 photos will be fetched again." in capsys.readouterr().out
     assert state_of(db, gone).state == "pending"
+
+
+def test_open311_media_urls_are_fetched_after_an_import(db, db_url, httpserver: HTTPServer, tmp_path, capsys):
+    httpserver.expect_request("/requests/media/638344.jpg").respond_with_data(PNG, content_type="image/jpeg")
+    httpserver.expect_request("/requests/media/638349.jpg").respond_with_data("Not Found", status=404)
+    media = httpserver.url_for("/requests/media/")
+    doc = tmp_path / "requests.json"
+    doc.write_text(SPEC_REQUESTS_JSON.replace("http://city.gov.s3.amazonaws.com/requests/media/", media))
+    assert main(["intake", "open311", str(doc), "--source", "sf311", "--db", db_url, "--lang", "en"]) == 0
+    assert main(["photos", "fetch", "--db", db_url, "--lang", "en"]) == 1
+    capsys.readouterr()
+    with db.read() as s:
+        first, second = s.scalars(select(Case.id).order_by(Case.id)).all()
+    assert main(["photos", "show", str(first), "--db", db_url, "--lang", "en"]) == 0
+    assert capsys.readouterr().out == f"before\t{media}638344.jpg\tstored, 240×180, 1 KB\n"
+    assert main(["photos", "show", str(second), "--db", db_url, "--lang", "en"]) == 0
+    assert capsys.readouterr().out == f"before\t{media}638349.jpg\tcould not be fetched: the server answered HTTP 404\n"
