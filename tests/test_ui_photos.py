@@ -133,6 +133,11 @@ def test_p_opens_the_viewer_arrows_move_escape_closes(qtbot, db, users, make_win
     QTest.keyClick(window.table, Qt.Key.Key_P)  # and opens it again
     assert window.photo_viewer is not None and window.photo_viewer.index == 0
     QTest.keyClick(window.photo_viewer, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: window.photo_viewer is None, timeout=3000)
+    after = thumbs(window, "after")[0]
+    qtbot.mouseClick(after, Qt.MouseButton.LeftButton)  # a click on a thumbnail opens that photo
+    assert window.photo_viewer is not None and window.photo_viewer.index == 3
+    QTest.keyClick(window.photo_viewer, Qt.Key.Key_Escape)
 
 
 def test_a_case_without_photos_says_so(qtbot, db, users, make_window):
@@ -200,3 +205,21 @@ def test_closing_the_window_as_a_round_is_about_to_start_leaves_nothing_running(
     window.close()  # cancels that task before it begins
     qtbot.waitUntil(lambda: not ext.runner.busy and not ext.runner.tasks, timeout=3000)
     assert ext.runner.rounds == 1
+
+
+def test_a_photo_server_that_is_down_is_retried_later_and_the_status_bar_says_so(
+    qtbot, db, users, make_window, aio, httpserver: HTTPServer
+):
+    httpserver.expect_request("/media/busy.jpg").respond_with_data("busy", status=503)
+    cid = add_report(db, article_report(photos=[httpserver.url_for("/media/busy.jpg")])).case_id
+    ext = PhotoFetchExtension(every_s=60, limits=photos.Limits(timeout_s=3.0, backoff_s=600.0))
+    window = make_window(users["op1"], [ext])
+    assert window.current_id() == cid
+    state = window.findChild(QLabel, "photosState")
+    qtbot.waitUntil(lambda: state.isVisible(), timeout=5000)
+    assert state.text() == "Photos: 1 to fetch"
+    [thumb] = thumbs(window, "before")
+    assert thumb.property("state") == "pending" and thumb.text() == "… will try again"
+    assert "not fetched yet: will try again (the server answered HTTP 503)" in thumb.toolTip()
+    window.close()
+    qtbot.waitUntil(lambda: not ext.runner.busy, timeout=10000)

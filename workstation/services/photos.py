@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from workstation.domain.lifecycle import N_
@@ -412,6 +412,7 @@ class FetchReport:
     stored: list[str] = field(default_factory=list)
     retrying: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    waiting: int = 0  # photos still to fetch after the round (their back-off not over, or not reached)
 
     @property
     def changed(self) -> bool:
@@ -487,7 +488,14 @@ def fetch_due(
             (report.retrying if outcome == PENDING else report.failed).append((ref, got.text))
         else:
             report.stored.append(ref)
+    report.waiting = waiting(db)
     return report
+
+
+def waiting(db: Database) -> int:
+    """How many photos are still to be fetched (read from the state index)."""
+    with db.read() as s:
+        return int(s.scalar(select(func.count()).select_from(Photo).where(Photo.state == PENDING)) or 0)
 
 
 def retry_failed(db: Database, ref: str | None = None) -> int:

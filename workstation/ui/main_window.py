@@ -147,6 +147,7 @@ class MainWindow(SeatWindow):
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
 
         self.panel = CasePanel(db=self.db)
+        self.panel.strip.opened.connect(self.open_photos)  # a click on a thumbnail
         self.panel.me = self.actor.name
 
         left = QWidget()
@@ -202,7 +203,7 @@ class MainWindow(SeatWindow):
             "case.rework": t.rework,
             "case.extension": t.extension,
             "case.undo": t.undo,
-            "case.photos": self.open_photos,
+            "case.photos": lambda: self.open_photos(),
             "queue.next": lambda: self.move_selection(1),
             "queue.previous": lambda: self.move_selection(-1),
             "queue.search": self.focus_search,
@@ -319,8 +320,8 @@ class MainWindow(SeatWindow):
             )
         )
 
-    def open_photos(self) -> None:
-        """``p``: the selected case's photos at full size (arrows move, Escape closes)."""
+    def open_photos(self, start: int = 0) -> None:
+        """``p``: the selected case's photos at full size, from the ``start``-th (arrows move, Escape closes)."""
         case_id = self.current_id()
         if case_id is None:
             self.notify(tr("No case selected."), error=True)
@@ -329,7 +330,7 @@ class MainWindow(SeatWindow):
         if not views:
             self.notify(tr("Case {id} has no photos.", id=case_id), error=True)
             return
-        viewer = PhotoViewer(case_id, views, self.panel.cache, 0, self)
+        viewer = PhotoViewer(case_id, views, self.panel.cache, start, self)
         self.photo_viewer = viewer
 
         def closed(_result: int) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtWidgets import QLabel
 
 from workstation.i18n import tr
 from workstation.services import photos
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 class PhotoRunner(QObject):
     """Runs photo fetch rounds every ``every_s`` seconds, one at a time, off the UI thread."""
 
-    updated = Signal(object)  # the FetchReport of a round that changed something
+    updated = Signal(object)  # the FetchReport of each round, or None when a round went wrong as a whole
 
     def __init__(
         self,
@@ -109,18 +110,19 @@ class PhotoRunner(QObject):
             report = await asyncio.wait_for(asyncio.shield(work), self.round_timeout_s)
         except TimeoutError:
             self.problem = tr("a photo round has been running for more than {n} s", n=int(self.round_timeout_s))
+            self.updated.emit(None)
             return
         except Stopped:
             return
         except Exception as exc:  # a round that breaks must not stop the fetching: say so, try again later
             log.exception("photo round failed")
             self.problem = f"{type(exc).__name__}: {exc}"
+            self.updated.emit(None)
             return
         self.problem = None
         self.rounds += 1
         self.last = report
-        if report.changed:
-            self.updated.emit(report)
+        self.updated.emit(report)
 
     def _free(self, done: asyncio.Future[photos.FetchReport]) -> None:
         if not done.cancelled():
@@ -138,9 +140,33 @@ class PhotoFetchExtension:
         self.runner: PhotoRunner | None = None
 
     def install(self, window: MainWindow) -> dict[str, Callable[[], None]]:
-        """Start the rounds; the panel re-reads the shown case's photos after each round that changed any."""
+        """Start the rounds; after each, the panel shows the new states and the status bar what waits."""
+        self.window = window
         runner = self.runner = PhotoRunner(window.db, window, every_s=self.every_s, limits=self.limits)
+        self.label = QLabel()
+        self.label.setObjectName("photosState")
+        self.label.setVisible(False)
+        window.statusBar().addPermanentWidget(self.label)
         window.installEventFilter(runner)  # stops the rounds when the window closes
-        runner.updated.connect(lambda _report: window.panel.refresh_photos())
+        runner.updated.connect(self.round_done)
         runner.start()
         return {}
+
+    def round_done(self, report: photos.FetchReport | None) -> None:
+        """Show the new photo states; say in the status bar how many wait, or what went wrong."""
+        if report is not None and report.changed:
+            self.window.panel.refresh_photos()
+        runner = self.runner
+        assert runner is not None
+        if runner.problem:
+            self.label.setText("⚠ " + tr("Photos: {problem}", problem=runner.problem))
+            self.label.setProperty("state", "down")
+        elif report is not None and report.waiting:
+            self.label.setText(tr("Photos: {n} to fetch", n=report.waiting))
+            self.label.setProperty("state", "warn")
+        else:
+            self.label.setText("")
+        self.label.setToolTip(runner.problem or "")
+        self.label.setVisible(bool(self.label.text()))
+        self.label.style().unpolish(self.label)
+        self.label.style().polish(self.label)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QBuffer, QByteArray, QSize, Qt
+from PySide6.QtCore import QBuffer, QByteArray, QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QImageReader, QKeyEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QDialog, QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -91,7 +91,10 @@ class PhotoStrip(QWidget):
 
     Each half shows as many thumbnails as fit its width, and "+N more" for the rest (the viewer shows
     them all), so the after-photos stay in view beside the before-photos however narrow the panel.
+    A click on a thumbnail emits ``opened`` with the photo's index (the viewer opens there).
     """
+
+    opened = Signal(int)
 
     def __init__(self, cache: PixmapCache, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -174,8 +177,17 @@ class PhotoStrip(QWidget):
                 row.addWidget(more)
             row.addStretch(1)
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """A click on a thumbnail opens it."""
+        if event.type() == QEvent.Type.MouseButtonRelease and watched in self.thumbs:
+            self.opened.emit(int(watched.property("index")))
+            return True
+        return False
+
     def _thumb(self, index: int, view: PhotoView) -> QLabel:
         label = QLabel()
+        label.installEventFilter(self)
+        label.setCursor(Qt.CursorShape.PointingHandCursor)
         label.setObjectName("photoThumb")
         label.setFixedSize(THUMB + QSize(6, 6))
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
