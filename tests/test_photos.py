@@ -13,9 +13,8 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import func, select, update
 from werkzeug import Request, Response
 
-from tests.conftest import article_report
+from tests.conftest import article_report, run_cli
 from tests.test_intake_parsers import SPEC_REQUESTS_JSON
-from workstation.cli import main
 from workstation.demo.pictures import picture
 from workstation.i18n import set_language
 from workstation.models import Case, Photo, PhotoBlob, utcnow
@@ -235,48 +234,58 @@ def test_the_scan_finds_photos_of_cases_changed_since_the_last_round(db, users, 
     assert [(v.kind, v.state) for v in photos.case_photos(db, cid)] == [("after", "stored")]
 
 
-def test_cli_show_fetch_put_retry(db, db_url, httpserver: HTTPServer, tmp_path, capsys):
+def test_cli_show_fetch_put_retry(db, db_url, users, httpserver: HTTPServer, tmp_path, capsys):
     httpserver.expect_request("/ok.png").respond_with_data(PNG, content_type="image/png")
     httpserver.expect_request("/gone.png").respond_with_data("", status=410)
     ok, gone = httpserver.url_for("/ok.png"), httpserver.url_for("/gone.png")
     cid = new_case(db, [ok, gone, "photo://PDA-9/1.jpg"])
 
-    assert main(["photos", "fetch", "--db", db_url, "--lang", "en"]) == 1  # one failed for good
+    assert run_cli(["photos", "fetch", "--as", "admin", "--db", db_url, "--lang", "en"]) == 1  # one failed for good
     out = capsys.readouterr()
     assert f"stored: {ok}" in out.out and f"could not be fetched: {gone}: the server answered HTTP 410" in out.err
 
     upload = tmp_path / "1.png"
     upload.write_bytes(PNG)
-    assert main(["photos", "put", "photo://PDA-9/1.jpg", str(upload), "--db", db_url, "--lang", "en"]) == 0
+    put = ["photos", "put", "photo://PDA-9/1.jpg", str(upload)]
+    assert run_cli([*put, "--as", "admin", "--db", db_url, "--lang", "en"]) == 0
     (tmp_path / "bad.png").write_text("not a picture")
-    bad = ["photos", "put", "photo://PDA-9/2.jpg", str(tmp_path / "bad.png"), "--db", db_url, "--lang", "zh_CN"]
-    assert main(bad) == 1
+    bad = ["photos", "put", "photo://PDA-9/2.jpg", str(tmp_path / "bad.png"), "--as", "admin", "--db", db_url]
+    bad += ["--lang", "zh_CN"]
+    assert run_cli(bad) == 1
     assert "不是图片" in capsys.readouterr().err
 
-    assert main(["photos", "show", str(cid), "--db", db_url, "--lang", "en"]) == 0
+    assert run_cli(["photos", "show", str(cid), "--as", "admin", "--db", db_url, "--lang", "en"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
         f"before\t{ok}\tstored, 240×180, 1 KB",
         f"before\t{gone}\tcould not be fetched: the server answered HTTP 410",
         "before\tphoto://PDA-9/1.jpg\tstored, 240×180, 1 KB",
     ]
-    assert main(["photos", "retry", "--db", db_url, "--lang", "en"]) == 0
+    assert run_cli(["photos", "retry", "--as", "admin", "--db", db_url, "--lang", "en"]) == 0
     assert "1 photos will be fetched again." in capsys.readouterr().out
     assert state_of(db, gone).state == "pending"
 
 
-def test_open311_media_urls_are_fetched_after_an_import(db, db_url, httpserver: HTTPServer, tmp_path, capsys):
+def test_open311_media_urls_are_fetched_after_an_import(db, db_url, users, httpserver: HTTPServer, tmp_path, capsys):
     httpserver.expect_request("/requests/media/638344.jpg").respond_with_data(PNG, content_type="image/jpeg")
     httpserver.expect_request("/requests/media/638349.jpg").respond_with_data("Not Found", status=404)
     media = httpserver.url_for("/requests/media/")
     doc = tmp_path / "requests.json"
     doc.write_text(SPEC_REQUESTS_JSON.replace("http://city.gov.s3.amazonaws.com/requests/media/", media))
-    assert main(["intake", "open311", str(doc), "--source", "sf311", "--db", db_url, "--lang", "en"]) == 0
-    assert main(["photos", "fetch", "--db", db_url, "--lang", "en"]) == 1
+    one_shot = ["intake", "open311", str(doc), "--source", "sf311"]
+    assert run_cli([*one_shot, "--as", "admin", "--db", db_url, "--lang", "en"]) == 0
+    assert run_cli(["photos", "fetch", "--as", "admin", "--db", db_url, "--lang", "en"]) == 1
     capsys.readouterr()
     with db.read() as s:
         first, second = s.scalars(select(Case.id).order_by(Case.id)).all()
-    assert main(["photos", "show", str(first), "--db", db_url, "--lang", "en"]) == 0
+    assert run_cli(["photos", "show", str(first), "--as", "admin", "--db", db_url, "--lang", "en"]) == 0
     assert capsys.readouterr().out == f"before\t{media}638344.jpg\tstored, 240×180, 1 KB\n"
-    assert main(["photos", "show", str(second), "--db", db_url, "--lang", "en"]) == 0
+    assert run_cli(["photos", "show", str(second), "--as", "admin", "--db", db_url, "--lang", "en"]) == 0
     assert capsys.readouterr().out == f"before\t{media}638349.jpg\tcould not be fetched: the server answered HTTP 404\n"
+
+
+def test_cli_photos_need_a_proven_user(db, db_url, users, capsys):
+    cid = new_case(db, [])
+    assert run_cli(["photos", "show", str(cid), "--db", db_url, "--lang", "en"]) == 1
+    assert "Say who acts" in capsys.readouterr().err
+    assert run_cli(["photos", "fetch", "--as", "station", "--db", db_url, "--lang", "en"]) == 1

@@ -9,6 +9,7 @@ from pathlib import Path
 import requests
 
 from workstation.cli import common
+from workstation.domain.lifecycle import Role
 from workstation.i18n import tr
 from workstation.services import photos
 from workstation.services.errors import ValidationError
@@ -48,6 +49,7 @@ def _state(view: photos.PhotoView) -> str:
 def photos_show(args: argparse.Namespace) -> int:
     """Print a case's photos: before (the report's), after (the unit's)."""
     db = common.database(args)
+    common.actor(db, args, common.CASE_READERS, tr("see a case's photos"))
     views = photos.case_photos(db, args.id)
     if not views and not args.json:
         print(tr("Case {id} has no photos.", id=args.id))
@@ -63,6 +65,7 @@ def photos_show(args: argparse.Namespace) -> int:
 def photos_fetch(args: argparse.Namespace) -> int:
     """One round of fetching; exit 1 when a photo failed for good in it."""
     db = common.database(args)
+    common.actor(db, args, [Role.ADMIN, Role.LEAD, Role.OPERATOR], tr("fetch photos"))
     limits = photos.Limits(timeout_s=args.timeout)
     report = photos.fetch_due(db, requests.Session(), limits)
     for ref in report.stored:
@@ -86,6 +89,7 @@ def photos_fetch(args: argparse.Namespace) -> int:
 def photos_put(args: argparse.Namespace) -> int:
     """Store a file's bytes under a photo reference."""
     db = common.database(args)
+    common.actor(db, args, [Role.ADMIN, Role.LEAD, Role.OPERATOR], tr("store a photo"))
     try:
         data = Path(args.file).read_bytes()
     except OSError as exc:
@@ -100,6 +104,7 @@ def photos_put(args: argparse.Namespace) -> int:
 def photos_retry(args: argparse.Namespace) -> int:
     """Put failed URL photos back to be fetched."""
     db = common.database(args)
+    common.actor(db, args, [Role.ADMIN, Role.LEAD, Role.OPERATOR], tr("fetch photos"))
     n = photos.retry_failed(db, args.ref)
     print(tr("{n} photos will be fetched again.", n=n))
     return 0
