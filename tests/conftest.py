@@ -8,6 +8,7 @@ brand-new empty databases.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import itertools
 import os
@@ -35,6 +36,7 @@ MUTABLE_TABLES += ["intake_cursors", "intake_status", "intake_quarantine", "serv
 MUTABLE_TABLES += ["outbox", "unit_responses"]  # intake
 MUTABLE_TABLES += ["api_tokens", "sign_in_failures"]  # identity
 MUTABLE_TABLES += ["demo_run_items", "demo_runs"]  # demo
+MUTABLE_TABLES += ["photos", "photo_blobs"]  # photos (their scan cursor is in meta, under photos.*)
 MUTABLE_TABLES += [
     "care_" + t for t in ["reveals", "visit_needs", "visits", "changes", "memberships", "campaigns", "people"]
 ]
@@ -125,6 +127,7 @@ def db_url(template: str, tmp_path: Path, pg_server: PgServer | None) -> str:
         with engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} RESTART IDENTITY CASCADE"))
             conn.execute(text("DELETE FROM meta WHERE key LIKE 'demo.world.%'"))  # a test's demo marker
+            conn.execute(text("DELETE FROM meta WHERE key LIKE 'photos.%'"))
         engine.dispose()
         return template
     src = Path(make_url(template).database or "")
@@ -209,3 +212,31 @@ def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     from argon2 import PasswordHasher
 
     monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture(scope="session")
+def qasync_loop(qapp):
+    """One asyncio loop on Qt's event loop for the session, as app.py runs one for the program's life.
+
+    Kept for the whole session: qasync leaves the Qt timers of cancelled callbacks running, and a closed
+    loop collected later in some worker thread would make Qt warn about stopping them there.
+    """
+    import qasync
+
+    loop = qasync.QEventLoop(qapp)
+    yield loop
+    loop.close()  # waits for the worker threads
+
+
+@pytest.fixture
+def aio(qasync_loop):
+    """The loop marked running for one test: pytest-qt spins Qt's event loop, which runs the loop's callbacks.
+
+    (``already_running=True`` would mark it too, but its ``stop()`` calls ``QApplication.exit()``, after
+    which every nested event loop, such as a modal dialog's, returns at once.)
+    """
+    asyncio.set_event_loop(qasync_loop)
+    asyncio.events._set_running_loop(qasync_loop)
+    yield qasync_loop
+    asyncio.events._set_running_loop(None)
+    asyncio.set_event_loop(None)

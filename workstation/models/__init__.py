@@ -19,6 +19,8 @@ from workstation.models.intake import OutboxMessage as OutboxMessage
 from workstation.models.intake import QuarantinedItem as QuarantinedItem
 from workstation.models.intake import ServiceMapping as ServiceMapping
 from workstation.models.intake import UnitResponse as UnitResponse
+from workstation.models.photo import Photo as Photo
+from workstation.models.photo import PhotoBlob as PhotoBlob
 from workstation.models.reference import (
     CalendarYear,
     CareGroup,
