@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from workstation.cli import common
-from workstation.domain.care import AREAS, CAMPAIGN_KINDS, CHANGE_KINDS, MODES
+from workstation.domain.care import AREAS, CAMPAIGN_KINDS, CHANGE_KINDS, LIVING, MODES
 from workstation.i18n import tr
 from workstation.services import care, care_export, care_import, care_privacy, care_visits, care_worklist
 from workstation.services.errors import ValidationError
@@ -89,7 +89,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.add_argument("--id-number", default=None)
     add.add_argument("--phone", default="")
     add.add_argument("--address", default="")
-    add.add_argument("--living", default="", choices=["", "alone", "spouse", "family", "institution", "other"])
+    add.add_argument("--living", default="", choices=["", *LIVING])
     add.add_argument("--birth-date", default=None, metavar="DATE")
     add.add_argument("--visitor", default="", metavar="NAME")
     add.set_defaults(handler=care_add_person)
