@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import sys
@@ -340,3 +341,59 @@ def test_a_minors_need_and_address_stay_out_of_the_case_a_visit_raises(cli, db, 
     assert "心理辅导" not in shown and "酗酒" not in shown and "塘西河花园" not in shown
     case = get_case(db, cid)
     assert case["grid"] == "S13C01G01" and f"person {child}" in case["text"] and "masked" in case["text"]
+
+
+def _leaf_handlers() -> dict[str, object]:
+    """Every command of the command line (area + command), with the function that runs it."""
+    from workstation.cli import build_parser
+
+    found: dict[str, object] = {}
+
+    def walk(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> None:
+        handler = parser.get_default("handler")
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if handler is not None and not subs:
+            found[" ".join(path)] = handler
+        for action in subs:
+            for name, child in action.choices.items():
+                walk(child, (*path, name))
+
+    walk(build_parser(), ())
+    return found
+
+
+def test_only_listed_commands_run_without_proof_of_who_acts():
+    from workstation.cli.common import NO_IDENTITY
+
+    free = {path for path, handler in _leaf_handlers().items() if handler in NO_IDENTITY}
+    assert free == {
+        "db upgrade",
+        "catalogue list",
+        "calendar due",
+        "calendar show",
+        "assist suggest",
+        "assist duplicates",
+        "intake status",
+        "intake mapping list",
+        "demo seed",
+        "demo scenarios",
+        "demo check",
+        "user add",  # only the first administrator, while no user exists; later ones need an administrator
+    }
+
+
+def test_every_other_command_is_refused_before_it_runs_when_nobody_proves_who_acts(db_url, users, capsys, monkeypatch):
+    """A command that forgot to ask who acts is still guarded: the dispatcher asks before any handler."""
+    from workstation.cli import common
+
+    ran: list[str] = []
+    for path, handler in _leaf_handlers().items():
+        if handler in common.NO_IDENTITY:
+            continue
+        args = argparse.Namespace(db=db_url, actor=None, token=None, password_stdin=False)
+        monkeypatch.delenv("WORKSTATION_TOKEN", raising=False)
+        monkeypatch.delenv("WORKSTATION_USER", raising=False)
+        with pytest.raises(ValidationError):
+            common.require_identity(handler, args)
+        ran.append(path)
+    assert {"photos show", "case list", "case show", "case reject", "outbox list"} <= set(ran)

@@ -56,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.parse_args([args.area, "--help"])
         return 2
     try:
+        common.require_identity(handler, args)
         return int(handler(args) or 0)
     except WorkstationError as exc:
         print(tr("error: {message}", message=exc.message), file=sys.stderr)

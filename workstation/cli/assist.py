@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dup.set_defaults(handler=duplicates)
 
 
+@common.no_identity
 def suggest(args: argparse.Namespace) -> int:
     """Print the top three categories of each non-empty line of standard input."""
     db = common.database(args)
@@ -53,6 +54,7 @@ def suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+@common.no_identity
 def duplicates(args: argparse.Namespace) -> int:
     """Print the merge candidates of one case."""
     db = common.database(args)

@@ -13,7 +13,7 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from workstation.domain.lifecycle import Role
@@ -79,11 +79,39 @@ def database(args: argparse.Namespace) -> Database:
     """
     from workstation.intake.targets import ensure_configured_targets
 
+    opened: Database | None = getattr(args, "_db", None)
+    if opened is not None:  # one command, one database: the identity check opened it already
+        return opened
     db = open_database(getattr(args, "db", None))
     problem = ensure_configured_targets(db, getattr(args, "config", None))
     if problem:
         print(problem, file=sys.stderr)
+    args._db = db
     return db
+
+
+NO_IDENTITY: set[Callable[..., Any]] = set()
+
+
+def no_identity(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a command that may run without proof of who acts (reference data, status, the first user).
+
+    Every other command proves its user before it runs (:func:`require_identity`), so a new command
+    cannot forget to.
+    """
+    NO_IDENTITY.add(handler)
+    return handler
+
+
+def require_identity(handler: Callable[..., Any], args: argparse.Namespace) -> None:
+    """Prove who acts before any command that is not marked :func:`no_identity` runs.
+
+    Raises:
+        ValidationError: nobody named and no token.
+        AuthenticationError: a wrong password or token, or a locked name or source.
+    """
+    if handler not in NO_IDENTITY:
+        actor(database(args), args)
 
 
 ENV_USER = "WORKSTATION_USER"

@@ -57,6 +57,7 @@ class _ProgressLine:
             sys.stderr.write("\n")
 
 
+@common.no_identity
 def demo_seed(args: argparse.Namespace) -> int:
     """Seed a demo world into the database named by ``--db`` (never the configured production one)."""
     url = getattr(args, "db", None)
@@ -133,6 +134,7 @@ def demo_score(args: argparse.Namespace) -> int:
     return 0
 
 
+@common.no_identity
 def demo_scenarios(args: argparse.Namespace) -> int:
     """List the shipped scenarios."""
     for sc in list_scenarios():
@@ -154,6 +156,7 @@ def demo_scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
+@common.no_identity
 def demo_check(args: argparse.Namespace) -> int:
     """Validate one scenario file."""
     try:

@@ -204,6 +204,7 @@ def intake_run(args: argparse.Namespace) -> int:
     return 1 if args.once and any(not r.ok for r in results) else 0
 
 
+@common.no_identity
 def intake_status(args: argparse.Namespace) -> int:
     """Print each connection's state."""
     db = common.database(args)
@@ -235,6 +236,7 @@ def intake_status(args: argparse.Namespace) -> int:
     return 0
 
 
+@common.no_identity
 def mapping_list(args: argparse.Namespace) -> int:
     """Print the service mappings."""
     db = common.database(args)

@@ -54,6 +54,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     st.set_defaults(handler=calendar_set)
 
 
+@common.no_identity
 def db_upgrade(args: argparse.Namespace) -> int:
     """Upgrade the schema (an SQLite file is copied aside first)."""
     engine = make_engine(resolve_db_url(args.db if "db" in args else None))
@@ -71,6 +72,7 @@ def db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+@common.no_identity
 def catalogue_list(args: argparse.Namespace) -> int:
     """Print the catalogue."""
     db = common.database(args)
@@ -102,6 +104,7 @@ def catalogue_list(args: argparse.Namespace) -> int:
     return 0
 
 
+@common.no_identity
 def calendar_due(args: argparse.Namespace) -> int:
     """Print the deadline of a limit counted from a start time."""
     try:
@@ -128,6 +131,7 @@ def calendar_due(args: argparse.Namespace) -> int:
     return 0
 
 
+@common.no_identity
 def calendar_show(args: argparse.Namespace) -> int:
     """Print the calendar's settings."""
     cal = load_calendar(common.database(args))

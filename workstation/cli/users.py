@@ -77,6 +77,7 @@ def _new_password(args: argparse.Namespace) -> str:
     return first
 
 
+@common.no_identity
 def user_add(args: argparse.Namespace) -> int:
     """Add a user."""
     db = common.database(args)
