@@ -141,7 +141,7 @@ class CasePanel(QWidget):
         history = "".join(
             f"<tr><td style='color:#555;white-space:nowrap'>{_esc((e['at'] or '')[5:16].replace('T', ' '))}</td>"
             f"<td style='padding:0 8px'><b>{_esc(action_label(e['action']))}</b></td>"
-            f"<td>{_esc(tr('system') if e['actor'] == 'system' else e['actor'])}</td>"
+            f"<td>{_esc(e['who'])}</td>"
             f"<td>{_esc(state_label(e['to']))}</td>"
             f"<td style='color:#333'>{_esc(e['reason']) if e['reason'] else ''}</td></tr>"
             for e in c.get("history", [])
