@@ -138,8 +138,11 @@ def _on_behalf(s: Session, by: Actor, case: Case, action: str, for_unit: str | N
     working = {case.unit_code, *s.scalars(select(CaseUnit.unit_code).where(CaseUnit.case_id == case.id))}
     if not code or code not in working:
         raise ValidationError(
-            tr("{unit} does not work on case {id}: record the answer of a unit the case is dispatched to.",
-               unit=code or "-", id=case.id),
+            tr(
+                "{unit} does not work on case {id}: record the answer of a unit the case is dispatched to.",
+                unit=code or "-",
+                id=case.id,
+            ),
             {"unit": tr("not on the case")},
         )
     unit = s.get(Unit, code)
