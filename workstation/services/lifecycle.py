@@ -207,6 +207,35 @@ def _write(
     return outcome
 
 
+def check_state(case_id: int, status: str, action: str) -> None:
+    """Refuse an action the case's state does not allow (the window asks before it opens a dialog).
+
+    Raises:
+        InvalidTransitionError: naming the state and the states the action applies to.
+    """
+    spec = ACTIONS[action]
+    if State(status) not in spec.sources:
+        raise InvalidTransitionError(
+            tr(
+                "Case {id} is {state}: {action} applies only to cases that are {states}.",
+                id=case_id,
+                state=state_label(status),
+                action=action_label(action),
+                states=tr(" or ").join(state_label(st) for st in State if st in spec.sources),
+            )
+        )
+
+
+def check_allowed(by: Actor, case_id: int, status: str, action: str) -> None:
+    """Refuse early what ``transition`` would refuse for the actor's role or the case's state.
+
+    Raises:
+        PermissionDeniedError, InvalidTransitionError.
+    """
+    by.require(ACTIONS[action].roles, action_label(action))
+    check_state(case_id, status, action)
+
+
 def transition(
     db: Database,
     by: Actor,
@@ -250,16 +279,7 @@ def transition(
                 raise _Lost
             _check_unit_actor(s, by, case)
             _check_lease(s, by, case_id, now)
-            if State(case.status) not in spec.sources:
-                raise InvalidTransitionError(
-                    tr(
-                        "Case {id} is {state}: {action} applies only to cases that are {states}.",
-                        id=case_id,
-                        state=state_label(case.status),
-                        action=label,
-                        states=tr(" or ").join(state_label(st) for st in State if st in spec.sources),
-                    )
-                )
+            check_state(case_id, case.status, action)
             behalf = _on_behalf(s, by, case, action, for_unit)
             values, details = prepare(s, case) if prepare else ({}, {})
             details.update(behalf)
