@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from workstation.services.actors import Actor
     from workstation.storage.db import Database
+    from workstation.ui.admin.window import AdminWindow
     from workstation.ui.main_window import MainWindow
     from workstation.ui.station.window import StationWindow
 
@@ -65,11 +66,12 @@ def build_window(
     seat: str,
     demo: bool,
     community: str | None = None,
-) -> MainWindow | StationWindow:
+) -> MainWindow | StationWindow | AdminWindow:
     """The window the user's role works in.
 
     Station staff get the station workspace (so does a lead or administrator who names
-    ``--station COMMUNITY``); everyone else the operator's window with its extensions.
+    ``--station COMMUNITY``); administrators the administrator's window; everyone else the
+    operator's window with its extensions.
     """
     from workstation.ui.main_window import Extension, MainWindow
 
@@ -77,6 +79,10 @@ def build_window(
         from workstation.ui.station.window import StationWindow
 
         return StationWindow(db, actor, keymap, settings, seat=seat, demo=demo, community=community)
+    if actor.role == Role.ADMIN:
+        from workstation.ui.admin.window import AdminWindow
+
+        return AdminWindow(db, actor, keymap, settings, seat=seat, demo=demo)
     extensions: list[Extension] = []
     if demo:
         from workstation.ui.training import TrainingExtension
@@ -89,6 +95,35 @@ def build_window(
     return MainWindow(db, actor, keymap, settings, seat=seat, demo=demo, extensions=extensions)
 
 
+def sign_in(db: Database, settings: QSettings, user: str | None = None) -> Actor | None:
+    """Who works at the seat: the first-run administrator just created, or the user who signs in.
+
+    Returns:
+        The actor, or None when the dialog was closed. The user name is remembered for next time.
+    """
+    from PySide6.QtWidgets import QDialog
+
+    from workstation.ui.dialogs import FirstAdminDialog, SignInDialog
+
+    actor = None
+    if needs_first_admin(db):
+        first = FirstAdminDialog(db)
+        accepted = first.exec() == QDialog.DialogCode.Accepted
+        actor = first.actor if accepted else None  # created with the password typed twice: no second sign-in
+        first.deleteLater()
+        if actor is None:
+            return None
+    if actor is None:
+        dialog = SignInDialog(db, last_user=user or str(settings.value("session/lastUser", "")))
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        actor = dialog.actor if accepted else None
+        dialog.deleteLater()
+        if actor is None:
+            return None
+    settings.setValue("session/lastUser", actor.name)
+    return actor
+
+
 def keymap_file() -> Path:
     """Where a user's key binding changes are stored."""
     return Path(user_config_dir(APP_NAME, appauthor=False)) / "keymap.json"
@@ -99,9 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     set_language(args.lang)
     from PySide6.QtCore import QLibraryInfo, QLocale, QSettings, QTranslator
-    from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+    from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from workstation.ui.dialogs import FirstAdminDialog, SignInDialog
     from workstation.ui.style import apply_style
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -136,15 +170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         keymap = Keymap.load(None)
     if actor is None:
-        if needs_first_admin(db):
-            first = FirstAdminDialog(db)
-            if first.exec() != QDialog.DialogCode.Accepted:
-                return 0
-        sign_in = SignInDialog(db, last_user=args.user or str(settings.value("session/lastUser", "")))
-        if sign_in.exec() != QDialog.DialogCode.Accepted or sign_in.actor is None:
+        actor = sign_in(db, settings, args.user)
+        if actor is None:
             return 0
-        actor = sign_in.actor
-        settings.setValue("session/lastUser", actor.name)
     seat = f"{socket.gethostname()}:{os.getpid()}"
     window = build_window(db, actor, keymap, settings, seat=seat, demo=args.demo, community=args.community)
     window.show()
