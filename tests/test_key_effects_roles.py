@@ -63,7 +63,7 @@ def test_the_key_does_what_the_command_says(qtbot, db, users, tmp_path, command_
             checked.append(True)
             try:
                 effect.check(env)
-            except BaseException as exc:  # noqa: BLE001 - re-raised below, once the dialog is closed
+            except BaseException as exc:  # re-raised below, once the dialog is closed
                 failed.append(exc)
                 modal.reject()
 
