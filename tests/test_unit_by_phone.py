@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 import workstation.intake  # noqa: F401 - installs the lifecycle hooks
 from tests.conftest import article_report
+from tests.test_cli import cli  # noqa: F401 - the fixture
 from workstation.i18n import set_language
 from workstation.intake.responses import record_for_unit
 from workstation.services import lifecycle as lc
@@ -85,13 +83,9 @@ def test_the_units_own_account_is_not_marked(db, users):
     assert "for_unit" not in event["details"] and event["who"] == "gridteam"
 
 
-def test_case_show_prints_who_recorded_it(db, users, db_url):
+def test_on_the_command_line_a_seat_user_records_for_the_cases_unit(db, users, cli):  # noqa: F811
     cid = dispatched(db, users)
-    record_for_unit(db, users["op1"], cid, "acknowledge")
-    out = subprocess.run(
-        [sys.executable, "-m", "workstation", "--db", db_url, "--lang", "en", "case", "show", str(cid)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    cli("case", "acknowledge", str(cid), "--as", "op1")
+    out = cli("case", "show", str(cid)).out
     assert "recorded by op1 for 塘西河网格综管队" in out and "for_unit=" not in out
+    assert get_case(db, cid)["history"][-1]["details"]["for_unit"] == UNIT

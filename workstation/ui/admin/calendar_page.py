@@ -81,7 +81,7 @@ class CalendarPage:
         self.model = CalendarModel(window)
         self.pane = TablePane(
             self.model,
-            tr("y another year · h add a holiday · w add a make-up working day · Delete remove · / search"),
+            tr("y year · h add a holiday · w add a make-up working day · Delete remove · / search · Ctrl+E export"),
             widths=(120, 90, 180),
         )
         self.pane.setObjectName("calendarPane")
