@@ -222,3 +222,14 @@ def test_the_first_run_administrator_lands_in_the_administrators_window(qtbot, f
     window = build_window(db, actor, Keymap.load(None), settings, seat="s", demo=False)
     qtbot.addWidget(window)
     assert isinstance(window, AdminWindow)
+
+
+def test_the_palette_runs_an_admin_command_and_ctrl_l_locks_the_window(qtbot, db, users, make_window):
+    window = make_window(users["admin"])
+    press(qtbot, window, Qt.Key.Key_K, [["admin.mappings", ENTER]], modifier=CTRL)
+    assert window.work_area.currentWidget() is window.mappings.pane
+    hidden = []
+    run = ModalDriver([[PASSWORD, ENTER]], inspect=lambda _: hidden.append(not window.central.isVisible()))
+    QTest.keyClick(window.table, Qt.Key.Key_L, CTRL)
+    qtbot.waitUntil(run.done, timeout=5000)
+    assert hidden == [True] and window.central.isVisible()

@@ -83,7 +83,7 @@ class AdminWindow(SeatWindow):
         self.actions_by_id = build_actions(
             self, keymap, self._handlers(), self.work_area, mode=MODE, scopes=self.scopes
         )
-        self.lock = SeatLock(self, self)
+        self.live = SeatLock(self, self)  # the idle lock (named like the other windows' live helpers)
         geometry = settings.value("adminWindow/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -148,7 +148,7 @@ class AdminWindow(SeatWindow):
             "view.palette": self.open_palette,
             "help.cheatsheet": self.cheatsheet,
             "help.about": self.about,
-            "session.lock": lambda: self.lock.lock(),
+            "session.lock": lambda: self.live.lock(),
             "session.sign_out": self.close,
             "session.quit": self.close,
         }
@@ -210,5 +210,5 @@ class AdminWindow(SeatWindow):
     def closeEvent(self, event: Any) -> None:
         """Remember the window's size; stop the idle watch."""
         self.settings.setValue("adminWindow/geometry", self.saveGeometry())
-        self.lock.stop_lock()
+        self.live.stop_lock()
         super().closeEvent(event)
