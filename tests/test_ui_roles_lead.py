@@ -122,10 +122,12 @@ def test_a_lead_refuses_an_extension_with_a_reason_and_approves_the_next(qtbot, 
     lc.request_extension(db, users["gridteam"], cid, "2wd", "材料未到")
     window = make_window(users["lead"])
     QTest.keyClick(window.table, Qt.Key.Key_6, CTRL)
+    assert "Extension asked" in window.panel.body.toPlainText()  # the lead sees the request waiting
     deadline = get_case(db, cid)["deadline"]
     press(qtbot, window, Qt.Key.Key_E, [[Qt.Key.Key_Down, Qt.Key.Key_Return], ["not justified", Qt.Key.Key_Return]])
     case = get_case(db, cid)
     assert case["extensions"][-1]["status"] == "refused" and case["history"][-1]["reason"] == "not justified"
+    assert "Extension asked" not in window.panel.body.toPlainText()
     assert case["deadline"] == deadline
     lc.request_extension(db, users["gridteam"], cid, "1wd", "再等一天")
     press(qtbot, window, Qt.Key.Key_E, [[Qt.Key.Key_Return]])

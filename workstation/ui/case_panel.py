@@ -120,6 +120,22 @@ class CasePanel(QWidget):
             rows.append((tr("Photos"), "<br>".join(_esc(p) for p in c["photos"])))
         if c.get("result"):
             rows.append((tr("Result"), _esc(c["result"])))
+        for req in (x for x in c.get("extensions", []) if x["status"] == "pending"):
+            rows.append(
+                (
+                    tr("Extension asked"),
+                    _esc(
+                        tr(
+                            "{limit} more, asked by {who}: {reason}",
+                            limit=req["limit"],
+                            who=req["requested_by"],
+                            reason=req["reason"],
+                        )
+                    )
+                    + " · "
+                    + _esc(tr("a shift lead decides (e)")),
+                )
+            )
         if c.get("merged_into"):
             rows.append((tr("Merged into"), _esc(c["merged_into"])))
         taken = ""
