@@ -26,7 +26,7 @@ from workstation.services.queries import get_case
 from workstation.services.reports import add_report
 
 UNIT = "GRID-S13C01G01"
-LEADS = ("lead", "trainer")
+LEADS = ("lead",)  # and a trainer in demo mode
 SEATS = ("operator", "lead", "trainer")
 
 
@@ -73,7 +73,7 @@ def _history(env: KeyEnv) -> dict[str, Any]:
 
 
 def _resumed(env: KeyEnv) -> None:
-    assert get_case(env.db, env.extra["case"])["status"] == "dispatched"
+    assert get_case(env.db, env.extra["case"])["status"] == "dispatched", env.window.message.text()
     assert _history(env)["action"] == "resume"
     assert env.window.message.text() == tr(
         "Case #{id} resumed: back with {unit}.", id=env.extra["case"], unit="塘西河网格综管队"

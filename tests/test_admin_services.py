@@ -45,7 +45,7 @@ def test_the_last_administrator_stays(db, users):
 
 
 def test_reset_password(db, users):
-    with pytest.raises(ValidationError, match="at least 8"):
+    with pytest.raises(ValidationError, match="at least 10"):
         accounts.reset_password(db, users["admin"], "op1", "short")
     accounts.reset_password(db, users["admin"], "op1", "another-pass-2")
     assert accounts.authenticate(db, "op1", "another-pass-2").name == "op1"

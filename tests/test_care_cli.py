@@ -8,7 +8,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.care_support import add, roster_xlsx, valid_id, wrong_check
-from workstation.cli import main
+from tests.conftest import run_cli
 from workstation.services.queries import get_case
 
 ID1 = valid_id("19400305", "123")
@@ -18,7 +18,7 @@ ID2 = valid_id("19520101", "044")
 @pytest.fixture
 def run(db_url, users, capsys):
     def run(*argv: str) -> tuple[int, str, str]:
-        code = main(["--db", db_url, "--lang", "en", *argv])
+        code = run_cli(["--db", db_url, "--lang", "en", *argv])
         out = capsys.readouterr()
         return code, out.out, out.err
 

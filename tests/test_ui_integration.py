@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
 from typing import Any
 
 import pytest
-import qasync
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -32,32 +30,6 @@ from workstation.ui.main_window import MainWindow
 CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 FAST = {"timeout_s": 2, "attempts": 2, "backoff_s": 0.01, "backoff_max_s": 0.02}
 UNIT = "GRID-S13C01G01"
-
-
-@pytest.fixture(scope="session")
-def qasync_loop(qapp):
-    """One asyncio loop on Qt's event loop for the session, as app.py runs one for the program's life.
-
-    Kept for the whole session: qasync leaves the Qt timers of cancelled callbacks running, and a closed
-    loop collected later in some worker thread would make Qt warn about stopping them there.
-    """
-    loop = qasync.QEventLoop(qapp)
-    yield loop
-    loop.close()  # waits for the worker threads
-
-
-@pytest.fixture
-def aio(qasync_loop):
-    """The loop marked running for one test: pytest-qt spins Qt's event loop, which runs the loop's callbacks.
-
-    (``already_running=True`` would mark it too, but its ``stop()`` calls ``QApplication.exit()``, after
-    which every nested event loop, such as a modal dialog's, returns at once.)
-    """
-    asyncio.set_event_loop(qasync_loop)
-    asyncio.events._set_running_loop(qasync_loop)
-    yield qasync_loop
-    asyncio.events._set_running_loop(None)
-    asyncio.set_event_loop(None)
 
 
 @pytest.fixture

@@ -101,6 +101,8 @@ def test_operators_are_not_offered_the_leads_work(qtbot, db, users, make_window)
     window = make_window(users["op1"])
     for command in ("case.supervise", "case.suspend", "case.resume", "case.reopen", "case.extension"):
         assert command not in window.actions_by_id
+    trainer = make_window(users["trainer"], "trainer-seat")  # outside demo mode a trainer is no lead
+    assert "case.supervise" not in trainer.actions_by_id
     lead = make_window(users["lead"], "lead-seat")
     assert lead.actions_by_id["case.suspend"].shortcut().toString() == "G"
     assert lead.actions_by_id["case.suspend"].isEnabled()

@@ -86,6 +86,6 @@ def test_the_units_own_account_is_not_marked(db, users):
 def test_on_the_command_line_a_seat_user_records_for_the_cases_unit(db, users, cli):  # noqa: F811
     cid = dispatched(db, users)
     cli("case", "acknowledge", str(cid), "--as", "op1")
-    out = cli("case", "show", str(cid)).out
+    out = cli("case", "show", str(cid), "--as", "op2").out
     assert "recorded by op1 for 塘西河网格综管队" in out and "for_unit=" not in out
     assert get_case(db, cid)["history"][-1]["details"]["for_unit"] == UNIT

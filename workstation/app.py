@@ -92,6 +92,9 @@ def build_window(
         from workstation.ui.integration import IntegrationExtension
 
         extensions.append(IntegrationExtension(None))  # the settings file: $WORKSTATION_INTAKE or the default
+    from workstation.ui.photo_runner import PhotoFetchExtension
+
+    extensions.append(PhotoFetchExtension())  # URL photos (reports, unit responses) fetched in the background
     return MainWindow(db, actor, keymap, settings, seat=seat, demo=demo, extensions=extensions)
 
 

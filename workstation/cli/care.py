@@ -117,9 +117,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rev.add_argument("--reason", required=True, metavar="TEXT")
     rev.set_defaults(handler=care_reveal)
 
-    for p in (imp, due, visit, exp, person, add, change, campaign, cov, rev):
-        common.actor_option(p)
-
 
 def _column(text: str) -> int:
     text = text.strip().upper()

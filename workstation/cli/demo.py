@@ -10,6 +10,7 @@ from workstation.demo.safety import DemoSafetyError, is_production
 from workstation.demo.scenarios import ScenarioError, list_scenarios, load_scenario
 from workstation.demo.scoring import score_run
 from workstation.demo.world import seed_world
+from workstation.domain.lifecycle import Role
 from workstation.i18n import tr
 from workstation.services.errors import ValidationError
 from workstation.services.reports import parse_time
@@ -93,7 +94,9 @@ def demo_seed(args: argparse.Namespace) -> int:
 
 def demo_score(args: argparse.Namespace) -> int:
     """Print a run's score."""
-    result = score_run(common.database(args), args.run)
+    db = common.database(args)
+    common.actor(db, args, [Role.TRAINER, Role.LEAD, Role.ADMIN], tr("read training scores"))
+    result = score_run(db, args.run)
     if args.json:
         common.emit_json(result)
         return 0

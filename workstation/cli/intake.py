@@ -11,6 +11,7 @@ from typing import Any
 import requests
 
 from workstation.cli import common
+from workstation.domain.lifecycle import Role
 from workstation.i18n import tr
 from workstation.intake import ingest, mappings, outbox, quarantine, status
 from workstation.intake.base import PollContext
@@ -20,7 +21,10 @@ from workstation.intake.open311 import Open311Source
 from workstation.intake.poller import Poller
 from workstation.intake.settings import Retry, Settings, SourceConfig, load_settings
 from workstation.services.errors import ValidationError
+from workstation.services.masking import masked_message
 from workstation.storage.db import Database
+
+OUTBOX_READERS = (Role.OPERATOR, Role.LEAD, Role.ADMIN)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,7 +43,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="read times without offset in this zone (e.g. Asia/Shanghai, --assume-tz=+08:00)",
     )
     o311.add_argument("--timeout", type=float, default=10.0, metavar="S")
-    common.actor_option(o311)
     o311.set_defaults(handler=intake_open311)
 
     run = isub.add_parser("run", help="poll every configured source (and send the outbox)", parents=opts)
@@ -62,7 +65,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ms.add_argument("source", metavar="SOURCE")
     ms.add_argument("code", metavar="SERVICE_CODE")
     ms.add_argument("category", metavar="CATEGORY|-")
-    common.actor_option(ms)
     ms.set_defaults(handler=mapping_set)
 
     q = isub.add_parser("quarantine", help="items that could not be imported", parents=opts)
@@ -81,12 +83,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     qr.add_argument("id", type=int)
     qr.add_argument("--payload-file", metavar="FILE", help="the edited payload")
     qr.add_argument("--config", metavar="FILE", help="settings file, for the source's options")
-    common.actor_option(qr)
     qr.set_defaults(handler=quarantine_reprocess)
     qd = qsub.add_parser("discard", help="set an item aside for good", parents=opts)
     qd.add_argument("id", type=int)
     qd.add_argument("--note", default="")
-    common.actor_option(qd)
     qd.set_defaults(handler=quarantine_discard)
 
     box = sub.add_parser("outbox", help="outbound messages to the units' systems", parents=opts)
@@ -100,7 +100,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     which = br.add_mutually_exclusive_group(required=True)
     which.add_argument("id", type=int, nargs="?", metavar="ID")
     which.add_argument("--all-failed", action="store_true", help="every failed message")
-    common.actor_option(br)
     br.set_defaults(handler=outbox_retry)
     bs = bsub.add_parser("send", help="send what is due now", parents=opts)
     bs.add_argument("--config", metavar="FILE", help="settings file, for the targets' credentials")
@@ -123,7 +122,7 @@ def _print_quarantined(held: list[tuple[str, int | None, str]]) -> None:
 def intake_open311(args: argparse.Namespace) -> int:
     """Import a requests document (URL or file) once; exit 1 if anything was quarantined."""
     db = common.database(args)
-    by = common.actor(db, args, default_system=True)
+    by = common.actor(db, args)
     if args.service_map:
         mappings.apply_map(db, by, args.source, mappings.load_map_file(args.service_map))
     options: dict[str, Any] = {"sync_services": True}
@@ -194,6 +193,7 @@ def _settings(path: str | None) -> Settings:
 def intake_run(args: argparse.Namespace) -> int:
     """Poll every configured source; with --once, one round (exit 1 if any round failed)."""
     db = common.database(args)
+    common.actor(db, args, [Role.ADMIN], tr("run the intake service"))
     poller = Poller(db, _settings(args.config))
     if not poller.sources:
         print(tr("No enabled sources in the settings."), file=sys.stderr)
@@ -230,7 +230,7 @@ def mapping_list(args: argparse.Namespace) -> int:
 def mapping_set(args: argparse.Namespace) -> int:
     """Set one mapping."""
     db = common.database(args)
-    by = common.actor(db, args, default_system=True)
+    by = common.actor(db, args)
     mappings.set_mapping(db, by, args.source, args.code, None if args.category == "-" else args.category)
     print(tr("{source} {code} -> {category}", source=args.source, code=args.code, category=args.category))
     return 0
@@ -239,6 +239,7 @@ def mapping_set(args: argparse.Namespace) -> int:
 def quarantine_list(args: argparse.Namespace) -> int:
     """Print quarantined items."""
     db = common.database(args)
+    common.actor(db, args, quarantine.ROLES, tr("read quarantined items"))
     for row in quarantine.list_items(db, None if args.status == "all" else args.status, args.source):
         if args.json:
             common.emit_json(row)
@@ -253,6 +254,7 @@ def quarantine_list(args: argparse.Namespace) -> int:
 def quarantine_show(args: argparse.Namespace) -> int:
     """Print one item with its payload."""
     db = common.database(args)
+    common.actor(db, args, quarantine.ROLES, tr("read quarantined items"))
     row = quarantine.get_item(db, args.id)
     if args.json:
         common.emit_json(row)
@@ -268,7 +270,7 @@ def quarantine_show(args: argparse.Namespace) -> int:
 
 def _db_actor(args: argparse.Namespace) -> tuple[Database, Any]:
     db = common.database(args)
-    return db, common.actor(db, args, default_system=True)
+    return db, common.actor(db, args)
 
 
 def quarantine_reprocess(args: argparse.Namespace) -> int:
@@ -305,9 +307,10 @@ def quarantine_discard(args: argparse.Namespace) -> int:
 def outbox_list(args: argparse.Namespace) -> int:
     """Print outbound messages."""
     db = common.database(args)
+    common.actor(db, args, OUTBOX_READERS, tr("read outbound messages"))
     for row in outbox.list_outbox(db, args.status, args.case):
         if args.json:
-            common.emit_json(row)
+            common.emit_json(masked_message(row))
         else:
             print(
                 f"{row['id']:>6}  {row['status']:<7} {row['kind']:<15} {row['target']:<16} "
@@ -331,6 +334,7 @@ def outbox_retry(args: argparse.Namespace) -> int:
 def outbox_send(args: argparse.Namespace) -> int:
     """Send what is due; exit 1 if anything failed for good."""
     db = common.database(args)
+    common.actor(db, args, [Role.ADMIN], tr("run the intake service"))
     report = outbox.send_pending(db, settings=_settings(args.config) if args.config else None)
     print(report.line())
     return 1 if report.failed else 0

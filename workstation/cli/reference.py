@@ -51,7 +51,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     st = cal_sub.add_parser("set", help="mark a day as holiday, workday (make-up) or normal", parents=opts)
     st.add_argument("day", metavar="DATE", help="YYYY-MM-DD")
     st.add_argument("kind", choices=["holiday", "workday", "normal"])
-    common.actor_option(st)
     st.set_defaults(handler=calendar_set)
 
 

@@ -91,6 +91,12 @@ COMMANDS: list[Command] = [
         N_("Record the unit's 处置反馈: what was done, and photos"),
     ),
     Command("case.undo", N_("Undo last action"), "case", N_("Undo your last action within 30 seconds")),
+    Command(
+        "case.photos",
+        N_("Open the photos…"),
+        "case",
+        N_("The report's and the unit's photos at full size: arrows or n / p move, Esc closes"),
+    ),
     Command("queue.next", N_("Next case"), "queue"),
     Command("queue.previous", N_("Previous case"), "queue"),
     Command("queue.search", N_("Search…"), "queue", N_("Search the current queue")),

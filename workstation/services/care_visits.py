@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workstation.domain.care import AREAS, CAMPAIGN_KINDS, CHANGE_KINDS, MODES, OBSERVATIONS, end_of_day
+from workstation.domain.care import AREAS, CAMPAIGN_KINDS, CHANGE_KINDS, MODES, OBSERVATIONS, end_of_day, is_minor
 from workstation.domain.lifecycle import Role
 from workstation.i18n import tr
 from workstation.models import (
@@ -262,7 +262,9 @@ def raise_case_from_need(db: Database, by: Actor, visit_id: int, seq: int) -> in
     """Send need number ``seq`` of a visit to the operator queue as a case; returns the case id.
 
     Idempotent: the case's external id is ``visit-<visit_id>-<seq>`` on channel VISIT, and the need
-    keeps the case id. The case carries the person's grid and address and a text built from the need.
+    keeps the case id. The case carries the person's grid and address and a text built from the need;
+    for a minor, whose need and address are masked in every care view, the case carries only the grid
+    and a text saying where the details are (the station of the person's community sees them).
 
     Raises:
         NotFoundError, PermissionDeniedError: no such need on the actor's roster, or the role may not.
@@ -287,17 +289,28 @@ def raise_case_from_need(db: Database, by: Actor, visit_id: int, seq: int) -> in
             .order_by(CareGroup.code)
         ).all()
         names = ", ".join(name for _, name in groups)
-        report = {
-            "channel": "VISIT",
-            "external_id": f"visit-{visit_id}-{seq}",
-            "text": tr(
+        minor = is_minor(person.birth_date, visit.visited_at.astimezone(calendar_from(s).tz).date())
+        if minor:
+            text = tr(
+                "A need of a minor found at care visit {visit} of person {person} ({groups}); the details are "
+                "masked: the station of the person's community sees them on the person's page.",
+                visit=visit_id,
+                person=person.id,
+                groups=names or "-",
+            )
+        else:
+            text = tr(
                 "{need} (found at care visit {visit} of person {person}, {groups})",
                 need=need.text,
                 visit=visit_id,
                 person=person.id,
                 groups=names or "-",
-            ),
-            "address": person.address,
+            )
+        report = {
+            "channel": "VISIT",
+            "external_id": f"visit-{visit_id}-{seq}",
+            "text": text,
+            "address": "" if minor else person.address,
             "grid": person.grid_code,
             "reporter_name": visit.visitor,
             "received_at": visit.visited_at,

@@ -32,6 +32,7 @@ from workstation.commands.keymap import Keymap
 from workstation.domain.lifecycle import Role
 from workstation.i18n import role_label, tr
 from workstation.models import SavedFilter
+from workstation.services import photos
 from workstation.services import queue as q
 from workstation.services.actors import Actor
 from workstation.services.errors import NotFoundError
@@ -42,6 +43,7 @@ from workstation.ui.case_panel import CasePanel
 from workstation.ui.layout import restore_layout, save_layout
 from workstation.ui.lead_actions import LeadActions
 from workstation.ui.live import Live
+from workstation.ui.photo_view import PhotoViewer
 from workstation.ui.pickers import PickItem
 from workstation.ui.queue_model import COLUMNS, QueueModel
 from workstation.ui.seat_window import SeatWindow
@@ -78,9 +80,13 @@ class MainWindow(SeatWindow):
         self.seat = seat or f"{actor.name}@seat"
         self.demo = demo
         self.extensions = list(extensions)
-        leads = {"lead"} if actor.role in (Role.LEAD, Role.TRAINER) else set()  # 督办, 挂账, extensions…
+        # 督办, 挂账, extensions…: a shift lead's, and a trainer's while teaching (the services refuse a
+        # trainer outside demo mode, so the window does not offer them there)
+        leading = actor.role == Role.LEAD or (actor.role == Role.TRAINER and demo)
+        leads = {"lead"} if leading else set()
         self.scopes = {"desk"} | leads | {ext.scope for ext in self.extensions}
         self.current_picker = None
+        self.photo_viewer: PhotoViewer | None = None
         self.keystrokes: dict[int, int] = {}
         self.setObjectName("mainWindow")
         self.setWindowTitle(self._title())
@@ -149,7 +155,8 @@ class MainWindow(SeatWindow):
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
 
-        self.panel = CasePanel()
+        self.panel = CasePanel(db=self.db)
+        self.panel.strip.opened.connect(self.open_photos)  # a click on a thumbnail
         self.panel.me = self.actor.name
 
         left = QWidget()
@@ -204,6 +211,7 @@ class MainWindow(SeatWindow):
             "case.close": t.close,
             "case.rework": t.rework,
             "case.undo": t.undo,
+            "case.photos": lambda: self.open_photos(),
             **self.lead.handlers(),
             **self.unit_answers.handlers(),
             "queue.next": lambda: self.move_selection(1),
@@ -321,6 +329,27 @@ class MainWindow(SeatWindow):
                 **{k: counts[k] for k in ("new", "returned", "verify", "overdue")},
             )
         )
+
+    def open_photos(self, start: int = 0) -> None:
+        """``p``: the selected case's photos at full size, from the ``start``-th (arrows move, Escape closes)."""
+        case_id = self.current_id()
+        if case_id is None:
+            self.notify(tr("No case selected."), error=True)
+            return
+        views = photos.case_photos(self.db, case_id)
+        if not views:
+            self.notify(tr("Case {id} has no photos.", id=case_id), error=True)
+            return
+        viewer = PhotoViewer(case_id, views, self.panel.cache, start, self)
+        self.photo_viewer = viewer
+
+        def closed(_result: int) -> None:
+            self.photo_viewer = None
+            viewer.deleteLater()
+            self.restore_focus()
+
+        viewer.finished.connect(closed)
+        viewer.open()
 
     # -- search, filters, export ---------------------------------------------------------------------
 
