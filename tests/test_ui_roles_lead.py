@@ -14,8 +14,10 @@ import workstation.intake  # noqa: F401 - installs the lifecycle hooks
 from tests.conftest import article_report
 from tests.uihelpers import ModalDriver
 from workstation.commands.keymap import Keymap
+from workstation.demo.pictures import picture
 from workstation.models import Case, utcnow
 from workstation.services import lifecycle as lc
+from workstation.services import photos
 from workstation.services.queries import get_case
 from workstation.services.reports import add_report
 from workstation.ui.main_window import MainWindow
@@ -137,7 +139,9 @@ def test_a_lead_refuses_an_extension_with_a_reason_and_approves_the_next(qtbot, 
     assert case["extensions"][-1]["status"] == "approved" and case["deadline"] > deadline
 
 
-def test_an_operator_records_a_units_phoned_answers_on_its_behalf(qtbot, db, users, make_window):
+def test_an_operator_records_a_units_phoned_answers_on_its_behalf(qtbot, db, users, make_window, tmp_path):
+    after = tmp_path / "after.png"
+    after.write_bytes(picture(1, "after"))
     cid = dispatched(db, users)
     window = make_window(users["op1"])
     QTest.keyClick(window.table, Qt.Key.Key_6, CTRL)
@@ -148,7 +152,11 @@ def test_an_operator_records_a_units_phoned_answers_on_its_behalf(qtbot, db, use
         qtbot,
         window,
         Qt.Key.Key_B,
-        [["bikes moved", Qt.Key.Key_Return], ["https://x.example/a.jpg /tmp/b.jpg", Qt.Key.Key_Return]],
+        [
+            ["bikes moved", Qt.Key.Key_Return],
+            # a path that is no file is refused in the dialog, which stays open with the text selected
+            [f"{tmp_path}/missing.jpg", Qt.Key.Key_Return, f"https://x.example/a.jpg {after}", Qt.Key.Key_Return],
+        ],
     )
     case = get_case(db, cid)
     assert case["status"] == "handled" and case["result"] == "bikes moved"
@@ -157,7 +165,10 @@ def test_an_operator_records_a_units_phoned_answers_on_its_behalf(qtbot, db, use
     for event in (ack, handled):
         assert event["actor"] == "op1" and event["details"]["for_unit"] == UNIT
         assert event["who"] == "recorded by op1 for 塘西河网格综管队"
-    assert handled["details"]["photos"] == ["https://x.example/a.jpg", "/tmp/b.jpg"]
+    link, stored = handled["details"]["photos"]
+    assert link == "https://x.example/a.jpg" and stored.startswith(f"photo://phoned/{cid}/")
+    views = {v.ref: v for v in photos.case_photos(db, cid)}
+    assert views[stored].state == "stored" and views[stored].kind == "after"  # shown beside the report's photos
     assert "recorded by op1 for 塘西河网格综管队" in window.panel.body.toPlainText()
 
 

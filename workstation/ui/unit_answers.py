@@ -7,15 +7,19 @@ answer goes through the same path as a response from a unit's system
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workstation.i18n import tr
 from workstation.intake.responses import record_for_unit
 from workstation.services import lifecycle as lc
-from workstation.services.errors import WorkstationError
+from workstation.services import photos as photo_store
+from workstation.services.errors import ValidationError, WorkstationError
 from workstation.ui.lead_actions import ask_text
 from workstation.ui.pickers import PickItem
+from workstation.ui.station.prompts import TextPrompt
 
 if TYPE_CHECKING:
     from workstation.ui.main_window import MainWindow
@@ -46,6 +50,44 @@ class UnitAnswers:
         items += [PickItem(u["code"], u["name"], tr("co-unit"), (u["code"],)) for u in co]
         chosen = self.w.pick(tr("Which unit phoned about case #{id}?", id=case["id"]), items)
         return str(chosen) if chosen else None
+
+    def _photos(self, case_id: int) -> list[str] | None:
+        """The photos the unit sent: links kept as they are, files stored now; None when cancelled."""
+
+        def submit(text: str) -> list[str]:
+            refs = []
+            for token in text.split():
+                if photo_store.scheme(token) in ("http", "https", "photo"):
+                    refs.append(token)
+                    continue
+                path = Path(token).expanduser()
+                try:
+                    data = path.read_bytes()
+                except OSError:
+                    raise ValidationError(
+                        tr("{path} is neither a link nor a file that can be read.", path=token), {"photos": token}
+                    ) from None
+                ref = f"photo://phoned/{case_id}/{uuid.uuid4().hex[:8]}-{path.name}"
+                photo_store.put(self.w.db, ref, data)  # refused when it is not an image or too big
+                refs.append(ref)
+            return refs
+
+        prompt = TextPrompt(
+            tr("Photos of the result"),
+            tr("The photos the unit sent: links or file paths, separated by spaces (Enter with none: no photos)."),
+            self.w,
+            submit=submit,
+            example="https://… /home/…/after.jpg",
+        )
+        try:
+            accepted = bool(prompt.exec())
+        finally:
+            prompt.deleteLater()
+            self.w.restore_focus()
+        if prompt.failure is not None:
+            self.w.notify(prompt.failure.message, error=True)
+            return None
+        return list(prompt.value) if accepted else None
 
     def record(self, kind: str) -> None:
         """Ask what the unit said and record it on the unit's behalf."""
@@ -81,16 +123,10 @@ class UnitAnswers:
             )
             if not result:
                 return
-            photos = ask_text(
-                self.w,
-                tr("Photos of the result"),
-                tr("The photos the unit sent: links or file paths, separated by spaces (Enter with none: no photos)."),
-                required=False,
-                example="https://… /home/…/after.jpg",
-            )
+            photos = self._photos(case["id"])
             if photos is None:
                 return
-            answer.update(result=result, photos=photos.split())
+            answer.update(result=result, photos=photos)
         done = {
             "acknowledge": tr("Recorded for {unit}: case #{id} acknowledged.", unit=name, id=case["id"]),
             "return": tr("Recorded for {unit}: case #{id} returned.", unit=name, id=case["id"]),
