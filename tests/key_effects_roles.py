@@ -6,6 +6,7 @@ sees (``check``): the dialog the key opened (then closed here), or the change it
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,9 +20,10 @@ from tests.key_harness import KeyEffect, KeyEnv
 from workstation.i18n import tr
 from workstation.intake import mappings
 from workstation.models import Case, utcnow
-from workstation.services import accounts
+from workstation.services import accounts, lockout
 from workstation.services import lifecycle as lc
 from workstation.services.calendar import set_day, year_days
+from workstation.services.errors import AuthenticationError
 from workstation.services.queries import get_case
 from workstation.services.reports import add_report
 
@@ -118,6 +120,19 @@ def _disabled(env: KeyEnv) -> None:
     assert env.window.message.text() == tr("{name} disabled: they can no longer sign in (x enables again).", name="op1")
 
 
+def _locked_out(env: KeyEnv) -> None:
+    for _ in range(lockout.USER_LIMIT):
+        with contextlib.suppress(AuthenticationError):
+            accounts.authenticate(env.db, "op1", "wrong-password-1")
+    _select_user(env)
+    env.window.refresh()
+
+
+def _unlocked(env: KeyEnv) -> None:
+    assert lockout.failures(env.db, lockout.USER, "op1") == (0, None)
+    assert env.window.message.text() == tr("{name} can sign in again: the wrong passwords are forgotten.", name="op1")
+
+
 def _calendar_day(env: KeyEnv) -> None:
     set_day(env.db, env.window.actor, date(2026, 12, 31), "holiday")
     w = env.window
@@ -195,6 +210,7 @@ EFFECTS: dict[str, KeyEffect] = {
     "admin.user_add": KeyEffect(lambda env: _dialog(env, tr("Add a user")), _users, windows=("admin",)),
     "admin.user_active": KeyEffect(_disabled, _select_user, windows=("admin",)),
     "admin.user_password": KeyEffect(lambda env: _dialog(env, "op1"), _select_user, windows=("admin",)),
+    "admin.user_unlock": KeyEffect(_unlocked, _locked_out, windows=("admin",)),
     "admin.user_role": KeyEffect(lambda env: _dialog(env, "op1"), _select_user, windows=("admin",)),
     "admin.user_place": KeyEffect(lambda env: _dialog(env, "op1"), _select_user, windows=("admin",)),
     "admin.calendar_year": KeyEffect(

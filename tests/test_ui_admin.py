@@ -15,7 +15,7 @@ from tests.uihelpers import ModalDriver, send
 from workstation.app import build_window, sign_in
 from workstation.commands.keymap import Keymap
 from workstation.intake import mappings
-from workstation.services import accounts
+from workstation.services import accounts, lockout
 from workstation.services.calendar import load_calendar, year_days
 from workstation.services.errors import AuthenticationError
 from workstation.ui.admin import window as admin_window
@@ -233,3 +233,18 @@ def test_the_palette_runs_an_admin_command_and_ctrl_l_locks_the_window(qtbot, db
     QTest.keyClick(window.table, Qt.Key.Key_L, CTRL)
     qtbot.waitUntil(run.done, timeout=5000)
     assert hidden == [True] and window.central.isVisible()
+
+
+def test_a_user_locked_out_by_wrong_passwords_is_shown_and_unlocked(qtbot, db, users, make_window):
+    for _ in range(lockout.USER_LIMIT):
+        with pytest.raises(AuthenticationError):
+            accounts.authenticate(db, "op1", "wrong-password-1")
+    with pytest.raises(AuthenticationError):
+        accounts.authenticate(db, "op1", PASSWORD)  # locked: even the right password is refused
+    window = make_window(users["admin"])
+    select_user(window, "op1")
+    assert "locked until" in window.users.model.text(window.users.pane.current(), "active")
+    press(qtbot, window, Qt.Key.Key_U)
+    assert "op1 can sign in again" in window.message.text()
+    assert window.users.model.text(window.users.pane.current(), "active") == "active"
+    assert accounts.authenticate(db, "op1", PASSWORD).name == "op1"

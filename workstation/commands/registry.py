@@ -166,6 +166,13 @@ COMMANDS: list[Command] = [
         scope="admin",
     ),
     Command("admin.user_password", N_("Reset the password…"), "users", scope="admin"),
+    Command(
+        "admin.user_unlock",
+        N_("Unlock the sign-in"),
+        "users",
+        N_("Clear the lock after repeated wrong passwords"),
+        scope="admin",
+    ),
     Command("admin.user_role", N_("Change the role…"), "users", scope="admin"),
     Command(
         "admin.user_place",

@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from workstation.domain.lifecycle import N_, Role
 from workstation.i18n import role_label, tr
-from workstation.models import Community, Unit
-from workstation.services import accounts
+from workstation.models import Community, Unit, utcnow
+from workstation.services import accounts, lockout
 from workstation.services.errors import WorkstationError
 from workstation.storage.db import Database
 from workstation.ui.dialogs import _Form
@@ -53,7 +53,9 @@ class UsersModel(RowsModel):
         if key == "place":
             return " · ".join(str(x) for x in (row["community"], row["unit"]) if x)
         if key == "active":
-            return tr("active") if row["active"] else tr("disabled")
+            state = tr("active") if row["active"] else tr("disabled")
+            until = row.get("locked_until")
+            return state + " · " + tr("locked until {time}", time=local_time(until, None)) if until else state
         if key == "created_at":
             return local_time(row["created_at"], None, "%Y-%m-%d")
         return super().text(row, key)
@@ -168,7 +170,7 @@ class UsersPage:
         self.model = UsersModel(window)
         self.pane = TablePane(
             self.model,
-            tr("n add · x disable/enable · p password · r role · c community or unit · / search · Ctrl+E export"),
+            tr("n add · x disable/enable · p password · u unlock · r role · c community/unit · / search · Ctrl+E"),
             widths=WIDTHS,
         )
         self.pane.setObjectName("usersPane")
@@ -180,13 +182,19 @@ class UsersPage:
             "admin.user_add": self.add,
             "admin.user_active": self.toggle_active,
             "admin.user_password": self.reset_password,
+            "admin.user_unlock": self.unlock,
             "admin.user_role": self.change_role,
             "admin.user_place": self.set_place,
         }
 
     def reload(self) -> None:
         """Read the accounts again (the selected one stays selected)."""
-        self.pane.set_rows(accounts.user_rows(self.w.db, self.w.actor))
+        rows = accounts.user_rows(self.w.db, self.w.actor)
+        now = utcnow()
+        for row in rows:  # a lock after wrong passwords shows until it ends
+            until = lockout.failures(self.w.db, lockout.USER, str(row["name"]))[1]
+            row["locked_until"] = until if until is not None and until > now else None
+        self.pane.set_rows(rows)
 
     def summary(self) -> str:
         """The counts for the status bar."""
@@ -253,6 +261,17 @@ class UsersPage:
             self.w.restore_focus()
         if done:
             self.w.notify(tr("New password set for {name}: tell them in person.", name=name))
+
+    def unlock(self) -> None:
+        """``u``: clear the lock (and the count) of wrong passwords of the selected user."""
+        row = self._user()
+        if row is None:
+            return
+        name = str(row["name"])
+        self._run(
+            lambda: lockout.unlock(self.w.db, self.w.actor, name=name),
+            tr("{name} can sign in again: the wrong passwords are forgotten.", name=name),
+        )
 
     def change_role(self) -> None:
         """``r``: another role; station staff then pick a community, unit accounts a unit."""
