@@ -337,10 +337,14 @@ def case_show(args: argparse.Namespace) -> int:
         print(f"{key:<{width}}  {value}")
     print(tr("History:"))
     for e in case["history"]:
-        extra = " ".join(f"{k}={v}" for k, v in e["details"].items() if k not in ("version",) and v not in (None, ""))
+        extra = " ".join(
+            f"{k}={v}"
+            for k, v in e["details"].items()
+            if k not in ("version", "for_unit", "for_unit_name") and v not in (None, "")
+        )
         reason = f" — {e['reason']}" if e["reason"] else ""
         print(
-            f"  {e['at'][:19]}  {e['actor']:<10} {e['action']:<18} {e['from'] or '-'} → {e['to']}{reason}"
+            f"  {e['at'][:19]}  {e['who']:<10} {e['action']:<18} {e['from'] or '-'} → {e['to']}{reason}"
             f"{'  ' + extra if extra else ''}"
         )
     return 0

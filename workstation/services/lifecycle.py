@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from workstation.domain.calendar import Limit, LimitError
-from workstation.domain.lifecycle import ACTIONS, RUNNING, Role, State
+from workstation.domain.lifecycle import ACTIONS, RUNNING, UNIT_ACTIONS, Role, State
 from workstation.i18n import action_label, state_label, tr
 from workstation.models import (
     Case,
@@ -123,6 +123,33 @@ def _check_unit_actor(s: Session, by: Actor, case: Case) -> None:
         raise PermissionDeniedError(tr("Case {id} is not dispatched to your unit.", id=case.id))
 
 
+def _on_behalf(s: Session, by: Actor, case: Case, action: str, for_unit: str | None) -> dict[str, Any]:
+    """A seat taking a unit's action records what the unit said: which unit, kept in the event's details.
+
+    Raises:
+        ValidationError: the unit named does not work on the case, or a unit account names another unit.
+    """
+    if action not in UNIT_ACTIONS or by.role in (Role.UNIT, Role.SYSTEM):
+        if for_unit and by.role == Role.UNIT and for_unit != by.unit_code:
+            raise ValidationError(
+                tr("A unit account records only its own unit's answers."), {"unit": tr("not your unit")}
+            )
+        return {}
+    code = (for_unit or case.unit_code or "").strip()
+    working = {case.unit_code, *s.scalars(select(CaseUnit.unit_code).where(CaseUnit.case_id == case.id))}
+    if not code or code not in working:
+        raise ValidationError(
+            tr(
+                "{unit} does not work on case {id}: record the answer of a unit the case is dispatched to.",
+                unit=code or "-",
+                id=case.id,
+            ),
+            {"unit": tr("not on the case")},
+        )
+    unit = s.get(Unit, code)
+    return {"for_unit": code, "for_unit_name": unit.name if unit else code}
+
+
 def _check_lease(s: Session, by: Actor, case_id: int, now: datetime) -> None:
     if by.role not in (Role.OPERATOR, Role.LEAD, Role.TRAINER):
         return  # units and the system act from outside the seats
@@ -181,6 +208,35 @@ def _write(
     return outcome
 
 
+def check_state(case_id: int, status: str, action: str) -> None:
+    """Refuse an action the case's state does not allow (the window asks before it opens a dialog).
+
+    Raises:
+        InvalidTransitionError: naming the state and the states the action applies to.
+    """
+    spec = ACTIONS[action]
+    if State(status) not in spec.sources:
+        raise InvalidTransitionError(
+            tr(
+                "Case {id} is {state}: {action} applies only to cases that are {states}.",
+                id=case_id,
+                state=state_label(status),
+                action=action_label(action),
+                states=tr(" or ").join(state_label(st) for st in State if st in spec.sources),
+            )
+        )
+
+
+def check_allowed(by: Actor, case_id: int, status: str, action: str) -> None:
+    """Refuse early what ``transition`` would refuse for the actor's role or the case's state.
+
+    Raises:
+        PermissionDeniedError, InvalidTransitionError.
+    """
+    by.require(ACTIONS[action].roles, action_label(action))
+    check_state(case_id, status, action)
+
+
 def transition(
     db: Database,
     by: Actor,
@@ -190,6 +246,7 @@ def transition(
     reason: str = "",
     expected_version: int | None = None,
     prepare: Prepare | None = None,
+    for_unit: str | None = None,
 ) -> Outcome:
     """Run one lifecycle action; see the module docstring for the guarantees.
 
@@ -201,6 +258,8 @@ def transition(
         reason: why (required by some actions).
         expected_version: the version the actor saw; a different current version is a conflict.
         prepare: computes (column values, event details) from the current case; may raise.
+        for_unit: a unit's action taken by a seat: the unit whose answer it records (default: the
+            case's unit). The event keeps both the seat's user (its actor) and the unit.
 
     Raises:
         NotFoundError, PermissionDeniedError, InvalidTransitionError, ValidationError, ConflictError.
@@ -223,17 +282,10 @@ def transition(
                 require_demo_for_trainer(s, by, label)
             _check_unit_actor(s, by, case)
             _check_lease(s, by, case_id, now)
-            if State(case.status) not in spec.sources:
-                raise InvalidTransitionError(
-                    tr(
-                        "Case {id} is {state}: {action} applies only to cases that are {states}.",
-                        id=case_id,
-                        state=state_label(case.status),
-                        action=label,
-                        states=tr(" or ").join(state_label(st) for st in State if st in spec.sources),
-                    )
-                )
+            check_state(case_id, case.status, action)
+            behalf = _on_behalf(s, by, case, action, for_unit)
             values, details = prepare(s, case) if prepare else ({}, {})
+            details.update(behalf)
             rows = details.pop("_rows", [])
             target = spec.target.value if spec.target else case.status
             before = {k: _json(getattr(case, k)) for k in values}
@@ -391,14 +443,24 @@ def merge(
     return transition(db, by, case_id, "merge", reason=note, expected_version=expected_version, prepare=prepare)
 
 
-def return_case(db: Database, by: Actor, case_id: int, reason: str, *, expected_version: int | None = None) -> Outcome:
+def return_case(
+    db: Database,
+    by: Actor,
+    case_id: int,
+    reason: str,
+    *,
+    expected_version: int | None = None,
+    for_unit: str | None = None,
+) -> Outcome:
     """The unit says the case is not theirs; it goes back to the operator queue."""
-    return transition(db, by, case_id, "return", reason=reason, expected_version=expected_version)
+    return transition(db, by, case_id, "return", reason=reason, expected_version=expected_version, for_unit=for_unit)
 
 
-def acknowledge(db: Database, by: Actor, case_id: int, *, expected_version: int | None = None) -> Outcome:
+def acknowledge(
+    db: Database, by: Actor, case_id: int, *, expected_version: int | None = None, for_unit: str | None = None
+) -> Outcome:
     """The unit acknowledges the case (签收)."""
-    return transition(db, by, case_id, "acknowledge", expected_version=expected_version)
+    return transition(db, by, case_id, "acknowledge", expected_version=expected_version, for_unit=for_unit)
 
 
 def handle(
@@ -409,6 +471,7 @@ def handle(
     photos: list[str] | None = None,
     *,
     expected_version: int | None = None,
+    for_unit: str | None = None,
 ) -> Outcome:
     """The unit reports its result (text and photo references)."""
     if not (result or "").strip():
@@ -420,7 +483,9 @@ def handle(
             {"photos": list(photos or [])},
         )
 
-    return transition(db, by, case_id, "handle", reason=result, expected_version=expected_version, prepare=prepare)
+    return transition(
+        db, by, case_id, "handle", reason=result, expected_version=expected_version, prepare=prepare, for_unit=for_unit
+    )
 
 
 def _limit(text: str) -> Limit:
@@ -431,7 +496,14 @@ def _limit(text: str) -> Limit:
 
 
 def request_extension(
-    db: Database, by: Actor, case_id: int, limit: str, reason: str, *, expected_version: int | None = None
+    db: Database,
+    by: Actor,
+    case_id: int,
+    limit: str,
+    reason: str,
+    *,
+    expected_version: int | None = None,
+    for_unit: str | None = None,
 ) -> Outcome:
     """The unit asks for more time (延期); a shift lead decides."""
     extra = _limit(limit)
@@ -451,7 +523,14 @@ def request_extension(
         return {}, {"limit": str(extra), "_rows": [row]}
 
     return transition(
-        db, by, case_id, "request_extension", reason=reason, expected_version=expected_version, prepare=prepare
+        db,
+        by,
+        case_id,
+        "request_extension",
+        reason=reason,
+        expected_version=expected_version,
+        prepare=prepare,
+        for_unit=for_unit,
     )
 
 

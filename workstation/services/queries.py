@@ -83,12 +83,20 @@ def _row(
     }
 
 
+def who_acted(actor: str, details: dict[str, Any]) -> str:
+    """Who an event names: the user, or "recorded by the user for the unit" for a unit's phoned-in answer."""
+    name = tr("system") if actor == "system" else actor
+    unit = details.get("for_unit_name") or details.get("for_unit")
+    return tr("recorded by {actor} for {unit}", actor=name, unit=unit) if unit else name
+
+
 def _history(s: Session, case_id: int, tz: tzinfo) -> list[dict[str, Any]]:
     events = s.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id))
     return [
         {
             "at": _iso(e.at, tz),
             "actor": e.actor,
+            "who": who_acted(e.actor, e.details),
             "role": e.actor_role,
             "action": e.action,
             "from": e.from_state,

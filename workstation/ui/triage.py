@@ -270,32 +270,6 @@ class Triage:
         ):
             self.w.refresh(keep=case["id"], advance=True)
 
-    def extension(self) -> None:
-        """``e``: a shift lead approves or refuses the pending extension request."""
-        case = self._case()
-        if case is None:
-            return
-        pending = [x for x in case.get("extensions", []) if x["status"] == "pending"]
-        if not pending:
-            self.w.notify(tr("Case #{id} has no extension request waiting.", id=case["id"]), error=True)
-            return
-        req = pending[0]
-        detail = tr(
-            "{limit} more, asked by {who}: {reason}", limit=req["limit"], who=req["requested_by"], reason=req["reason"]
-        )
-        choice = self.w.pick(
-            tr("Extension for case #{id}", id=case["id"]),
-            [PickItem(True, tr("Approve"), detail), PickItem(False, tr("Refuse"), detail)],
-        )
-        if choice is not None and self._run(
-            case,
-            lambda: lc.decide_extension(
-                self.w.db, self.w.actor, case["id"], bool(choice), expected_version=case["version"]
-            ),
-            tr("Extension decided for case #{id}.", id=case["id"]),
-        ):
-            self.w.refresh(keep=case["id"], advance=False)
-
     def undo(self) -> None:
         """``Ctrl+Z``: undo this seat's last action, within 30 seconds."""
         if self.last_acted is None:
