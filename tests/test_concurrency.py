@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import article_report
 from workstation.services import lifecycle as lc
-from workstation.services.errors import ConflictError
+from workstation.services.errors import ConflictError, ValidationError
 from workstation.services.queries import get_case
 from workstation.services.reports import add_report
 from workstation.storage.db import Database
@@ -56,3 +56,69 @@ def test_a_stale_version_is_refused_and_nothing_is_written(db, users):
     with pytest.raises(ConflictError, match="changed by op1"):
         lc.reject(db, users["op2"], cid, "重复", expected_version=1)
     assert get_case(db, cid)["status"] == "filed"
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_seats_merging_two_reports_into_each_other_leave_one_open(db, db_url, users, attempt):
+    first = add_report(db, article_report(external_id=f"mutual-a-{attempt}")).case_id
+    second = add_report(db, article_report(external_id=f"mutual-b-{attempt}")).case_id
+    seen = {cid: get_case(db, cid)["version"] for cid in (first, second)}
+    seats = {"op1": Database(db_url), "op2": Database(db_url)}
+    barrier = threading.Barrier(2)
+    results: dict[str, object] = {}
+
+    def act(name: str, source: int, target: int) -> None:
+        barrier.wait()
+        try:
+            results[name] = lc.merge(
+                seats[name],
+                users[name],
+                source,
+                target,
+                expected_version=seen[source],
+                expected_into_version=seen[target],
+            )
+        except Exception as exc:
+            results[name] = exc
+
+    threads = [
+        threading.Thread(target=act, args=("op1", first, second)),
+        threading.Thread(target=act, args=("op2", second, first)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    for seat in seats.values():
+        seat.dispose()
+    winners = [n for n, r in results.items() if isinstance(r, lc.Outcome)]
+    losers = [n for n, r in results.items() if isinstance(r, ConflictError)]
+    assert len(winners) == 1 and len(losers) == 1, results
+    assert f"changed by {winners[0]} at" in results[losers[0]].message  # type: ignore[union-attr]
+    states = sorted(get_case(db, cid)["status"] for cid in (first, second))
+    assert states == ["merged", "reported"]
+
+
+def test_a_merge_into_a_case_merged_meanwhile_is_refused_without_a_cycle(db, users):
+    a = add_report(db, article_report(external_id="cycle-a")).case_id
+    b = add_report(db, article_report(external_id="cycle-b")).case_id
+    c = add_report(db, article_report(external_id="cycle-c")).case_id
+    lc.merge(db, users["op1"], a, b)
+    lc.merge(db, users["op1"], b, c)  # a -> b -> c is a chain, not a cycle
+    with pytest.raises(ValidationError, match="merge into that one"):
+        lc.merge(db, users["op2"], c, a)
+    assert get_case(db, c)["status"] == "reported"
+
+
+def test_a_merge_into_a_closed_case_is_refused(db, users):
+    a = add_report(db, article_report(external_id="closed-a")).case_id
+    b = add_report(db, article_report(external_id="closed-b")).case_id
+    op, unit = users["op1"], users["gridteam"]
+    lc.file(db, op, b, "0201")
+    lc.dispatch(db, op, b)
+    lc.handle(db, unit, b, "车辆已规整")
+    lc.verify(db, op, b)
+    lc.close(db, op, b)
+    with pytest.raises(ValidationError, match="is closed"):
+        lc.merge(db, op, a, b)
+    assert get_case(db, a)["status"] == "reported"

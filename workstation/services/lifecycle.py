@@ -59,7 +59,14 @@ class Outcome:
 
 
 class _Lost(Exception):
-    """The conditional update matched no row: someone else changed the case first."""
+    """The conditional update matched no row: someone else changed the case first.
+
+    ``case_id`` names another case that changed (a merge's target), when it was not the acted-on one.
+    """
+
+    def __init__(self, case_id: int | None = None) -> None:
+        super().__init__(case_id)
+        self.case_id = case_id
 
 
 Prepare = Callable[[Session, Case], tuple[dict[str, Any], dict[str, Any]]]
@@ -189,6 +196,7 @@ def transition(
     reason: str = "",
     expected_version: int | None = None,
     prepare: Prepare | None = None,
+    lock: tuple[int, ...] = (),
 ) -> Outcome:
     """Run one lifecycle action; see the module docstring for the guarantees.
 
@@ -200,6 +208,10 @@ def transition(
         reason: why (required by some actions).
         expected_version: the version the actor saw; a different current version is a conflict.
         prepare: computes (column values, event details) from the current case; may raise.
+        lock: other cases the action reads and must hold still (a merge's target). The case and these
+            are locked in id order before anything is read (``SELECT … FOR UPDATE`` on PostgreSQL; the
+            immediate write transaction serialises SQLite), so two actions over the same pair of cases
+            run one after the other and the second sees what the first did.
 
     Raises:
         NotFoundError, PermissionDeniedError, InvalidTransitionError, ValidationError, ConflictError.
@@ -213,6 +225,9 @@ def transition(
     now = utcnow()
     try:
         with db.write() as s:
+            if lock:
+                ids = sorted({case_id, *lock})
+                s.execute(select(Case.id).where(Case.id.in_(ids)).order_by(Case.id).with_for_update())
             case = s.get(Case, case_id)
             if case is None:
                 raise NotFoundError(tr("There is no case {id}.", id=case_id))
@@ -238,8 +253,8 @@ def transition(
             values.update(status=target)
             details = {**{k: _json(v) for k, v in details.items()}, "before": before}
             outcome = _write(s, by, case, values, action, reason, details, rows, now)
-    except _Lost:
-        raise _conflict(db, case_id) from None
+    except _Lost as lost:
+        raise _conflict(db, lost.case_id or case_id) from None
     notify("case", [case_id])
     return outcome
 
@@ -359,9 +374,22 @@ def reject(db: Database, by: Actor, case_id: int, reason: str, *, expected_versi
 
 
 def merge(
-    db: Database, by: Actor, case_id: int, into: int, *, expected_version: int | None = None, note: str = ""
+    db: Database,
+    by: Actor,
+    case_id: int,
+    into: int,
+    *,
+    expected_version: int | None = None,
+    expected_into_version: int | None = None,
+    note: str = "",
 ) -> Outcome:
-    """Merge a duplicate report into the case it duplicates."""
+    """Merge a duplicate report into the case it duplicates.
+
+    Both cases are locked (in id order) for the action, and the target is checked under the lock: it
+    must not be merged itself, rejected or closed. So no chain of merges can form a cycle, and two
+    seats merging two reports into each other leave exactly one of them open; the loser is told who
+    changed its target when it said which version of the target it saw (``expected_into_version``).
+    """
 
     def prepare(s: Session, case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
         if into == case.id:
@@ -369,6 +397,8 @@ def merge(
         target = s.get(Case, into)
         if target is None:
             raise ValidationError(tr("There is no case {id} to merge into.", id=into), {"into": tr("unknown case")})
+        if expected_into_version is not None and target.version != expected_into_version:
+            raise _Lost(into)
         if target.status == State.MERGED:
             raise ValidationError(
                 tr(
@@ -383,9 +413,16 @@ def merge(
                 tr("Case {id} was rejected: choose a case that is being handled.", id=into),
                 {"into": tr("rejected case")},
             )
+        if target.status == State.CLOSED:
+            raise ValidationError(
+                tr("Case {id} is closed: choose a case that is being handled.", id=into),
+                {"into": tr("closed case")},
+            )
         return {"merged_into_id": into}, {"into": into}
 
-    return transition(db, by, case_id, "merge", reason=note, expected_version=expected_version, prepare=prepare)
+    return transition(
+        db, by, case_id, "merge", reason=note, expected_version=expected_version, prepare=prepare, lock=(into,)
+    )
 
 
 def return_case(db: Database, by: Actor, case_id: int, reason: str, *, expected_version: int | None = None) -> Outcome:
