@@ -28,6 +28,7 @@ from workstation.demo.reference import Reference
 from workstation.domain.lifecycle import Role
 from workstation.i18n import tr
 from workstation.models import Case, CaseEvent, CaseUnit, ExtensionRequest, Meta, User
+from workstation.models.chain import seal_rows
 from workstation.services import accounts
 from workstation.services.calendar import calendar_from
 from workstation.services.errors import ValidationError
@@ -191,6 +192,7 @@ def seed_world(
         _insert(s, Case, case_rows, progress, "writing cases")
         _insert(s, ExtensionRequest, extensions, None, "")
         _insert(s, CaseUnit, co_units, None, "")
+        seal_rows(s.connection(), "case_events", events)
         _insert(s, CaseEvent, events, progress, "writing history")
         _fix_sequences(s, ("cases", "extension_requests"))
         states: dict[str, int] = {}
