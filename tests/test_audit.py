@@ -233,3 +233,29 @@ def test_the_migration_seals_existing_rows(fresh_db_url):
     tamper(url, "UPDATE case_events SET actor = 'lead' WHERE action = 'reject'")
     assert [b.kind for b in audit.verify(db, admin).breaks] == ["changed"]
     db.dispose()
+
+
+def test_batched_intake_and_re_deliveries_are_sealed(db, users):
+    from workstation.intake.ingest import ingest_items
+    from workstation.intake.items import Item
+
+    def item(i: int, **kw: object) -> Item:
+        report = {"channel": "APP", "external_id": f"P-{i}", "text": f"第{i}号", "grid": "S13C01G01"}
+        return Item(payload=f"P-{i}", key=f"P-{i}", report={**report, "received_at": "2026-06-04T10:19:00+08:00", **kw})
+
+    first = ingest_items(db, "district", "platform", [item(1), item(2), item(3)])
+    lc.file(db, users["op1"], first.ids("created")[1], "0105")
+    ingest_items(db, "district", "platform", [item(1, text="改1"), item(2, text="改2"), item(4)])
+    report = audit.verify(db, users["admin"])
+    assert report.ok and report.checked["case_events"] == 4 + 1 + 2, report
+
+
+def test_a_demo_world_is_sealed(fresh_db):
+    from workstation.demo.world import seed_world
+
+    db = fresh_db()
+    admin = accounts.add_user(db, None, "admin", "admin", PASSWORD)
+    summary = seed_world(db, seed=3, cases=120, people=20, now=datetime(2026, 6, 1, 2, tzinfo=UTC))
+    report = audit.verify(db, admin)
+    assert report.ok, report.breaks[:3]
+    assert report.checked["case_events"] == summary.events and report.checked["care_visits"] > 0

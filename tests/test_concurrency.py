@@ -108,17 +108,3 @@ def test_a_merge_into_a_case_merged_meanwhile_is_refused_without_a_cycle(db, use
     with pytest.raises(ValidationError, match="merge into that one"):
         lc.merge(db, users["op2"], c, a)
     assert get_case(db, c)["status"] == "reported"
-
-
-def test_a_merge_into_a_closed_case_is_refused(db, users):
-    a = add_report(db, article_report(external_id="closed-a")).case_id
-    b = add_report(db, article_report(external_id="closed-b")).case_id
-    op, unit = users["op1"], users["gridteam"]
-    lc.file(db, op, b, "0201")
-    lc.dispatch(db, op, b)
-    lc.handle(db, unit, b, "车辆已规整")
-    lc.verify(db, op, b)
-    lc.close(db, op, b)
-    with pytest.raises(ValidationError, match="is closed"):
-        lc.merge(db, op, a, b)
-    assert get_case(db, a)["status"] == "reported"

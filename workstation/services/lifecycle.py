@@ -386,7 +386,8 @@ def merge(
     """Merge a duplicate report into the case it duplicates.
 
     Both cases are locked (in id order) for the action, and the target is checked under the lock: it
-    must not be merged itself, rejected or closed. So no chain of merges can form a cycle, and two
+    must not be merged itself or rejected (a closed case may take duplicates: a late report of a solved
+    problem is linked to it). So no chain of merges can form a cycle, and two
     seats merging two reports into each other leave exactly one of them open; the loser is told who
     changed its target when it said which version of the target it saw (``expected_into_version``).
     """
@@ -412,11 +413,6 @@ def merge(
             raise ValidationError(
                 tr("Case {id} was rejected: choose a case that is being handled.", id=into),
                 {"into": tr("rejected case")},
-            )
-        if target.status == State.CLOSED:
-            raise ValidationError(
-                tr("Case {id} is closed: choose a case that is being handled.", id=into),
-                {"into": tr("closed case")},
             )
         return {"merged_into_id": into}, {"into": into}
 
