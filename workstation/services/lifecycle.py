@@ -141,6 +141,19 @@ def _check_lease(s: Session, by: Actor, case_id: int, now: datetime) -> None:
         )
 
 
+def _lock(s: Session, *case_ids: int) -> dict[int, Case]:
+    """Lock the cases an action reads, in id order, before it reads anything.
+
+    PostgreSQL: ``SELECT … FOR UPDATE``. Without it, each statement of a READ COMMITTED transaction
+    sees its own snapshot: an action could read the case at the version the seat saw, then read an
+    extension request another seat had just decided, and refuse for the wrong reason instead of
+    reporting the conflict. SQLite ignores the clause: its immediate write transaction already holds
+    the one write lock.
+    """
+    ids = sorted(set(case_ids))
+    return {c.id: c for c in s.scalars(select(Case).where(Case.id.in_(ids)).order_by(Case.id).with_for_update())}
+
+
 def _write(
     s: Session,
     by: Actor,
@@ -209,9 +222,8 @@ def transition(
         expected_version: the version the actor saw; a different current version is a conflict.
         prepare: computes (column values, event details) from the current case; may raise.
         lock: other cases the action reads and must hold still (a merge's target). The case and these
-            are locked in id order before anything is read (``SELECT … FOR UPDATE`` on PostgreSQL; the
-            immediate write transaction serialises SQLite), so two actions over the same pair of cases
-            run one after the other and the second sees what the first did.
+            are locked in id order before anything is read (see ``_lock``), so two actions over the
+            same pair of cases run one after the other and the second sees what the first did.
 
     Raises:
         NotFoundError, PermissionDeniedError, InvalidTransitionError, ValidationError, ConflictError.
@@ -225,10 +237,8 @@ def transition(
     now = utcnow()
     try:
         with db.write() as s:
-            if lock:
-                ids = sorted({case_id, *lock})
-                s.execute(select(Case.id).where(Case.id.in_(ids)).order_by(Case.id).with_for_update())
-            case = s.get(Case, case_id)
+            locked = _lock(s, case_id, *lock)  # held: the session keeps loaded rows only while referenced
+            case = locked.get(case_id)
             if case is None:
                 raise NotFoundError(tr("There is no case {id}.", id=case_id))
             if expected_version is not None and case.version != expected_version:
@@ -616,7 +626,7 @@ def undo(db: Database, by: Actor, case_id: int, window: timedelta = UNDO_WINDOW)
     now = utcnow()
     try:
         with db.write() as s:
-            case = s.get(Case, case_id)
+            case = _lock(s, case_id).get(case_id)
             if case is None:
                 raise NotFoundError(tr("There is no case {id}.", id=case_id))
             last = s.scalar(
