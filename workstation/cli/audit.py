@@ -32,7 +32,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     anc.set_defaults(handler=audit_anchor)
 
 
-def register_db_roles(dbs: argparse._SubParsersAction[argparse.ArgumentParser], opts: list[argparse.ArgumentParser]) -> None:
+def register_db_roles(
+    dbs: argparse._SubParsersAction[argparse.ArgumentParser], opts: list[argparse.ArgumentParser]
+) -> None:
     """Add ``db roles`` under the ``db`` area."""
     rl = dbs.add_parser("roles", help="the PostgreSQL roles a centre should use (owner and seat)", parents=opts)
     rl.add_argument("--print-sql", action="store_true", required=True, help="print the SQL script")
@@ -54,7 +56,9 @@ def audit_verify(args: argparse.Namespace) -> int:
     report = audit.verify(db, common.actor(db, args), args.anchor)
     for b in report.breaks:
         if args.json:
-            common.emit_json({"table": b.table, "chain": b.chain, "entry": b.entry, "kind": b.kind, "message": b.message})
+            common.emit_json(
+                {"table": b.table, "chain": b.chain, "entry": b.entry, "kind": b.kind, "message": b.message}
+            )
         else:
             print(tr("BROKEN [{kind}] {message}", kind=_kind(b.kind), message=b.message))
     counts = ", ".join(f"{name} {n}" for name, n in report.checked.items())

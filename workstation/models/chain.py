@@ -102,7 +102,7 @@ def _with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
 
 def _heads(conn: Connection, chains: list[str]) -> dict[str, tuple[int, str]]:
     """The heads of these chains, locked; a chain without one gets its start (position 0) first."""
-    heads = AuditHead.__table__
+    heads: Table = AuditHead.__table__  # type: ignore[assignment]
     found: dict[str, tuple[int, str]] = {}
     for start in range(0, len(chains), 500):
         part = chains[start : start + 500]
@@ -141,8 +141,8 @@ def seal_rows(conn: Connection, table_name: str, rows: list[dict[str, Any]]) -> 
     moved = [{"c": c, "seq": s, "hash": h} for c, (s, h) in heads.items() if known[c] != (s, h)]
     if moved:
         conn.execute(
-            update(AuditHead.__table__)
-            .where(AuditHead.__table__.c.chain == bindparam("c"))
+            update(AuditHead)
+            .where(AuditHead.chain == bindparam("c"))
             .values(seq=bindparam("seq"), hash=bindparam("hash")),
             moved,
         )
