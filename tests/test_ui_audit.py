@@ -25,7 +25,7 @@ def open_window(qtbot, db, actor, tmp_path, **kw):
 
 def settled(qtbot, window):
     qtbot.waitUntil(lambda: window.audit_mark.report is not None or "not verified" in window.audit_mark.text())
-    window.audit_mark.thread.join(10)
+    window.audit_mark.worker.join(10)
 
 
 def test_the_administrator_sees_the_history_verified_off_the_gui_thread(qtbot, db, users, tmp_path, monkeypatch):

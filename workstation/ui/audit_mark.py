@@ -36,18 +36,18 @@ class AuditMark(QLabel):
         self.setObjectName("auditMark")
         self.db, self.actor = db, actor
         self.report: audit.Report | None = None
-        self.thread: threading.Thread | None = None
+        self.worker: threading.Thread | None = None
         self._relay = _Relay(self)
         self._relay.finished.connect(self._show)
 
     def start(self) -> None:
         """Verify every chain in a background thread (once at a time)."""
-        if self.thread is not None and self.thread.is_alive():
+        if self.worker is not None and self.worker.is_alive():
             return
         self.setText(tr("Audit: checking…"))
         self.setToolTip(tr("Verifying the history's hash chains in the background."))
-        self.thread = threading.Thread(target=self._run, name="audit-verify", daemon=True)
-        self.thread.start()
+        self.worker = threading.Thread(target=self._run, name="audit-verify", daemon=True)
+        self.worker.start()
 
     def _run(self) -> None:
         try:
