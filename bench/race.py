@@ -89,18 +89,25 @@ class SeatResult:
 
 
 def _look(db: Database, rng: random.Random) -> tuple[Any, bool, set[str]] | None:
+    """What the seat sees of a random case: its state and version, a pending extension, its co-units."""
     with db.read() as s:
         top = s.scalar(select(func.max(Case.id))) or 0
-        case = s.execute(select(Case.id, Case.status, Case.version).where(Case.id == rng.randint(1, top))).first()
-        if case is None:
-            return None
-        pending = s.scalar(
+        pending = (
             select(func.count())
             .select_from(ExtensionRequest)
-            .where(ExtensionRequest.case_id == case.id, ExtensionRequest.status == "pending")
+            .where(ExtensionRequest.case_id == Case.id, ExtensionRequest.status == "pending")
+            .scalar_subquery()
         )
-        units = set(s.scalars(select(CaseUnit.unit_code).where(CaseUnit.case_id == case.id)))
-    return case, bool(pending), units
+        units = select(func.count()).select_from(CaseUnit).where(CaseUnit.case_id == Case.id).scalar_subquery()
+        case = s.execute(
+            select(Case.id, Case.status, Case.version, pending.label("pending"), units.label("units")).where(
+                Case.id == rng.randint(1, top)
+            )
+        ).first()
+        if case is None:
+            return None
+        codes = set(s.scalars(select(CaseUnit.unit_code).where(CaseUnit.case_id == case.id))) if case.units else set()
+    return case, bool(case.pending), codes
 
 
 def _choose(db: Database, rng: random.Random, me: dict[str, Any], mine: list[int]) -> tuple[str, Any] | None:

@@ -13,6 +13,10 @@ UPDATE`` on PostgreSQL; SQLite's immediate write transaction already serialises)
 
 Every ORM insert is sealed by a ``before_insert`` hook; bulk inserts (``insert(Table)`` with many
 rows) call :func:`seal_rows` first. :mod:`workstation.services.audit` verifies.
+
+Changing a chained table: a new column must be nullable with no server default (old rows read it as
+NULL, which the content leaves out, so their hashes still hold); renaming or retyping a column, or
+filling it in old rows, changes their content and needs a migration that re-seals them.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Connection, String, Table, bindparam, event, select, update
+from sqlalchemy import Connection, String, Table, bindparam, event, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Mapper, mapped_column
@@ -131,6 +135,8 @@ def seal_rows(conn: Connection, table_name: str, rows: list[dict[str, Any]]) -> 
     model, chain_of, skip = CHAINED[table_name]
     table: Table = model.__table__  # type: ignore[assignment]
     chains = [chain_of(_with_defaults(table, row)) for row in rows]
+    if len(rows) == 1 and conn.dialect.name == "postgresql" and _advance(conn, chains[0], rows[0], table, skip):
+        return
     known = _heads(conn, sorted(set(chains)))
     heads = dict(known)
     for row, chain in zip(rows, chains, strict=True):
@@ -146,6 +152,24 @@ def seal_rows(conn: Connection, table_name: str, rows: list[dict[str, Any]]) -> 
             .values(seq=bindparam("seq"), hash=bindparam("hash")),
             moved,
         )
+
+
+# One entry on PostgreSQL: lock the head, hash and move it in one round trip (the same hash as
+# entry_hash: sha256 of "previous|position|" followed by the content).
+_ADVANCE = text(
+    "UPDATE audit_heads SET seq = seq + 1, "
+    "hash = encode(sha256(convert_to(hash || '|' || (seq + 1)::text || '|', 'UTF8') || :body), 'hex') "
+    "WHERE chain = :chain RETURNING seq, hash"
+)
+
+
+def _advance(conn: Connection, chain: str, row: dict[str, Any], table: Table, skip: Iterable[str]) -> bool:
+    """Seal one row by moving its chain's head in the database; False when the chain has no head yet."""
+    moved = conn.execute(_ADVANCE, {"chain": chain, "body": content(table, row, skip)}).first()
+    if moved is None:
+        return False
+    row["chain_seq"], row["chain_hash"] = moved
+    return True
 
 
 def _seal_one(_mapper: Mapper[Any], conn: Connection, target: Any) -> None:
