@@ -129,10 +129,15 @@ def _check_unit_actor(s: Session, by: Actor, case: Case) -> None:
         raise PermissionDeniedError(tr("Case {id} is not dispatched to your unit.", id=case.id))
 
 
-def _check_lease(s: Session, by: Actor, case_id: int, now: datetime) -> None:
+_UNREAD: Any = object()
+
+
+def _check_lease(s: Session, by: Actor, case_id: int, now: datetime, lease: CaseLease | None = _UNREAD) -> None:
+    """Refuse a seat's action on a case another seat holds (``lease``: already read, e.g. by ``_lock``)."""
     if by.role not in (Role.OPERATOR, Role.LEAD, Role.TRAINER):
         return  # units and the system act from outside the seats
-    lease = s.get(CaseLease, case_id)
+    if lease is _UNREAD:
+        lease = s.get(CaseLease, case_id)
     if lease is not None and lease.holder != by.name and lease.expires_at > now:
         raise TakenError(
             tr("Case {id} is open at {who}'s seat; it is theirs until they move on.", id=case_id, who=lease.holder),
@@ -141,17 +146,24 @@ def _check_lease(s: Session, by: Actor, case_id: int, now: datetime) -> None:
         )
 
 
-def _lock(s: Session, *case_ids: int) -> dict[int, Case]:
+def _lock(s: Session, *case_ids: int) -> dict[int, tuple[Case, CaseLease | None]]:
     """Lock the cases an action reads, in id order, before it reads anything.
 
     PostgreSQL: ``SELECT … FOR UPDATE``. Without it, each statement of a READ COMMITTED transaction
     sees its own snapshot: an action could read the case at the version the seat saw, then read an
     extension request another seat had just decided, and refuse for the wrong reason instead of
     reporting the conflict. SQLite ignores the clause: its immediate write transaction already holds
-    the one write lock.
+    the one write lock. Each case comes with its lease (if any), read in the same round trip.
     """
     ids = sorted(set(case_ids))
-    return {c.id: c for c in s.scalars(select(Case).where(Case.id.in_(ids)).order_by(Case.id).with_for_update())}
+    query = (
+        select(Case, CaseLease)
+        .outerjoin(CaseLease, CaseLease.case_id == Case.id)
+        .where(Case.id.in_(ids))
+        .order_by(Case.id)
+        .with_for_update(of=Case)
+    )
+    return {case.id: (case, lease) for case, lease in s.execute(query)}
 
 
 def _write(
@@ -238,13 +250,13 @@ def transition(
     try:
         with db.write() as s:
             locked = _lock(s, case_id, *lock)  # held: the session keeps loaded rows only while referenced
-            case = locked.get(case_id)
+            case, lease = locked.get(case_id, (None, None))
             if case is None:
                 raise NotFoundError(tr("There is no case {id}.", id=case_id))
             if expected_version is not None and case.version != expected_version:
                 raise _Lost
             _check_unit_actor(s, by, case)
-            _check_lease(s, by, case_id, now)
+            _check_lease(s, by, case_id, now, lease)
             if State(case.status) not in spec.sources:
                 raise InvalidTransitionError(
                     tr(
@@ -626,7 +638,8 @@ def undo(db: Database, by: Actor, case_id: int, window: timedelta = UNDO_WINDOW)
     now = utcnow()
     try:
         with db.write() as s:
-            case = _lock(s, case_id).get(case_id)
+            locked = _lock(s, case_id)
+            case = locked[case_id][0] if case_id in locked else None
             if case is None:
                 raise NotFoundError(tr("There is no case {id}.", id=case_id))
             last = s.scalar(
