@@ -8,6 +8,7 @@ command line's ``workstation audit verify`` gives the full list).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 from PySide6.QtCore import QObject, Signal
@@ -54,7 +55,8 @@ class AuditMark(QLabel):
             result: object = audit.verify(self.db, self.actor)
         except Exception as exc:  # the database went away, say: shown, never raised into Qt
             result = exc
-        self._relay.finished.emit(result)
+        with contextlib.suppress(RuntimeError):  # the window was closed meanwhile: nobody to tell
+            self._relay.finished.emit(result)
 
     def _show(self, result: object) -> None:
         error = True
