@@ -61,7 +61,7 @@ def audit_verify(args: argparse.Namespace) -> int:
             )
         else:
             print(tr("BROKEN [{kind}] {message}", kind=_kind(b.kind), message=b.message))
-    counts = ", ".join(f"{name} {n}" for name, n in report.checked.items())
+    counts = ", ".join(f"{audit.table_label(name)} {n}" for name, n in report.checked.items())
     if args.json:
         common.emit_json({"ok": report.ok, "checked": report.checked, "anchor_checked": report.anchor_checked})
     elif report.ok:

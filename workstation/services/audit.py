@@ -74,7 +74,8 @@ def _rows(s: Session, name: str) -> Iterator[dict[str, Any]]:
         yield dict(row._mapping)
 
 
-def _label(name: str) -> str:
+def table_label(name: str) -> str:
+    """The chained table's name as users read it."""
     return {
         "case_events": tr("case history"),
         "care_visits": tr("care visits"),
@@ -103,7 +104,7 @@ class _Walk:
     def row(self, row: dict[str, Any]) -> None:
         chain = self.chain_of(row)
         entry = row[self.key]
-        where = tr("{table}, entry {entry}", table=_label(self.name), entry=entry)
+        where = tr("{table}, entry {entry}", table=table_label(self.name), entry=entry)
         if row["chain_seq"] is None or row["chain_hash"] is None:
             self._break(chain, entry, "inserted", tr("{where}: inserted outside the program (no seal).", where=where))
             return
@@ -141,7 +142,7 @@ class _Walk:
         self.chain = None
         if self.broken:
             return
-        name = tr("{table} ({chain})", table=_label(self.name), chain=chain)
+        name = tr("{table} ({chain})", table=table_label(self.name), chain=chain)
         if head is None:
             self._break(
                 chain, None, "inserted", tr("{name}: entries written outside the program (no head).", name=name)
@@ -162,7 +163,7 @@ class _Walk:
         """Heads whose chain has no entry left at all."""
         for chain, (seq, _hash) in sorted(self.heads.items()):
             if seq > 0:
-                name = tr("{table} ({chain})", table=_label(self.name), chain=chain)
+                name = tr("{table} ({chain})", table=table_label(self.name), chain=chain)
                 self._break(
                     chain, None, "removed", tr("{name}: all {count} entries were removed.", name=name, count=seq)
                 )
