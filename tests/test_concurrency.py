@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -108,3 +109,53 @@ def test_a_merge_into_a_case_merged_meanwhile_is_refused_without_a_cycle(db, use
     with pytest.raises(ValidationError, match="merge into that one"):
         lc.merge(db, users["op2"], c, a)
     assert get_case(db, c)["status"] == "reported"
+
+
+def test_what_an_action_checks_is_what_it_changes_while_another_seat_commits(db, db_url, users, monkeypatch):
+    """Seat A reads the case, then (slowly) its extension request; seat B decides that request meanwhile.
+
+    A must not refuse for a reason that B created ("no extension request waiting"): either B waits for
+    A, or A is told of the conflict. On PostgreSQL each statement of a transaction sees its own
+    snapshot, so the case is locked before anything is read.
+    """
+    from tests.conftest import PASSWORD
+    from workstation.services import accounts
+
+    lead2 = accounts.add_user(db, users["admin"], "lead2", "lead", PASSWORD)
+    cid = add_report(db, article_report(external_id="snapshot")).case_id
+    lc.file(db, users["op1"], cid, "0201")
+    lc.dispatch(db, users["op1"], cid)
+    lc.request_extension(db, users["gridteam"], cid, "1wd", "材料未到")
+    seen = get_case(db, cid)["version"]
+    b_done = threading.Event()
+    real = lc._check_unit_actor
+
+    def slow(s, by, case):  # runs after the case is read and before the request is
+        if by.name == "lead":
+            b_done.wait(3)
+        return real(s, by, case)
+
+    monkeypatch.setattr(lc, "_check_unit_actor", slow)
+    seats = {"lead": Database(db_url), "lead2": Database(db_url)}
+    results: dict[str, object] = {}
+
+    def act(name: str, actor, approve: bool) -> None:
+        try:
+            results[name] = lc.decide_extension(seats[name], actor, cid, approve, expected_version=seen)
+        except Exception as exc:
+            results[name] = exc
+        if name == "lead2":
+            b_done.set()
+
+    a = threading.Thread(target=act, args=("lead", users["lead"], True))
+    a.start()
+    time.sleep(0.5)
+    b = threading.Thread(target=act, args=("lead2", lead2, False))
+    b.start()
+    for t in (a, b):
+        t.join(30)
+    for seat in seats.values():
+        seat.dispose()
+    assert isinstance(results["lead"], lc.Outcome), results
+    assert isinstance(results["lead2"], ConflictError), results
+    assert get_case(db, cid)["version"] == seen + 1
