@@ -209,7 +209,7 @@ def test_every_admin_command_is_in_the_menus_and_the_palette(qtbot, db, users, m
         assert action.isEnabled(), command_id
         if command_id.startswith("admin."):
             assert window.keymap.keys_for(command_id, "admin"), command_id
-    assert window.findChild(type(window.message), "auditStatus") is not None  # the place kept for the audit state
+    assert window.audit_mark is not None and window.findChild(type(window.message), "auditMark") is window.audit_mark
 
 
 def test_the_first_run_administrator_lands_in_the_administrators_window(qtbot, fresh_db, tmp_path):

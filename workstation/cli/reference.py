@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from workstation.cli import common
+from workstation.cli import audit, common
 from workstation.domain.calendar import LimitError
 from workstation.i18n import tr
 from workstation.models import Category
@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     db = sub.add_parser("db", help="database schema", parents=opts).add_subparsers(dest="cmd", metavar="CMD")
     up = db.add_parser("upgrade", help="bring the database to this program's schema", parents=opts)
     up.set_defaults(handler=db_upgrade)
+    audit.register_db_roles(db, opts)
 
     cat = sub.add_parser("catalogue", help="the category catalogue", parents=opts)
     cat_sub = cat.add_subparsers(dest="cmd", metavar="CMD")

@@ -60,7 +60,14 @@ class Outcome:
 
 
 class _Lost(Exception):
-    """The conditional update matched no row: someone else changed the case first."""
+    """The conditional update matched no row: someone else changed the case first.
+
+    ``case_id`` names another case that changed (a merge's target), when it was not the acted-on one.
+    """
+
+    def __init__(self, case_id: int | None = None) -> None:
+        super().__init__(case_id)
+        self.case_id = case_id
 
 
 Prepare = Callable[[Session, Case], tuple[dict[str, Any], dict[str, Any]]]
@@ -150,16 +157,41 @@ def _on_behalf(s: Session, by: Actor, case: Case, action: str, for_unit: str | N
     return {"for_unit": code, "for_unit_name": unit.name if unit else code}
 
 
-def _check_lease(s: Session, by: Actor, case_id: int, now: datetime) -> None:
+_UNREAD: Any = object()
+
+
+def _check_lease(s: Session, by: Actor, case_id: int, now: datetime, lease: CaseLease | None = _UNREAD) -> None:
+    """Refuse a seat's action on a case another seat holds (``lease``: already read, e.g. by ``_lock``)."""
     if by.role not in (Role.OPERATOR, Role.LEAD, Role.TRAINER):
         return  # units and the system act from outside the seats
-    lease = s.get(CaseLease, case_id)
+    if lease is _UNREAD:
+        lease = s.get(CaseLease, case_id)
     if lease is not None and lease.holder != by.name and lease.expires_at > now:
         raise TakenError(
             tr("Case {id} is open at {who}'s seat; it is theirs until they move on.", id=case_id, who=lease.holder),
             lease.holder,
             lease.acquired_at,
         )
+
+
+def _lock(s: Session, *case_ids: int) -> dict[int, tuple[Case, CaseLease | None]]:
+    """Lock the cases an action reads, in id order, before it reads anything.
+
+    PostgreSQL: ``SELECT … FOR UPDATE``. Without it, each statement of a READ COMMITTED transaction
+    sees its own snapshot: an action could read the case at the version the seat saw, then read an
+    extension request another seat had just decided, and refuse for the wrong reason instead of
+    reporting the conflict. SQLite ignores the clause: its immediate write transaction already holds
+    the one write lock. Each case comes with its lease (if any), read in the same round trip.
+    """
+    ids = sorted(set(case_ids))
+    query = (
+        select(Case, CaseLease)
+        .outerjoin(CaseLease, CaseLease.case_id == Case.id)
+        .where(Case.id.in_(ids))
+        .order_by(Case.id)
+        .with_for_update(of=Case)
+    )
+    return {case.id: (case, lease) for case, lease in s.execute(query)}
 
 
 def _write(
@@ -247,6 +279,7 @@ def transition(
     expected_version: int | None = None,
     prepare: Prepare | None = None,
     for_unit: str | None = None,
+    lock: tuple[int, ...] = (),
 ) -> Outcome:
     """Run one lifecycle action; see the module docstring for the guarantees.
 
@@ -260,6 +293,9 @@ def transition(
         prepare: computes (column values, event details) from the current case; may raise.
         for_unit: a unit's action taken by a seat: the unit whose answer it records (default: the
             case's unit). The event keeps both the seat's user (its actor) and the unit.
+        lock: other cases the action reads and must hold still (a merge's target). The case and these
+            are locked in id order before anything is read (see ``_lock``), so two actions over the
+            same pair of cases run one after the other and the second sees what the first did.
 
     Raises:
         NotFoundError, PermissionDeniedError, InvalidTransitionError, ValidationError, ConflictError.
@@ -273,7 +309,8 @@ def transition(
     now = utcnow()
     try:
         with db.write() as s:
-            case = s.get(Case, case_id)
+            locked = _lock(s, case_id, *lock)  # held: the session keeps loaded rows only while referenced
+            case, lease = locked.get(case_id, (None, None))
             if case is None:
                 raise NotFoundError(tr("There is no case {id}.", id=case_id))
             if expected_version is not None and case.version != expected_version:
@@ -281,7 +318,7 @@ def transition(
             if action in DEMO_ONLY_ACTIONS:
                 require_demo_for_trainer(s, by, label)
             _check_unit_actor(s, by, case)
-            _check_lease(s, by, case_id, now)
+            _check_lease(s, by, case_id, now, lease)
             check_state(case_id, case.status, action)
             behalf = _on_behalf(s, by, case, action, for_unit)
             values, details = prepare(s, case) if prepare else ({}, {})
@@ -293,8 +330,8 @@ def transition(
             values.update(status=target)
             details = {**{k: _json(v) for k, v in details.items()}, "before": before}
             outcome = _write(s, by, case, values, action, reason, details, rows, now)
-    except _Lost:
-        raise _conflict(db, case_id) from None
+    except _Lost as lost:
+        raise _conflict(db, lost.case_id or case_id) from None
     notify("case", [case_id])
     return outcome
 
@@ -414,9 +451,23 @@ def reject(db: Database, by: Actor, case_id: int, reason: str, *, expected_versi
 
 
 def merge(
-    db: Database, by: Actor, case_id: int, into: int, *, expected_version: int | None = None, note: str = ""
+    db: Database,
+    by: Actor,
+    case_id: int,
+    into: int,
+    *,
+    expected_version: int | None = None,
+    expected_into_version: int | None = None,
+    note: str = "",
 ) -> Outcome:
-    """Merge a duplicate report into the case it duplicates."""
+    """Merge a duplicate report into the case it duplicates.
+
+    Both cases are locked (in id order) for the action, and the target is checked under the lock: it
+    must not be merged itself or rejected (a closed case may take duplicates: a late report of a solved
+    problem is linked to it). So no chain of merges can form a cycle, and two
+    seats merging two reports into each other leave exactly one of them open; the loser is told who
+    changed its target when it said which version of the target it saw (``expected_into_version``).
+    """
 
     def prepare(s: Session, case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
         if into == case.id:
@@ -424,6 +475,8 @@ def merge(
         target = s.get(Case, into)
         if target is None:
             raise ValidationError(tr("There is no case {id} to merge into.", id=into), {"into": tr("unknown case")})
+        if expected_into_version is not None and target.version != expected_into_version:
+            raise _Lost(into)
         if target.status == State.MERGED:
             raise ValidationError(
                 tr(
@@ -440,7 +493,9 @@ def merge(
             )
         return {"merged_into_id": into}, {"into": into}
 
-    return transition(db, by, case_id, "merge", reason=note, expected_version=expected_version, prepare=prepare)
+    return transition(
+        db, by, case_id, "merge", reason=note, expected_version=expected_version, prepare=prepare, lock=(into,)
+    )
 
 
 def return_case(
@@ -665,7 +720,8 @@ def undo(db: Database, by: Actor, case_id: int, window: timedelta = UNDO_WINDOW)
     now = utcnow()
     try:
         with db.write() as s:
-            case = s.get(Case, case_id)
+            locked = _lock(s, case_id)
+            case = locked[case_id][0] if case_id in locked else None
             if case is None:
                 raise NotFoundError(tr("There is no case {id}.", id=case_id))
             _check_lease(s, by, case_id, now)  # another seat's hold on the case counts for undo too

@@ -197,6 +197,7 @@ class MainWindow(SeatWindow):
         bar.addWidget(self.message, 1)
         bar.addPermanentWidget(self.counts_label)
         bar.addPermanentWidget(self.connection_label)
+        self.add_audit_mark(bar)
         self.table.setFocus()
 
     def _handlers(self) -> dict[str, Any]:

@@ -203,8 +203,10 @@ class Triage:
             return
         candidates = merge_candidates(self.w.db, case["id"])
         items = []
+        seen: dict[int, int] = {}  # the version of each candidate shown: a target changed since is a conflict
         for cand in candidates:
             other = get_case(self.w.db, cand.case_id, history=False)
+            seen[cand.case_id] = other["version"]
             items.append(
                 PickItem(
                     cand.case_id,
@@ -229,7 +231,14 @@ class Triage:
             return
         if self._run(
             case,
-            lambda: lc.merge(self.w.db, self.w.actor, case["id"], into, expected_version=case["version"]),
+            lambda: lc.merge(
+                self.w.db,
+                self.w.actor,
+                case["id"],
+                into,
+                expected_version=case["version"],
+                expected_into_version=seen.get(into),
+            ),
             tr("Case #{id} merged into #{into}.", id=case["id"], into=into),
         ):
             self.w.refresh(keep=case["id"], advance=True)

@@ -3,7 +3,7 @@
 A window of the same program chosen by the role (``admin``), built like the others: the pages on
 the left (``Ctrl+1`` … ``Ctrl+3``), each a searchable list (type to filter, ``/``) that exports to
 CSV (``Ctrl+E``); every action is a registry command with a key, a menu entry and a palette entry.
-The status bar keeps a place (``auditStatus``) for the state of the audit trail.
+The status bar shows whether the history's hash chains hold (``ui/audit_mark.py``).
 """
 
 from __future__ import annotations
@@ -124,15 +124,11 @@ class AdminWindow(SeatWindow):
         self.message.setObjectName("message")
         self.summary_label = QLabel()
         self.summary_label.setObjectName("counts")
-        # The state of the audit trail, for administrators: filled in by the audit check when it runs.
-        self.audit_status = QLabel()
-        self.audit_status.setObjectName("auditStatus")
-        self.audit_status.setVisible(False)
         bar = self.statusBar()
         bar.addWidget(self.user_label)
         bar.addWidget(self.message, 1)
         bar.addPermanentWidget(self.summary_label)
-        bar.addPermanentWidget(self.audit_status)
+        self.add_audit_mark(bar)  # the history's hash chains, verified in the background after sign-in
 
     def _handlers(self) -> dict[str, Any]:
         return {
