@@ -10,7 +10,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from tests.conftest import article_report
+from tests.conftest import article_report, run_cli
 from tests.uihelpers import ModalDriver
 from workstation import formatting
 from workstation.cli import main
@@ -76,13 +76,13 @@ def test_calendar_due_names_the_day_in_chinese(db_url, capsys):
 def test_an_old_english_reason_reads_in_chinese_and_history_speaks_chinese(db, db_url, users, capsys):
     cid = add_report(db, article_report()).case_id
     lc.reject(db, users["op1"], cid, OLD_REASON)  # as histories written before the reasons were translated
-    assert main(["case", "show", str(cid), "--lang", "zh_CN", "--db", db_url]) == 0
+    assert run_cli(["case", "show", str(cid), "--lang", "zh_CN", "--as", "op1", "--db", db_url]) == 0
     set_language("en")
     out = capsys.readouterr().out
     assert "不予受理 — 信息不全：无法确定地点或问题" in out
     assert "上报  - → 待受理  渠道：网格员PDA" in out
     assert "reject" not in out and "reported" not in out
-    assert main(["case", "show", str(cid), "--db", db_url]) == 0
+    assert run_cli(["case", "show", str(cid), "--as", "op1", "--db", db_url]) == 0
     out = capsys.readouterr().out
     assert OLD_REASON in out and "Grid member PDA" in out  # the English program names channels in English
 

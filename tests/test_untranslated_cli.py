@@ -20,11 +20,12 @@ import pytest
 from sqlalchemy import update
 
 from tests.care_support import roster_xlsx, valid_id
-from tests.conftest import PASSWORD, article_report
+from tests.conftest import PASSWORD, article_report, run_cli
 from tests.test_intake_feed import Feed, three_pages
 from tests.untranslated import english_lines, report
-from workstation.cli import build_parser, main
+from workstation.cli import build_parser
 from workstation.demo.scenarios import TOP_KEYS, list_scenarios
+from workstation.demo.world import DEMO_PASSWORD
 from workstation.domain.care import AREAS
 from workstation.i18n import set_language
 from workstation.intake.targets import set_target
@@ -42,10 +43,11 @@ class As:
     """The user a command runs as: expanded by :func:`credentials` into the proof the CLI wants."""
 
     name: str
+    password: str = PASSWORD
 
 
 def credentials(user: As) -> list[str]:
-    """The arguments that make ``user`` the actor (the one place that knows how the CLI names one)."""
+    """The arguments that name ``user`` as the actor; ``run_cli`` adds the proof (the password)."""
     return ["--as", user.name]
 
 
@@ -87,6 +89,8 @@ def codes_of(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> set[str]
     for action in parser._actions:
         if action.choices:
             out.update(str(c) for c in action.choices)
+        if isinstance(action.default, str):  # a default value is what the user would type
+            out.update(re.findall(r"[A-Za-z_]+", action.default))
         if isinstance(action.metavar, str):  # e.g. AREA=ok|concern[:NOTE]: what the user types
             out.update(re.findall(r"[A-Za-z_]+", action.metavar))
     return out
@@ -106,18 +110,27 @@ DATA_NAMES = {
     "demo scenarios": set(SCENARIO_IDS),
 }
 
+# Commands whose output is a script for another program, not text for a person: the SQL of
+# ``db roles --print-sql`` is piped into psql.
+SCRIPT_OUTPUT = {"db roles"}
+
 # One realistic invocation per command, in the order of a working day. Placeholders: {name} from the
 # world below; As(user) for the acting user.
 INVOCATIONS: dict[str, tuple[object, ...]] = {
     "db upgrade": (),
+    "db roles": ("--print-sql",),
     "catalogue list": (),
     "calendar due": ("--from", "2026-11-27T17:30:00+08:00", "--limit", "4wh"),
     "calendar show": ("--year", "2026"),
     "calendar set": ("2026-12-31", "holiday", As("admin1")),
     "user add": ("op2", "--role", "operator", "--display-name", "王芳", "--password-stdin", As("admin1")),
-    "user list": (),
+    "user list": (As("admin1"),),
+    "user token add": ("op1", "--name", "对接系统", As("admin1")),
+    "user token list": (As("admin1"),),
+    "user token revoke": ("1", As("admin1")),
+    "user unlock": ("op1", As("admin1")),
     "report add": ("{reports}", As("op1")),
-    "case list": ("--status", "reported"),
+    "case list": ("--status", "reported", As("op1")),
     "case file": ("1", "--category", "0201", As("op1")),
     "case dispatch": ("1", As("op1")),
     "case add-unit": ("1", "--unit", "{unit}", As("op1")),
@@ -136,8 +149,12 @@ INVOCATIONS: dict[str, tuple[object, ...]] = {
     "case merge": ("3", "--into", "2", As("op1")),
     "case return": ("6", "--reason", "非本单位职责", As("unit1")),
     "case undo": ("6", As("unit1")),
-    "case show": ("1",),
-    "case export": ("--format", "csv", "--out", "{export_csv}"),
+    "case show": ("1", As("op1")),
+    "photos show": ("1", As("op1")),
+    "photos put": ("photo://case1/after1.jpg", "{image}", As("unit1")),
+    "photos retry": ("photo://case1/after1.jpg", As("op1")),
+    "photos fetch": (As("op1"),),
+    "case export": ("--format", "csv", "--out", "{export_csv}", As("op1")),
     "assist suggest": ("--grid", "塘西河网格"),
     "assist duplicates": ("2",),
     "care import": ("{roster}", "--community", "塘西河社区", As("station1")),
@@ -174,23 +191,34 @@ INVOCATIONS: dict[str, tuple[object, ...]] = {
     "care coverage": (As("station1"),),
     "care reveal": ("{pid}", "--field", "phone", "--reason", "电话回访", As("station1")),
     "care export": ("{ledger}", As("station1")),
-    "intake open311": ("{open311}", "--source", "sf311"),
-    "intake run": ("--config", "{intake_config}", "--once"),
+    "intake open311": ("{open311}", "--source", "sf311", As("admin1")),
+    "intake run": ("--config", "{intake_config}", "--once", As("admin1")),
     "intake status": (),
     "intake mapping list": (),
     "intake mapping set": ("sf311", "006", "0201", As("admin1")),
-    "intake quarantine list": (),
-    "intake quarantine show": ("1",),
+    "intake quarantine list": (As("op1"),),
+    "intake quarantine show": ("1", As("op1")),
     "intake quarantine reprocess": ("1", As("op1")),
     "intake quarantine discard": ("1", "--note", "垃圾数据", As("op1")),
-    "outbox list": (),
-    "outbox send": ("--config", "{intake_config}"),
+    "outbox list": (As("op1"),),
+    "outbox send": ("--config", "{intake_config}", As("admin1")),
     "outbox retry": ("--all-failed", As("op1")),
     "demo scenarios": (),
     "demo check": ("{scenario}",),
     "demo seed": ("--cases", "40", "--people", "10", "--db", "{demo_db}"),
-    "demo score": ("1", "--db", "{demo_db}"),
+    "demo score": ("1", "--db", "{demo_db}", As("trainer", DEMO_PASSWORD)),  # the demo world's trainer
+    "audit verify": (As("admin1"),),
+    "audit anchor": (As("admin1"),),
 }
+
+
+def _image(path: Path) -> Path:
+    from PySide6.QtGui import QColor, QImage
+
+    image = QImage(64, 48, QImage.Format.Format_RGB32)
+    image.fill(QColor("#4a7"))
+    assert image.save(str(path), "JPG")
+    return path
 
 
 def _write_world(tmp_path: Path, httpserver: object) -> dict[str, str]:
@@ -242,6 +270,7 @@ def _write_world(tmp_path: Path, httpserver: object) -> dict[str, str]:
         "scenario": str(scenario),
         "demo_db": f"sqlite:///{tmp_path / 'demo.sqlite'}",
         "unit": "CG",
+        "image": str(_image(tmp_path / "after.jpg")),
         "pid": "2",  # the person `care add-person` adds after the one imported
     }
 
@@ -273,11 +302,11 @@ def expand(args: tuple[object, ...], values: dict[str, str]) -> list[str]:
     return out
 
 
-def run(argv: list[str], db_url: str, capsys, monkeypatch) -> tuple[int, str]:
+def run(argv: list[str], db_url: str, capsys, monkeypatch, password: str = PASSWORD) -> tuple[int, str]:
     monkeypatch.setattr("sys.stdin", io.StringIO(stdin_for(argv)))
     full = [*argv, "--lang", "zh_CN"] + ([] if "--db" in argv else ["--db", db_url])
     try:
-        code = main(full)
+        code = run_cli(full, password=password)
     except SystemExit as exc:  # --help and argparse errors
         code = int(exc.code or 0)
     out = capsys.readouterr()
@@ -301,10 +330,12 @@ def test_every_command_speaks_chinese(world, db, db_url, capsys, monkeypatch):
             if command in SETUP:
                 SETUP[command](db, world)
             argv = [*command.split(), *expand(args, world)]
-            code, text = run(argv, db_url, capsys, monkeypatch)
+            password = next((a.password for a in args if isinstance(a, As)), PASSWORD)
+            code, text = run(argv, db_url, capsys, monkeypatch, password)
             ran[command] = code
             codes = codes_of(parsers[tuple(command.split())], tuple(command.split())) | DATA_NAMES.get(command, set())
-            findings[f"$ workstation {' '.join(argv)}  (exit {code})"] = english_lines(text, codes)
+            if command not in SCRIPT_OUTPUT:
+                findings[f"$ workstation {' '.join(argv)}  (exit {code})"] = english_lines(text, codes)
     finally:
         set_language("en")
     assert not any(findings.values()), report(findings)
@@ -342,11 +373,12 @@ SETUP = {"case supervise": _prepare_cases, "demo score": _training_run}
 
 def test_every_help_speaks_chinese(capsys, monkeypatch):
     findings: dict[str, list[str]] = {}
+    commands = {name for path, _ in areas(build_parser()) for name in path}  # help may name other commands
     try:
         for path, parser in areas(build_parser()):
             code, text = run([*path, "--help"], "sqlite://", capsys, monkeypatch)
             assert code == 0
-            codes = codes_of(parser, path) | TYPED | {"en"}
+            codes = codes_of(parser, path) | TYPED | commands | {"en"}
             findings[f"$ workstation {' '.join(path)} --help"] = english_lines(text, codes)
     finally:
         set_language("en")

@@ -21,7 +21,6 @@ from sqlalchemy import update
 
 from tests.care_support import add as add_person
 from tests.conftest import PASSWORD, article_report
-from tests.test_ui_integration import aio, qasync_loop  # noqa: F401  (fixtures: the window's asyncio loop)
 from tests.test_ui_training import cache, options  # noqa: F401  (a test-sized demo world)
 from tests.untranslated import report, untranslated_widgets
 from workstation.app import build_window
@@ -31,6 +30,7 @@ from workstation.i18n import set_language
 from workstation.models import Case, utcnow
 from workstation.services import care_visits
 from workstation.services import lifecycle as lc
+from workstation.services.accounts import list_users
 from workstation.services.reports import add_report
 from workstation.ui.dialogs import FirstAdminDialog, SignInDialog
 from workstation.ui.locale import apply_language
@@ -94,12 +94,12 @@ def seeded(db, users):
     station = extra["station1"]
     late = add_person(db, station, name="李四", groups=["G2"])
     add_person(db, station, name="王五", groups=["G5"], id_number=None)
-    care_visits.record_visit(db, station, late, mode="home", met=True, at=utcnow() - timedelta(days=40))
+    care_visits.record_visit(db, station, late, mode="home", met=True, at=utcnow() - timedelta(days=25))
     return extra
 
 
 @pytest.fixture
-def open_window(qtbot, db, tmp_path, monkeypatch, aio):  # noqa: F811
+def open_window(qtbot, db, tmp_path, monkeypatch, aio):
     intake = tmp_path / "intake.json"
     intake.write_text(json.dumps({"sources": [], "targets": []}))
     monkeypatch.setenv("WORKSTATION_INTAKE", str(intake))
@@ -214,14 +214,17 @@ def walk_window(
 
 
 @pytest.mark.parametrize("role", ["op1", "lead1", "station1", "admin1"])
-def test_every_window_and_dialog_speaks_chinese(role, chinese, seeded, open_window, qtbot):
+def test_every_window_and_dialog_speaks_chinese(role, chinese, seeded, open_window, qtbot, db):
     window = open_window(seeded[role])
     findings = Findings()
-    triggered = walk_window(qtbot, window, role, findings)
+    names = {user.name for user in list_users(db)}  # user names are data (the users fixture's lead, station…)
+    triggered = walk_window(qtbot, window, role, findings, codes=CODES | names)
     assert triggered, "the window offers no commands"
     assert not any(findings.values()), report(findings)
 
 
+# Known, not this test's subject: the demo world's photos make Qt refuse to decode them (reported to the lead).
+@pytest.mark.qt_log_ignore("QImageIOHandler: Rejecting image as it exceeds the current allocation limit")
 def test_the_training_window_speaks_chinese(chinese, cache, qtbot, tmp_path):  # noqa: F811
     from workstation.demo import launch
     from workstation.ui.main_window import MainWindow
@@ -237,8 +240,10 @@ def test_the_training_window_speaks_chinese(chinese, cache, qtbot, tmp_path):  #
     window.show()
     qtbot.waitExposed(window)
     findings = Findings()
-    try:  # the demo world's trainer account has its own name and password
-        walk_window(qtbot, window, "trainer", findings, DEMO_PASSWORD, CODES | {session.actor.name})
+    # the demo world's accounts (trainer, unit.HB, …) have their own names and password
+    names = {part for user in list_users(session.db) for part in user.name.split(".")}
+    try:
+        walk_window(qtbot, window, "trainer", findings, DEMO_PASSWORD, CODES | names)
     finally:
         window.close()
         session.close()

@@ -32,7 +32,7 @@ UNITS = frozenset({"ms", "MB", "KB", "GB", "px"})
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.I)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+")
 _PATH = re.compile(
-    r"(?<![\w])(?:~|\.{1,2})?/[\w./+-]+|\b[\w-]+\.(?:jsonl?|csv|xlsx|xml|sqlite|db|png|jpe?g|txt|py)\b", re.I
+    r"(?<![\w])(?:~|\.{1,2})?/[\w./+-]+|(?:\*|\b[\w-]+)\.(?:jsonl?|csv|xlsx|xml|sqlite|db|png|jpe?g|txt|py)\b", re.I
 )
 _OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*")
 _ENV = re.compile(r"\$[A-Z_][A-Z0-9_]*")

@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from workstation.cli import common
+from workstation.cli import audit, common
 from workstation.domain.calendar import LimitError
 from workstation.domain.lifecycle import N_
 from workstation.formatting import limit_text, weekday
@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     db = sub.add_parser("db", help="database schema", parents=opts).add_subparsers(dest="cmd", metavar="CMD")
     up = db.add_parser("upgrade", help="bring the database to this program's schema", parents=opts)
     up.set_defaults(handler=db_upgrade)
+    audit.register_db_roles(db, opts)
 
     cat = sub.add_parser("catalogue", help="the category catalogue", parents=opts)
     cat_sub = cat.add_subparsers(dest="cmd", metavar="CMD")
@@ -56,10 +57,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     st = cal_sub.add_parser("set", help="mark a day as holiday, workday (make-up) or normal", parents=opts)
     st.add_argument("day", metavar="DATE", help="YYYY-MM-DD")
     st.add_argument("kind", choices=["holiday", "workday", "normal"])
-    common.actor_option(st)
     st.set_defaults(handler=calendar_set)
 
 
+@common.no_identity
 def db_upgrade(args: argparse.Namespace) -> int:
     """Upgrade the schema (an SQLite file is copied aside first)."""
     engine = make_engine(resolve_db_url(args.db if "db" in args else None))
@@ -77,6 +78,7 @@ def db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+@common.no_identity
 def catalogue_list(args: argparse.Namespace) -> int:
     """Print the catalogue."""
     db = common.database(args)
@@ -109,6 +111,7 @@ def catalogue_list(args: argparse.Namespace) -> int:
     return 0
 
 
+@common.no_identity
 def calendar_due(args: argparse.Namespace) -> int:
     """Print the deadline of a limit counted from a start time."""
     try:
@@ -135,6 +138,7 @@ def calendar_due(args: argparse.Namespace) -> int:
     return 0
 
 
+@common.no_identity
 def calendar_show(args: argparse.Namespace) -> int:
     """Print the calendar's settings."""
     cal = load_calendar(common.database(args))

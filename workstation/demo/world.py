@@ -23,11 +23,13 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from workstation import clock
+from workstation.demo import pictures
 from workstation.demo.history import LEADS, OPERATORS, Plan, Ref, plan_world
 from workstation.demo.reference import Reference
 from workstation.domain.lifecycle import Role
 from workstation.i18n import tr
 from workstation.models import Case, CaseEvent, CaseUnit, ExtensionRequest, Meta, User
+from workstation.models.chain import seal_rows
 from workstation.services import accounts
 from workstation.services.calendar import calendar_from
 from workstation.services.errors import ValidationError
@@ -191,7 +193,9 @@ def seed_world(
         _insert(s, Case, case_rows, progress, "writing cases")
         _insert(s, ExtensionRequest, extensions, None, "")
         _insert(s, CaseUnit, co_units, None, "")
+        seal_rows(s.connection(), "case_events", events)
         _insert(s, CaseEvent, events, progress, "writing history")
+        pictures.store_for_cases(s, case_rows)  # the photo:// references show made-up photos
         _fix_sequences(s, ("cases", "extension_requests"))
         states: dict[str, int] = {}
         for row in case_rows:

@@ -39,6 +39,7 @@ from workstation.models import (
     Street,
     utcnow,
 )
+from workstation.models.chain import seal_rows
 from workstation.services.actors import SYSTEM, Actor
 from workstation.services.errors import WorkstationError
 from workstation.services.notices import notify
@@ -465,6 +466,7 @@ def _store(
         )
     events += updates
     if events:
+        seal_rows(s.connection(), "case_events", events)
         s.execute(insert(CaseEvent), events)  # no RETURNING needed: one executemany
     for index, key in copies:
         outcomes[index] = Outcome("existing", existing[key])

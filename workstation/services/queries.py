@@ -18,6 +18,7 @@ from workstation.models import Case, CaseEvent, CaseUnit, Community, ExtensionRe
 from workstation.services.calendar import calendar_from
 from workstation.services.errors import NotFoundError, ValidationError
 from workstation.services.lifecycle import is_overdue
+from workstation.services.search import case_search
 from workstation.storage.db import Database
 
 STATES = [s.value for s in State]
@@ -81,12 +82,20 @@ def _row(
     }
 
 
+def who_acted(actor: str, details: dict[str, Any]) -> str:
+    """Who an event names: the user, or "recorded by the user for the unit" for a unit's phoned-in answer."""
+    name = tr("system") if actor == "system" else actor
+    unit = details.get("for_unit_name") or details.get("for_unit")
+    return tr("recorded by {actor} for {unit}", actor=name, unit=unit) if unit else name
+
+
 def _history(s: Session, case_id: int, tz: tzinfo) -> list[dict[str, Any]]:
     events = s.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id))
     return [
         {
             "at": _iso(e.at, tz),
             "actor": e.actor,
+            "who": who_acted(e.actor, e.details),
             "role": e.actor_role,
             "action": e.action,
             "from": e.from_state,
@@ -133,9 +142,9 @@ def get_case(db: Database, case_id: int, history: bool = True) -> dict[str, Any]
 
 
 def iter_cases(
-    db: Database, status: str | None = None, history: bool = False, batch: int = 500
+    db: Database, status: str | None = None, history: bool = False, batch: int = 500, search: str = ""
 ) -> Iterator[dict[str, Any]]:
-    """Every case (optionally of one status), oldest first, read in batches by id.
+    """Every case (optionally of one status, or matching a search text as ``/`` does), oldest first, in batches.
 
     Raises:
         ValidationError: unknown status.
@@ -145,6 +154,7 @@ def iter_cases(
             tr("Unknown status {status}: use one of {states}.", status=status, states=", ".join(STATES)),
             {"status": status},
         )
+    found = case_search(search)
     after = 0
     while True:
         with db.read() as s:
@@ -152,6 +162,8 @@ def iter_cases(
             query = _select().where(Case.id > after).order_by(Case.id).limit(batch)
             if status is not None:
                 query = query.where(Case.status == status)
+            if found is not None:
+                query = query.where(found)
             rows = s.execute(query).all()
             out = []
             for row in rows:

@@ -15,6 +15,10 @@ from workstation.domain.reasons import reason_text
 from workstation.formatting import duration
 from workstation.i18n import action_label, state_label, tr
 from workstation.models import utcnow
+from workstation.services import photos
+from workstation.services.errors import NotFoundError
+from workstation.storage.db import Database
+from workstation.ui.photo_view import PhotoStrip, PixmapCache
 from workstation.ui.queue_model import countdown
 
 
@@ -23,12 +27,16 @@ def _esc(value: Any) -> str:
 
 
 class CasePanel(QWidget):
-    """Shows one case; the countdown above it ticks every second."""
+    """Shows one case; the countdown above it ticks every second; its photos as thumbnails below."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, db: Database | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("casePanel")
+        self.db = db
         self.case: dict[str, Any] | None = None
+        self.photos: list[photos.PhotoView] = []
+        self.cache = PixmapCache(self._load)
+        self.strip = PhotoStrip(self.cache)
         self.holder: str | None = None
         self.me = ""
         self.countdown = QLabel()
@@ -41,17 +49,36 @@ class CasePanel(QWidget):
         layout.setContentsMargins(8, 4, 8, 4)
         layout.addWidget(self.countdown)
         layout.addWidget(self.body, 1)
+        layout.addWidget(self.strip)
         self.show_case(None)
 
     def show_case(self, case: dict[str, Any] | None, holder: str | None = None) -> None:
         """Show a case (None: nothing selected)."""
         self.case, self.holder = case, holder
+        self.refresh_photos(rerender=False)
         if case is None:
             self.body.setHtml(f"<p style='color:#666'>{_esc(tr('No case selected.'))}</p>")
             self.tick()
             return
         self.body.setHtml(self._html(case, holder))
         self.tick()
+
+    def _load(self, sha: str) -> bytes | None:
+        return photos.blob_data(self.db, sha) if self.db is not None else None
+
+    def refresh_photos(self, rerender: bool = True) -> None:
+        """Read the shown case's photos again (a background round stored or gave up on some)."""
+        views: list[photos.PhotoView] = []
+        if self.case is not None and self.db is not None:
+            try:
+                views = photos.case_photos(self.db, self.case["id"])
+            except NotFoundError:
+                views = []
+        if views != self.photos or not views:
+            self.photos = views
+            self.strip.show_views(views)
+            if rerender and views and self.case is not None:
+                self.body.setHtml(self._html(self.case, self.holder))
 
     def tick(self) -> None:
         """Update the countdown line."""
@@ -118,10 +145,43 @@ class CasePanel(QWidget):
             ),
             (tr("Closure standard"), _esc(c["closure_standard"])),
         ]
-        if c.get("photos"):
-            rows.append((tr("Photos"), "<br>".join(_esc(p) for p in c["photos"])))
+        if self.photos:
+            failed = sum(1 for p in self.photos if p.state == photos.FAILED)
+            rows.append(
+                (
+                    tr("Photos"),
+                    _esc(
+                        tr(
+                            "{before} reported · {after} from the unit",
+                            before=sum(1 for p in self.photos if p.kind == photos.BEFORE),
+                            after=sum(1 for p in self.photos if p.kind == photos.AFTER),
+                        )
+                    )
+                    + (
+                        f" · <span style='color:#b71c1c'>⚠ {_esc(tr('{n} could not be fetched', n=failed))}</span>"
+                        if failed
+                        else ""
+                    ),
+                )
+            )
         if c.get("result"):
             rows.append((tr("Result"), _esc(c["result"])))
+        for req in (x for x in c.get("extensions", []) if x["status"] == "pending"):
+            rows.append(
+                (
+                    tr("Extension asked"),
+                    _esc(
+                        tr(
+                            "{limit} more, asked by {who}: {reason}",
+                            limit=req["limit"],
+                            who=req["requested_by"],
+                            reason=req["reason"],
+                        )
+                    )
+                    + " · "
+                    + _esc(tr("a shift lead decides (e)")),
+                )
+            )
         if c.get("merged_into"):
             rows.append((tr("Merged into"), _esc(c["merged_into"])))
         taken = ""
@@ -143,7 +203,7 @@ class CasePanel(QWidget):
         history = "".join(
             f"<tr><td style='color:#555;white-space:nowrap'>{_esc((e['at'] or '')[5:16].replace('T', ' '))}</td>"
             f"<td style='padding:0 8px'><b>{_esc(action_label(e['action']))}</b></td>"
-            f"<td>{_esc(tr('system') if e['actor'] == 'system' else e['actor'])}</td>"
+            f"<td>{_esc(e['who'])}</td>"
             f"<td>{_esc(state_label(e['to']))}</td>"
             f"<td style='color:#333'>{_esc(reason_text(e['reason']))}</td></tr>"
             for e in c.get("history", [])

@@ -193,8 +193,10 @@ class Triage:
             return
         candidates = merge_candidates(self.w.db, case["id"])
         items = []
+        seen: dict[int, int] = {}  # the version of each candidate shown: a target changed since is a conflict
         for cand in candidates:
             other = get_case(self.w.db, cand.case_id, history=False)
+            seen[cand.case_id] = other["version"]
             items.append(
                 PickItem(
                     cand.case_id,
@@ -219,7 +221,14 @@ class Triage:
             return
         if self._run(
             case,
-            lambda: lc.merge(self.w.db, self.w.actor, case["id"], into, expected_version=case["version"]),
+            lambda: lc.merge(
+                self.w.db,
+                self.w.actor,
+                case["id"],
+                into,
+                expected_version=case["version"],
+                expected_into_version=seen.get(into),
+            ),
             tr("Case #{id} merged into #{into}.", id=case["id"], into=into),
         ):
             self.w.refresh(keep=case["id"], advance=True)
@@ -259,32 +268,6 @@ class Triage:
             tr("Case #{id} sent back for rework.", id=case["id"]),
         ):
             self.w.refresh(keep=case["id"], advance=True)
-
-    def extension(self) -> None:
-        """``e``: a shift lead approves or refuses the pending extension request."""
-        case = self._case()
-        if case is None:
-            return
-        pending = [x for x in case.get("extensions", []) if x["status"] == "pending"]
-        if not pending:
-            self.w.notify(tr("Case #{id} has no extension request waiting.", id=case["id"]), error=True)
-            return
-        req = pending[0]
-        detail = tr(
-            "{limit} more, asked by {who}: {reason}", limit=req["limit"], who=req["requested_by"], reason=req["reason"]
-        )
-        choice = self.w.pick(
-            tr("Extension for case #{id}", id=case["id"]),
-            [PickItem(True, tr("Approve"), detail), PickItem(False, tr("Refuse"), detail)],
-        )
-        if choice is not None and self._run(
-            case,
-            lambda: lc.decide_extension(
-                self.w.db, self.w.actor, case["id"], bool(choice), expected_version=case["version"]
-            ),
-            tr("Extension decided for case #{id}.", id=case["id"]),
-        ):
-            self.w.refresh(keep=case["id"], advance=False)
 
     def undo(self) -> None:
         """``Ctrl+Z``: undo this seat's last action, within 30 seconds."""

@@ -178,6 +178,7 @@ class StationWindow(SeatWindow):
         bar.addWidget(self.message, 1)
         bar.addPermanentWidget(self.counts_label)
         bar.addPermanentWidget(self.connection_label)
+        self.add_audit_mark(bar)
         self.table.setFocus()
 
     def _handlers(self) -> dict[str, Any]:
