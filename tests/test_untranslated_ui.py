@@ -223,8 +223,6 @@ def test_every_window_and_dialog_speaks_chinese(role, chinese, seeded, open_wind
     assert not any(findings.values()), report(findings)
 
 
-# Known, not this test's subject: the demo world's photos make Qt refuse to decode them (reported to the lead).
-@pytest.mark.qt_log_ignore("QImageIOHandler: Rejecting image as it exceeds the current allocation limit")
 def test_the_training_window_speaks_chinese(chinese, cache, qtbot, tmp_path):  # noqa: F811
     from workstation.demo import launch
     from workstation.ui.main_window import MainWindow

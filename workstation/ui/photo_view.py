@@ -18,11 +18,22 @@ from PySide6.QtWidgets import QDialog, QFrame, QHBoxLayout, QLabel, QSizePolicy,
 
 from workstation.i18n import tr
 from workstation.services import photos
+from workstation.services.image_info import image_info
 from workstation.services.photos import PhotoView
 
 THUMB = QSize(112, 84)
 SPACING, BOX_MARGIN, MORE_WIDTH = 6, 4, 64
 Loader = Callable[[str], bytes | None]
+
+
+def qt_format(data: bytes) -> bytes:
+    """Qt's name of the image format, from the magic bytes (``b""``: let Qt guess).
+
+    Qt otherwise guesses from the content and asks its plugins in turn; the TGA plugin's guess is weak
+    enough to claim a PNG, then reads a nonsense size (tens of thousands of pixels) and refuses it.
+    """
+    info = image_info(data)
+    return info.mime.removeprefix("image/").encode() if info else b""
 
 
 class PixmapCache:
@@ -41,7 +52,7 @@ class PixmapCache:
         pixmap = QPixmap()
         data = self.load(sha)
         if data:
-            pixmap.loadFromData(data)
+            pixmap.loadFromData(data, qt_format(data).decode() or None)
         self.full[sha] = pixmap
         while len(self.full) > 8:  # full-size images are large: keep only a few
             self.full.popitem(last=False)
@@ -57,7 +68,7 @@ class PixmapCache:
         if data:  # decoded straight at thumbnail size: a JPEG is read at a fraction of its pixels
             buffer = QBuffer()
             buffer.setData(QByteArray(data))
-            reader = QImageReader(buffer)
+            reader = QImageReader(buffer, qt_format(data))
             size = reader.size()
             if size.isValid() and (size.width() > THUMB.width() or size.height() > THUMB.height()):
                 reader.setScaledSize(size.scaled(THUMB, Qt.AspectRatioMode.KeepAspectRatio))
