@@ -87,7 +87,7 @@ class MainWindow(SeatWindow):
         handlers = self._handlers()
         for ext in self.extensions:
             handlers.update(ext.install(self))
-        self.actions_by_id = build_actions(self, keymap, handlers, self.work_area, mode="queue", scopes=self.scopes)
+        self.actions_by_id = build_actions(self, keymap, handlers, mode="queue", scopes=self.scopes)
         self.live = Live(self)
         self._restore()
         self.select_row(0)
@@ -113,6 +113,9 @@ class MainWindow(SeatWindow):
             self.queues.addItem(item)
         self.queues.setCurrentRow(0)
         self.queues.setMaximumWidth(200)
+        # A click chooses a queue; the keyboard stays with the list of cases (j, k, f, v work on).
+        self.queues.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.queues.clicked.connect(lambda _index: self.table.setFocus())
         self.queues.currentItemChanged.connect(self._queue_chosen)
 
         self.search = QLineEdit()
