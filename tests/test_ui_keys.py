@@ -110,3 +110,55 @@ def test_every_handler_is_called_without_qts_checked_argument(qtbot, window, mon
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "CSV (*.csv)"))
     QTest.keyClick(window, Qt.Key.Key_E, CTRL)
     assert target.exists()
+
+
+def test_menus_show_single_letter_keys_in_lower_case(window):
+    keymap = Keymap.load(None)
+    menu_text = {a.objectName(): a.text() for m in window.menuBar().actions() for a in m.menu().actions()}
+    assert menu_text["case.file"].split("\t")[1] == "f"  # Qt's own text would be "F", read as Shift+F
+    assert menu_text["queue.overdue"].split("\t")[1] == "Ctrl+4"
+    for command_id, text in menu_text.items():
+        keys = keymap.keys_for(command_id, "queue")
+        if keys:
+            assert text.split("\t")[1] in keys, (command_id, text)
+
+
+def test_the_cheat_sheet_is_a_table_grouped_by_menu_in_menu_order(qtbot, window):
+    from workstation.commands.registry import BY_ID, MENUS
+    from workstation.i18n import tr
+
+    seen = {}
+
+    def inspect(sheet):
+        table = sheet.table
+        rows = []
+        for r in range(table.rowCount()):
+            if table.columnSpan(r, 0) == 2:
+                rows.append(("menu", table.item(r, 0).text()))
+            else:
+                rows.append((table.item(r, 0).data(Qt.ItemDataRole.UserRole), table.item(r, 0).text()))
+        seen["rows"] = rows
+        seen["columns"] = table.columnCount()
+        seen["key_x"] = {
+            table.visualRect(table.model().index(r, 1)).x()
+            for r in range(table.rowCount())
+            if table.columnSpan(r, 0) == 1
+        }
+
+    driver = ModalDriver([["overdue", Qt.Key.Key_Return]], inspect)
+    QTest.keyClick(window, Qt.Key.Key_Question)
+    qtbot.waitUntil(driver.done, timeout=5000)
+    assert window.model.filter.queue == "overdue"  # Enter ran the command found by typing
+    rows = seen["rows"]
+    assert seen["columns"] == 2 and len(seen["key_x"]) == 1  # every title starts in the same column
+    menus = [title for kind, title in rows if kind == "menu"]
+    order = [tr(t).replace("&", "") for m, t in MENUS.items()]
+    assert menus == [t for t in order if t in menus]  # grouped in menu order
+    current = None
+    for kind, text in rows:
+        if kind == "menu":
+            current = text
+        else:
+            assert tr(MENUS[BY_ID[kind].menu]).replace("&", "") == current  # under its own menu
+    keys = dict(r for r in rows if r[0] != "menu")
+    assert keys["case.file"] == "f" and keys["help.cheatsheet"] == "? / F1"

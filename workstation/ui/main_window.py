@@ -41,7 +41,7 @@ from workstation.ui.case_panel import CasePanel
 from workstation.ui.layout import restore_layout, save_layout
 from workstation.ui.live import Live
 from workstation.ui.pickers import PickItem
-from workstation.ui.queue_model import COLUMNS, QueueModel
+from workstation.ui.queue_model import COLUMNS, TEXT_COLUMN, QueueModel
 from workstation.ui.seat_window import SeatWindow
 from workstation.ui.triage import Triage
 
@@ -139,11 +139,8 @@ class MainWindow(SeatWindow):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.verticalHeader().setDefaultSectionSize(26)
-        header = self.table.horizontalHeader()
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate([76, 56, 60, 92, 300, 100, 88, 120, 64]):
-            self.table.setColumnWidth(column, width)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self._fit_columns()
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
 
         self.panel = CasePanel()
@@ -188,6 +185,15 @@ class MainWindow(SeatWindow):
         bar.addPermanentWidget(self.counts_label)
         bar.addPermanentWidget(self.connection_label)
         self.table.setFocus()
+
+    def _fit_columns(self) -> None:
+        """Every column as wide as what it shows; the report text takes the rest and is elided, never the deadline."""
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setMinimumSectionSize(24)
+        for column in range(len(COLUMNS)):
+            mode = QHeaderView.ResizeMode.Stretch if column == TEXT_COLUMN else QHeaderView.ResizeMode.ResizeToContents
+            header.setSectionResizeMode(column, mode)
 
     def _handlers(self) -> dict[str, Any]:
         t = self.triage
@@ -389,7 +395,8 @@ class MainWindow(SeatWindow):
     # -- persistence ---------------------------------------------------------------------------------
 
     def _restore(self) -> None:
-        restore_layout(self, self.settings, "window", self.work_area, self.table.horizontalHeader(), [900, 420])
+        restore_layout(self, self.settings, "window", self.work_area, self.table.horizontalHeader(), [960, 400])
+        self._fit_columns()  # a layout saved by an older version must not bring back cut columns
 
     def save_layout(self) -> None:
         """Remember the window's layout and column widths."""
