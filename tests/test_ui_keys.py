@@ -126,6 +126,7 @@ def test_menus_show_single_letter_keys_in_lower_case(window):
 def test_the_cheat_sheet_is_a_table_grouped_by_menu_in_menu_order(qtbot, window):
     from workstation.commands.registry import BY_ID, MENUS
     from workstation.i18n import tr
+    from workstation.ui.cheatsheet import plain_menu_title
 
     seen = {}
 
@@ -152,13 +153,19 @@ def test_the_cheat_sheet_is_a_table_grouped_by_menu_in_menu_order(qtbot, window)
     rows = seen["rows"]
     assert seen["columns"] == 2 and len(seen["key_x"]) == 1  # every title starts in the same column
     menus = [title for kind, title in rows if kind == "menu"]
-    order = [tr(t).replace("&", "") for m, t in MENUS.items()]
+    order = [plain_menu_title(tr(t)) for m, t in MENUS.items()]
     assert menus == [t for t in order if t in menus]  # grouped in menu order
     current = None
     for kind, text in rows:
         if kind == "menu":
             current = text
         else:
-            assert tr(MENUS[BY_ID[kind].menu]).replace("&", "") == current  # under its own menu
+            assert plain_menu_title(tr(MENUS[BY_ID[kind].menu])) == current  # under its own menu
     keys = dict(r for r in rows if r[0] != "menu")
     assert keys["case.file"] == "f" and keys["help.cheatsheet"] == "? / F1"
+
+
+def test_menu_titles_lose_their_mnemonic_in_the_cheat_sheet():
+    from workstation.ui.cheatsheet import plain_menu_title
+
+    assert plain_menu_title("案件(&C)") == "案件" and plain_menu_title("&Case") == "Case"

@@ -6,6 +6,7 @@ the highlighted command, Esc closes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from PySide6.QtCore import QEvent, QObject, Qt
@@ -30,6 +31,11 @@ from workstation.ui.actions import keys_label
 COMMAND_ROLE = Qt.ItemDataRole.UserRole
 
 
+def plain_menu_title(title: str) -> str:
+    """A menu title without its mnemonic: ``&Case`` -> ``Case``, ``案件(&C)`` -> ``案件``."""
+    return re.sub(r"\s*\(&.\)", "", title).replace("&", "")
+
+
 def sheet_rows(keymap: Keymap, mode: str, scopes: Iterable[str]) -> list[tuple[str, list[tuple[str, str, str]]]]:
     """``[(menu title, [(command id, keys, title)])]`` in menu order; commands without a key are left out."""
     commands = list(all_commands(scopes))
@@ -41,7 +47,7 @@ def sheet_rows(keymap: Keymap, mode: str, scopes: Iterable[str]) -> list[tuple[s
             if command.menu == menu_id and keys:
                 rows.append((command.id, keys_label(keys), tr(command.title)))
         if rows:
-            groups.append((tr(menu_title).replace("&", ""), rows))
+            groups.append((plain_menu_title(tr(menu_title)), rows))
     return groups
 
 
