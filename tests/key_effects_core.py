@@ -318,13 +318,13 @@ def _reset_setup(env: KeyEnv) -> None:
 
 
 def _reset_check(env: KeyEnv) -> None:
-    with env.db.read() as s:
-        from workstation.models import Case
+    from workstation.models import Case
 
+    with env.db.read() as s:
         assert s.get(Case, env.extra["trainee case"]) is None  # a fresh copy of the training world
-    assert "Free play" in env.window.message.text() or tr("Free play on a fresh copy of {world}.", world="")[:4] in (
-        env.window.message.text()
-    )
+    worlds = (tr("the full world"), tr("the small first-run world"))
+    said = {tr("Free play on a fresh copy of {world}.", world=world) for world in worlds}
+    assert env.window.message.text() in said, env.window.message.text()
 
 
 # -- the station -------------------------------------------------------------------------------------
