@@ -10,11 +10,14 @@ Effects: any module ``tests/key_effects*.py`` defines ``EFFECTS: dict[str, KeyEf
 (command id -> effect; a sequence when windows need different effects, told apart by ``windows``).
 A (command, window) pair without an effect fails, naming both: a new command needs its effect.
 
-Modal dialogs: a command that opens a modal dialog blocks the key press until the dialog closes, so
-the effect's ``setup`` says how to answer it with :func:`answer` (keys for each modal that opens, in
-order, sent to the dialog's focused widget), and ``check`` asserts after the dialog is gone (with
-:func:`answered` and the dialogs :func:`answer` saw). A modal left unanswered is closed after a few
-seconds and fails the test. A check that opened a non-modal dialog closes it (Escape); the harness
+Modal dialogs: a command that opens a modal dialog blocks the key press until the dialog closes.
+Two ways to test it: (1) the effect's ``setup`` answers the dialogs with :func:`answer` (keys for each
+modal that opens, in order, sent to the dialog's focused widget) and ``check`` runs after the key
+press, once they closed (:func:`answered` waits and gives the dialogs seen); or (2) without
+:func:`answer`, ``check`` runs while the first modal dialog the key opened is open
+(``QApplication.activeModalWidget()``) and must close it; a failing check has it closed for it. When
+no dialog opens, ``check`` runs after the key press. A modal nobody closes is closed after a few
+seconds and fails the pair. A check that opened a non-modal dialog closes it (Escape); the harness
 fails a pair that leaves a dialog of the window on screen.
 
 Commands without a key are pressed the way a user reaches them: the palette's key, the command's id
@@ -306,12 +309,19 @@ class Watchdog:
         self.timer.stop()
 
 
-def press(env: KeyEnv, command_id: str, mode: str, keymap: Keymap) -> None:
-    """Send the command's key(s) to the widget of the window that has the keyboard, as a user does."""
+def press(
+    env: KeyEnv, command_id: str, mode: str, keymap: Keymap, check: Callable[[KeyEnv], None] | None = None
+) -> None:
+    """Send the command's key(s) to the widget of the window that has the keyboard, as a user does, then check.
+
+    When the effect answered no dialog (its setup did not call :func:`answer`) and the key opens a
+    modal dialog, ``check`` runs while that dialog is open and must close it (a failed check closes
+    it for it); otherwise ``check`` runs after the key press.
+    """
     presses, via_palette = key_presses(command_id, mode, keymap)
+    answers = env.extra.get("answers")
     palette = None
     if via_palette:
-        answers = env.extra.get("answers")
         if answers is None:
             palette = Keys([via_palette])
         else:  # the palette opens first: answer it before the effect's dialogs
@@ -319,6 +329,28 @@ def press(env: KeyEnv, command_id: str, mode: str, keymap: Keymap) -> None:
             env.extra["palette_first"] = True
     window = env.window
     env.qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)  # the user's keyboard is here
+    checked: list[bool] = []
+    failed: list[BaseException] = []
+
+    def while_open() -> None:
+        modal = QApplication.activeModalWidget()
+        if checked or modal is None or (palette is not None and (modal in palette.seen or palette.steps)):
+            return
+        checked.append(True)
+        try:
+            if check is not None:
+                check(env)
+        except BaseException as exc:  # re-raised below, once the dialog is closed
+            failed.append(exc)
+            modal.close()
+            if isinstance(modal, QDialog):
+                modal.reject()
+
+    watcher = QTimer()
+    watcher.setInterval(20)
+    watcher.timeout.connect(lambda: QTimer.singleShot(0, while_open))
+    if answers is None:
+        watcher.start()
     watchdog = Watchdog()
     try:
         for key, modifiers in presses:
@@ -327,7 +359,11 @@ def press(env: KeyEnv, command_id: str, mode: str, keymap: Keymap) -> None:
         if palette is not None:
             env.qtbot.waitUntil(palette.done, timeout=8000)
     finally:
+        watcher.stop()
         watchdog.stop()
-    assert not watchdog.left_open, (
-        f"{command_id}: nobody answered the dialog {watchdog.left_open}; use answer() in setup"
-    )
+    if failed:
+        raise failed[0]
+    left = watchdog.left_open
+    assert not left, f"{command_id}: nobody answered or closed the dialog {left}"
+    if not checked and check is not None:
+        check(env)

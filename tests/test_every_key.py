@@ -52,8 +52,7 @@ def test_the_key_of_every_command_does_what_it_says(command_id, role, build, qtb
     )
     if effect.setup is not None:
         effect.setup(env)
-    kh.press(env, command_id, kh.WINDOWS[role].mode, env.extra["keymap"])
-    effect.check(env)
+    kh.press(env, command_id, kh.WINDOWS[role].mode, env.extra["keymap"], effect.check)
     left = kh.open_dialogs(window)
     for dialog in left:
         dialog.close()
@@ -73,3 +72,19 @@ def test_a_command_without_an_effect_fails_naming_it(monkeypatch):
     monkeypatch.setitem(BY_ID, "case.explode", Command("case.explode", "Explode", "case"))
     with pytest.raises(pytest.fail.Exception, match=r"'case\.explode' in the operator window has no key effect"):
         kh.effect_for("case.explode", "operator")
+
+
+def test_a_check_without_answers_runs_while_the_dialog_is_open_and_closes_it(build, qtbot, users):
+    from workstation.i18n import tr
+
+    window, wdb = build("operator")
+    env = kh.KeyEnv(qtbot, window, wdb, "operator", users, {})
+    seen = []
+
+    def check(env):
+        modal = QApplication.activeModalWidget()
+        seen.append(modal.windowTitle() if modal else None)
+        modal.reject()
+
+    kh.press(env, "view.palette", "queue", Keymap.load(None), check)
+    assert seen == [tr("Command palette")] and QApplication.activeModalWidget() is None
