@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMenu
+from PySide6.QtWidgets import QMainWindow, QMenu, QWidget
 
 from workstation.commands.keymap import Keymap
 from workstation.commands.registry import MENUS, all_commands
@@ -49,6 +49,7 @@ def build_actions(
     window: QMainWindow,
     keymap: Keymap,
     handlers: dict[str, Callable[[], None]],
+    _area: QWidget | None = None,
     *,
     mode: str = "queue",
     scopes: Iterable[str] = ("desk",),
@@ -58,6 +59,7 @@ def build_actions(
     Every shortcut has the window's context, so the keys work wherever the keyboard is in the window
     (after a click on the queue list too); a text field keeps the plain letters typed into it, as Qt
     gives editors the printable keys first. The menu shows the keys as the keymap spells them.
+    ``_area`` (the widget the mode's keys were once limited to) is accepted for older callers and unused.
 
     Returns:
         Command id -> action.
