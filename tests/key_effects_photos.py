@@ -5,36 +5,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from tests.conftest import article_report
+from tests.key_harness import KeyEffect, KeyEnv
 from workstation.demo.pictures import picture
 from workstation.services import photos
 from workstation.services.reports import add_report
-
-
-@dataclass
-class KeyEnv:  # handed to setup and check
-    qtbot: Any
-    window: Any
-    db: Any
-    role: str
-    users: dict
-    extra: dict
-
-
-@dataclass(frozen=True)
-class KeyEffect:
-    check: Callable[[KeyEnv], None]  # asserts the visible effect after the key press
-    setup: Callable[[KeyEnv], None] | None = None  # e.g. select a case in the needed state
-    windows: tuple[str, ...] | None = None  # roles: operator, lead, station, trainer, admin; None = all offering it
-
 
 REFS = ("photo://key-harness/1.jpg", "photo://key-harness/2.jpg")
 

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication
 from sqlalchemy import update
 
 from tests.conftest import article_report
+from tests.key_effects_core import HELPER, case_in, new_case, show
 from tests.key_harness import KeyEffect, KeyEnv
 from workstation.i18n import tr
 from workstation.intake import mappings
@@ -28,7 +29,8 @@ from workstation.services.queries import get_case
 from workstation.services.reports import add_report
 
 UNIT = "GRID-S13C01G01"
-LEADS = ("lead",)  # and a trainer in demo mode
+LEADS = ("lead",)
+DEMO = ("trainer",)  # a trainer has the lead's work in demo mode only
 SEATS = ("operator", "lead", "trainer")
 
 
@@ -86,6 +88,29 @@ def _acknowledged(env: KeyEnv) -> None:
     event = _history(env)
     assert (event["action"], event["details"].get("for_unit")) == ("acknowledge", UNIT)
     assert event["actor"] == env.window.actor.name
+
+
+def _demo_case(state: str) -> Any:
+    """Setup for the trainer's demo window: a case of the demo world in ``state``, selected."""
+
+    def setup(env: KeyEnv) -> None:
+        if state == "rejected":
+            cid = new_case(env)
+            lc.reject(env.db, HELPER, cid, "Out of scope")
+        else:
+            cid = case_in(env, "dispatched")
+            with env.db.write() as s:  # overdue, so that 督办 applies
+                s.execute(update(Case).where(Case.id == cid).values(deadline_at=utcnow() - timedelta(hours=2)))
+            if state == "suspended":
+                lc.suspend(env.db, HELPER, cid, "needs a project")
+        show(env, cid)
+
+    return setup
+
+
+def _resumed_in_demo(env: KeyEnv) -> None:
+    assert get_case(env.db, env.extra["case"])["status"] == "dispatched", env.window.message.text()
+    assert _history(env)["action"] == "resume"
 
 
 # -- the administrator's window ----------------------------------------------------------------------
@@ -191,12 +216,23 @@ def _exported(env: KeyEnv) -> None:
     assert env.window.message.text() == tr("{n} rows exported to {path}.", n=len(lines) - 1, path=env.extra["export"])
 
 
-EFFECTS: dict[str, KeyEffect] = {
-    "case.supervise": KeyEffect(lambda env: _dialog(env, "#{id}"), lambda env: _case(env, "overdue"), windows=LEADS),
-    "case.suspend": KeyEffect(lambda env: _dialog(env, "#{id}"), lambda env: _case(env, "overdue"), windows=LEADS),
-    "case.resume": KeyEffect(_resumed, lambda env: _case(env, "suspended"), windows=LEADS),
-    "case.reopen": KeyEffect(lambda env: _dialog(env, "#{id}"), lambda env: _case(env, "rejected"), windows=LEADS),
-    "case.extension": KeyEffect(lambda env: _dialog(env, "#{id}"), lambda env: _case(env, "extension"), windows=LEADS),
+EFFECTS: dict[str, KeyEffect | list[KeyEffect]] = {
+    "case.supervise": [
+        KeyEffect(lambda env: _dialog(env, "#{id}"), lambda env: _case(env, "overdue"), windows=LEADS),
+        KeyEffect(lambda env: _dialog(env, "#{id}"), _demo_case("overdue"), windows=DEMO),
+    ],
+    "case.suspend": [
+        KeyEffect(lambda env: _dialog(env, "#{id}"), lambda env: _case(env, "overdue"), windows=LEADS),
+        KeyEffect(lambda env: _dialog(env, "#{id}"), _demo_case("overdue"), windows=DEMO),
+    ],
+    "case.resume": [
+        KeyEffect(_resumed, lambda env: _case(env, "suspended"), windows=LEADS),
+        KeyEffect(_resumed_in_demo, _demo_case("suspended"), windows=DEMO),
+    ],
+    "case.reopen": [
+        KeyEffect(lambda env: _dialog(env, "#{id}"), lambda env: _case(env, "rejected"), windows=LEADS),
+        KeyEffect(lambda env: _dialog(env, "#{id}"), _demo_case("rejected"), windows=DEMO),
+    ],
     "case.unit_acknowledge": KeyEffect(_acknowledged, lambda env: _case(env, "dispatched"), windows=SEATS),
     "case.unit_return": KeyEffect(
         lambda env: _dialog(env, "#{id}"), lambda env: _case(env, "dispatched"), windows=SEATS

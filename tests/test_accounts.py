@@ -129,7 +129,7 @@ def test_user_add_through_the_cli(db_url, monkeypatch, capsys):
 
     assert run_cli(["user", "list", "--as", "boss", "--db", db_url]) == 0
     listing = capsys.readouterr().out.splitlines()
-    assert [line.split() for line in listing] == [["boss", "admin"], ["st1", "station", "S13C01"]]
+    assert [line.split() for line in listing] == [["boss", "administrator"], ["st1", "station", "staff", "S13C01"]]
 
     from workstation.storage.bootstrap import open_database
 

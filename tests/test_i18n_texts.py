@@ -84,7 +84,7 @@ def test_an_old_english_reason_reads_in_chinese_and_history_speaks_chinese(db, d
     assert "reject" not in out and "reported" not in out
     assert run_cli(["case", "show", str(cid), "--as", "op1", "--db", db_url]) == 0
     out = capsys.readouterr().out
-    assert OLD_REASON in out and "Grid member PDA" in out  # the English program names channels in English
+    assert OLD_REASON in out and "Grid PDA" in out  # the English program names channels in English
 
 
 def test_help_and_argument_errors_are_chinese(capsys):

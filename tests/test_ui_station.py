@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 
 import pytest
 from openpyxl import load_workbook
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication
 
 from tests.care_support import HEADERS, OTHER_GRID, add, roster_xlsx, valid_id, wrong_check
-from tests.uihelpers import ModalDriver, type_text
+from tests.uihelpers import Keys, type_text
 from workstation.commands.keymap import Keymap
 from workstation.models import utcnow
 from workstation.services import care_privacy, care_visits, care_worklist
@@ -28,49 +27,6 @@ from workstation.ui.station.worklist_model import WorklistModel
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 ALT = Qt.KeyboardModifier.AltModifier
-
-
-class Keys(ModalDriver):
-    """Answers modals like a keyboard: each key goes to the widget that has the focus.
-
-    A step holds keys (``Qt.Key``), ``(key, modifiers)``, ASCII or Chinese text, or a callable run
-    at that moment (to look at the dialog between keys). A modal is answered once it is active.
-    """
-
-    def __init__(self, steps, inspect=None) -> None:
-        super().__init__(steps, inspect)
-        self.started = time.monotonic()
-
-    def _tick(self) -> None:
-        modal = QApplication.activeModalWidget()
-        if modal is not None and time.monotonic() - self.started > 8:  # a dialog left open would hang the test
-            self.steps.clear()
-            modal.reject()
-            raise AssertionError(f"{modal.objectName()} was still open")
-        if modal is None or modal in self.seen or not self.steps or QApplication.activeWindow() is not modal:
-            if not self.steps and modal is None and self.pending == 0:
-                self.timer.stop()
-            return
-        super()._tick()
-
-    def _send(self, target: QWidget, step) -> None:
-        try:
-            for item in step:
-                focus = QApplication.focusWidget()
-                widget = focus if focus is not None and target.isAncestorOf(focus) else target
-                if callable(item):
-                    item()
-                elif isinstance(item, str):
-                    for n, line in enumerate(item.split("\n")):
-                        if n:
-                            QTest.keyClick(widget, Qt.Key.Key_Return)
-                        type_text(widget, line)
-                elif isinstance(item, tuple):
-                    QTest.keyClick(widget, item[0], item[1])
-                else:
-                    QTest.keyClick(widget, item)
-        finally:
-            self.pending -= 1
 
 
 @pytest.fixture
@@ -164,7 +120,7 @@ def test_r_records_a_visit_whose_need_becomes_a_case_in_the_operator_queue(qtbot
     assert cases[0] in queue and cases[1] in queue
     case = get_case(db, cases[0])
     assert (case["channel"], case["status"], case["priority"]) == ("VISIT", "reported", 1)
-    assert case["channel_label"] == "Found on a care visit"  # 走访发现 in Chinese
+    assert case["channel_label"] == "Care visit"  # 走访发现 in Chinese
 
 
 def test_n_raises_the_latest_visits_need_and_picks_among_several(qtbot, db, users, people, make_window):

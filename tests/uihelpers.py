@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -68,3 +69,46 @@ class ModalDriver:
 
     def done(self) -> bool:
         return not self.steps and self.pending == 0 and QApplication.activeModalWidget() is None
+
+
+class Keys(ModalDriver):
+    """Answers modals like a keyboard: each key goes to the widget that has the focus.
+
+    A step holds keys (``Qt.Key``), ``(key, modifiers)``, ASCII or Chinese text, or a callable run
+    at that moment (to look at the dialog between keys). A modal is answered once it is active.
+    """
+
+    def __init__(self, steps, inspect=None) -> None:
+        super().__init__(steps, inspect)
+        self.started = time.monotonic()
+
+    def _tick(self) -> None:
+        modal = QApplication.activeModalWidget()
+        if modal is not None and time.monotonic() - self.started > 8:  # a dialog left open would hang the test
+            self.steps.clear()
+            modal.reject()
+            raise AssertionError(f"{modal.objectName()} was still open")
+        if modal is None or modal in self.seen or not self.steps or QApplication.activeWindow() is not modal:
+            if not self.steps and modal is None and self.pending == 0:
+                self.timer.stop()
+            return
+        super()._tick()
+
+    def _send(self, target: QWidget, step) -> None:
+        try:
+            for item in step:
+                focus = QApplication.focusWidget()
+                widget = focus if focus is not None and target.isAncestorOf(focus) else target
+                if callable(item):
+                    item()
+                elif isinstance(item, str):
+                    for n, line in enumerate(item.split("\n")):
+                        if n:
+                            QTest.keyClick(widget, Qt.Key.Key_Return)
+                        type_text(widget, line)
+                elif isinstance(item, tuple):
+                    QTest.keyClick(widget, item[0], item[1])
+                else:
+                    QTest.keyClick(widget, item)
+        finally:
+            self.pending -= 1

@@ -6,15 +6,15 @@ from workstation.domain.lifecycle import N_
 
 # Channel code -> its name (an English source string: shown through ``i18n.channel_label``).
 CHANNELS: dict[str, str] = {
-    "PDA": N_("Grid member PDA"),
-    "PATROL": N_("Information officer patrol"),
+    "PDA": N_("Grid PDA"),
+    "PATROL": N_("Officer patrol"),
     "12345": N_("12345 hotline"),
     "12319": N_("12319 hotline"),
-    "WECHAT": N_("WeChat official account"),
-    "APP": N_("Gongzhi Baohe app"),
-    "POLICE": N_("Police non-emergency"),
-    "VISIT": N_("Found on a care visit"),
-    "PHONE": N_("Call to the centre"),
+    "WECHAT": N_("WeChat"),
+    "APP": N_("Gongzhi Baohe"),
+    "POLICE": N_("Police line"),
+    "VISIT": N_("Care visit"),
+    "PHONE": N_("Centre phone"),
     "OPEN311": N_("Open311"),
 }
 

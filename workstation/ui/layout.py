@@ -20,8 +20,12 @@ def restore_layout(
     geometry = settings.value(f"{prefix}/geometry")
     if geometry is not None:
         window.restoreGeometry(geometry)
-    else:
-        window.resize(1500, 860)
+    else:  # first run: as large as the screen allows, up to 1500×860
+        screen = window.screen().availableGeometry() if window.screen() is not None else None
+        width, height = 1500, 860
+        if screen is not None and screen.width() > 640:
+            width, height = min(width, screen.width()), min(height, screen.height())
+        window.resize(width, height)
     state = settings.value(f"{prefix}/state")
     if state is not None:
         window.restoreState(state)

@@ -44,7 +44,7 @@ from workstation.ui.lead_actions import LeadActions
 from workstation.ui.live import Live
 from workstation.ui.photo_view import PhotoViewer
 from workstation.ui.pickers import PickItem
-from workstation.ui.queue_model import COLUMNS, QueueModel
+from workstation.ui.queue_model import COLUMNS, TEXT_COLUMN, QueueModel
 from workstation.ui.seat_window import SeatWindow
 from workstation.ui.table_pane import EmptyTableView
 from workstation.ui.triage import Triage
@@ -99,7 +99,7 @@ class MainWindow(SeatWindow):
         handlers = self._handlers()
         for ext in self.extensions:
             handlers.update(ext.install(self))
-        self.actions_by_id = build_actions(self, keymap, handlers, self.work_area, mode="queue", scopes=self.scopes)
+        self.actions_by_id = build_actions(self, keymap, handlers, mode="queue", scopes=self.scopes)
         self.live = Live(self)
         self._restore()
         self.select_row(0)
@@ -125,6 +125,9 @@ class MainWindow(SeatWindow):
             self.queues.addItem(item)
         self.queues.setCurrentRow(0)
         self.queues.setMaximumWidth(200)
+        # A click chooses a queue; the keyboard stays with the list of cases (j, k, f, v work on).
+        self.queues.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.queues.clicked.connect(lambda _index: self.table.setFocus())
         self.queues.currentItemChanged.connect(self._queue_chosen)
 
         self.search = QLineEdit()
@@ -148,11 +151,8 @@ class MainWindow(SeatWindow):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.verticalHeader().setDefaultSectionSize(26)
-        header = self.table.horizontalHeader()
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate([76, 56, 60, 92, 300, 100, 88, 120, 64]):
-            self.table.setColumnWidth(column, width)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self._fit_columns()
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
 
         self.panel = CasePanel(db=self.db)
@@ -199,6 +199,15 @@ class MainWindow(SeatWindow):
         bar.addPermanentWidget(self.connection_label)
         self.add_audit_mark(bar)
         self.table.setFocus()
+
+    def _fit_columns(self) -> None:
+        """Every column as wide as what it shows; the report text takes the rest and is elided, never the deadline."""
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setMinimumSectionSize(24)
+        for column in range(len(COLUMNS)):
+            mode = QHeaderView.ResizeMode.Stretch if column == TEXT_COLUMN else QHeaderView.ResizeMode.ResizeToContents
+            header.setSectionResizeMode(column, mode)
 
     def _handlers(self) -> dict[str, Any]:
         t = self.triage
@@ -423,7 +432,8 @@ class MainWindow(SeatWindow):
     # -- persistence ---------------------------------------------------------------------------------
 
     def _restore(self) -> None:
-        restore_layout(self, self.settings, "window", self.work_area, self.table.horizontalHeader(), [900, 420])
+        restore_layout(self, self.settings, "window", self.work_area, self.table.horizontalHeader(), [960, 400])
+        self._fit_columns()  # a layout saved by an older version must not bring back cut columns
 
     def save_layout(self) -> None:
         """Remember the window's layout and column widths."""

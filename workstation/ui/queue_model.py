@@ -14,7 +14,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QIcon
 from sqlalchemy import select
 
 from workstation import formatting
@@ -24,6 +24,7 @@ from workstation.models import Grid, utcnow
 from workstation.services import queue as q
 from workstation.services.calendar import calendar_from
 from workstation.storage.db import Database
+from workstation.ui.icons import icon
 
 BLOCK = 100
 MAX_BLOCKS = 40
@@ -40,6 +41,7 @@ COLUMNS = [
     ("taken", N_("Open at")),
 ]
 DEADLINE_COLUMN = 7
+TEXT_COLUMN = 4
 ModelIndex = QModelIndex | QPersistentModelIndex
 
 
@@ -197,6 +199,8 @@ class QueueModel(QAbstractTableModel):
         now = utcnow()
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, column, now)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._icon(row, column, now)
         if role == Qt.ItemDataRole.ToolTipRole and column in ("text", "deadline"):
             return row.text if column == "text" else self._deadline_tip(row, now)
         if role == Qt.ItemDataRole.ForegroundRole:
@@ -223,7 +227,7 @@ class QueueModel(QAbstractTableModel):
     def _display(self, row: Row, column: str, now: datetime) -> str:
         tz = self._tz
         if column == "priority":
-            return tr("● urgent") if row.priority <= 1 else tr("normal")
+            return tr("urgent") if row.priority <= 1 else tr("normal")
         if column == "id":
             return str(row.id)
         if column == "status":
@@ -240,7 +244,8 @@ class QueueModel(QAbstractTableModel):
             if row.deadline is None:
                 return "—"
             state = urgency_of(row, now)
-            mark = {"overdue": "⚠", "near": tr("⏳ due soon")}.get(state, "")  # the countdown says "overdue"
+            # the icon marks the state; the overdue countdown already says so in words
+            mark = tr("due soon") if state == "near" else ""
             left = (
                 countdown(row.deadline, now)
                 if State(row.status) in RUNNING
@@ -252,6 +257,16 @@ class QueueModel(QAbstractTableModel):
                 return ""
             return tr("me") if row.holder == self.me else row.holder
         return ""
+
+    def _icon(self, row: Row, column: str, now: datetime) -> QIcon | None:
+        """The mark beside a cell's text: urgent, overdue, near the deadline (always with words too)."""
+        if column == "priority" and row.priority <= 1:
+            return icon("urgent")
+        if column == "deadline" and row.deadline is not None:
+            state = urgency_of(row, now)
+            if state in ("overdue", "near"):
+                return icon(state)
+        return None
 
     def _deadline_tip(self, row: Row, now: datetime) -> str:
         if row.deadline is None:

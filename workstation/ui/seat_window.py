@@ -18,7 +18,9 @@ from workstation.commands.registry import MENUS, all_commands
 from workstation.i18n import tr
 from workstation.services.actors import Actor
 from workstation.storage.db import Database
+from workstation.ui.actions import keys_label
 from workstation.ui.audit_mark import AuditMark, add_audit_mark
+from workstation.ui.cheatsheet import CheatSheet
 from workstation.ui.pickers import Picker, PickItem
 
 
@@ -55,7 +57,7 @@ class SeatWindow(QMainWindow):
         """``Ctrl+K``: every command with its key; Enter runs it."""
         items = []
         for command in all_commands(self.scopes):
-            keys = ", ".join(self.keymap.keys_for(command.id, self.key_mode))
+            keys = keys_label(self.keymap.keys_for(command.id, self.key_mode))
             where = tr(MENUS[command.menu]).replace("&", "") if command.menu in MENUS else ""
             # without a key, the menu it is in (the id still matches when typed, but is not shown)
             items.append(PickItem(command.id, tr(command.title), keys or where, (command.id, keys)))
@@ -64,13 +66,15 @@ class SeatWindow(QMainWindow):
             self.actions_by_id[chosen].trigger()
 
     def cheatsheet(self) -> None:
-        """``?``: every key of this window, from the keymap."""
-        items = []
-        for command in all_commands(self.scopes):
-            keys = self.keymap.keys_for(command.id, self.key_mode)
-            if keys:
-                items.append(PickItem(command.id, f"{' / '.join(keys):<14} {tr(command.title)}", ""))
-        chosen = self.pick(tr("Keyboard cheat sheet"), items, hint=tr("Type to find a key or a command"))
+        """``?``: every key of this window, grouped by menu, in a table; Enter runs the highlighted command."""
+        sheet = CheatSheet(self.keymap, self.key_mode, self.scopes, self)
+        self.current_picker = sheet
+        try:
+            chosen = sheet.chosen if sheet.exec() else None
+        finally:
+            self.current_picker = None
+            sheet.deleteLater()
+            self.restore_focus()
         if chosen:
             self.actions_by_id[chosen].trigger()
 

@@ -79,7 +79,7 @@ class StationWindow(SeatWindow):
         self.care = CareActions(self)
         self._build()
         handlers = self._handlers()
-        self.actions_by_id = build_actions(self, keymap, handlers, self.work_area, mode=MODE, scopes=self.scopes)
+        self.actions_by_id = build_actions(self, keymap, handlers, mode=MODE, scopes=self.scopes)
         self.live = StationLive(self)
         self._restore()
         self._set_online(True)
