@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -15,7 +16,7 @@ from workstation.i18n import tr
 from workstation.intake import ingest, mappings, outbox, quarantine, status
 from workstation.intake.base import PollContext
 from workstation.intake.formats import decode
-from workstation.intake.items import PageError
+from workstation.intake.items import Page, PageError
 from workstation.intake.open311 import Open311Source
 from workstation.intake.poller import Poller
 from workstation.intake.settings import Retry, Settings, SourceConfig, load_settings
@@ -136,14 +137,20 @@ def intake_open311(args: argparse.Namespace) -> int:
         SourceConfig(name=args.source, kind="open311", url=target if is_url else "", retry=retry, options=options)
     )
     notes: list[str] = []
+    pages: list[Page] = []
     if is_url:
         ctx = PollContext(db, requests.Session())
-        if target.rstrip("/").endswith((".json", ".xml")):
-            body = source.fetch(ctx, target)
-        else:
+        url = target
+        if not urlsplit(target).path.rstrip("/").endswith((".json", ".xml")):
             notes.extend(source.sync_services(ctx))
-            body = source.fetch(ctx, source.endpoint("requests"))
-        text, problem = decode(body.body, body.content_type)
+            url = source.endpoint("requests")
+        for _, page, text, problem in source.sweep(ctx, url, {}):
+            if problem is not None:
+                qid = ingest.quarantine_page(db, source.name, source.kind, text, problem)
+                _print_quarantined([(tr("whole document"), qid, problem)])
+                return 1
+            if page is not None:
+                pages.append(page)
     else:
         try:
             raw = Path(target).read_bytes()
@@ -152,14 +159,15 @@ def intake_open311(args: argparse.Namespace) -> int:
                 tr("Cannot read {path}: {reason}", path=target, reason=exc.strerror or exc), {"file": target}
             ) from None
         text, problem = decode(raw)
-    try:
-        if problem:
-            raise PageError(problem)
-        page = source.parse_page(text)
-    except PageError as exc:
-        qid = ingest.quarantine_page(db, source.name, source.kind, text, exc.message)
-        _print_quarantined([(tr("whole document"), qid, exc.message)])
-        return 1
+        try:
+            if problem:
+                raise PageError(problem)
+            pages.append(source.parse_page(text))
+        except PageError as exc:
+            qid = ingest.quarantine_page(db, source.name, source.kind, text, exc.message)
+            _print_quarantined([(tr("whole document"), qid, exc.message)])
+            return 1
+    page = Page([i for p in pages for i in p.items], None, False, [n for p in pages for n in p.notes])
     stored = source.store(db, page.items)
     held = []
     for item, outcome in zip(page.items, stored.outcomes, strict=True):

@@ -152,6 +152,7 @@ class Source(ABC):
             credentials=self.config.credentials,
             headers={"Accept": "application/json, application/xml;q=0.9, */*;q=0.1"},
             sleep=ctx.sleep,
+            limits=self.config.limits,
         )
 
     def text_of(self, response: Response) -> str:

@@ -9,6 +9,7 @@ without defusedxml.
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import re
@@ -45,13 +46,20 @@ def decode(body: bytes, content_type: str = "") -> tuple[str, str | None]:
     if body.startswith(b"\xef\xbb\xbf"):
         body, charset = body[3:], "utf-8"
     try:
-        return body.decode(charset), None
+        if not getattr(codecs.lookup(charset), "_is_text_encoding", True):
+            raise LookupError(charset)  # base64, zlib, rot13...: not a character set
     except LookupError:
-        return body.decode("utf-8", "replace"), tr("unknown character set {name}", name=charset)
+        return body.decode("utf-8", "replace"), tr("unknown character set {name}", name=clip(charset, 40))
+    try:
+        return body.decode(charset), None
     except UnicodeDecodeError as exc:
-        return body.decode(charset, "replace"), tr(
-            "the body is not valid {charset} (byte {pos})", charset=charset, pos=exc.start
-        )
+        problem = tr("the body is not valid {charset} (byte {pos})", charset=charset, pos=exc.start)
+    except (UnicodeError, ValueError, LookupError, IndexError, TypeError):  # codecs such as "undefined", "punycode"
+        return body.decode("utf-8", "replace"), tr("the character set {name} cannot be read", name=clip(charset, 40))
+    try:
+        return body.decode(charset, "replace"), problem
+    except (UnicodeError, ValueError, LookupError, IndexError, TypeError):
+        return body.decode("utf-8", "replace"), problem
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -151,15 +159,23 @@ class _Refused(Exception):
     pass
 
 
+class _TooDeep(Exception):
+    pass
+
+
+MAX_XML_DEPTH = 32  # the default of ``Limits.max_xml_depth``
+
+
 def _refuse(*_args: Any) -> None:
     raise _Refused
 
 
-def parse_xml(text: str) -> ET.Element:
-    """Parse an XML document safely: no DTD, no entity declarations, no external entities.
+def parse_xml(text: str, max_depth: int = MAX_XML_DEPTH) -> ET.Element:
+    """Parse an XML document safely: no DTD, no entity declarations, no external entities, bounded depth.
 
     Raises:
-        PageError: malformed XML, or a DTD or entity declaration (refused), with the reason.
+        PageError: malformed XML, a DTD or entity declaration (refused), or elements nested deeper
+            than ``max_depth``, with the reason.
     """
     builder = ET.TreeBuilder()
     parser = xml.parsers.expat.ParserCreate()
@@ -172,14 +188,30 @@ def parse_xml(text: str) -> ET.Element:
     ):
         setattr(parser, handler, _refuse)
     parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.StartElementHandler = lambda tag, attrs: builder.start(tag, attrs)
-    parser.EndElementHandler = lambda tag: builder.end(tag)
+    depth = [0]
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        depth[0] += 1
+        if depth[0] > max_depth:
+            raise _TooDeep
+        builder.start(tag, attrs)
+
+    def end(tag: str) -> None:
+        depth[0] -= 1
+        builder.end(tag)
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
     parser.CharacterDataHandler = builder.data
     # The text is already decoded: drop the declaration so expat does not decode it a second time.
     data = _XML_DECL_TEXT.sub("", text.lstrip("\ufeff"), count=1).encode("utf-8", "surrogatepass")
     try:
         parser.Parse(data, True)
         return builder.close()
+    except _TooDeep:
+        raise PageError(
+            tr("XML nested deeper than {n} elements is refused (limits.max_xml_depth)", n=max_depth)
+        ) from None
     except _Refused:
         raise PageError(tr("XML with a document type (DTD) or entity declarations is refused")) from None
     except xml.parsers.expat.ExpatError as exc:
