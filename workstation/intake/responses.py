@@ -35,7 +35,6 @@ from sqlalchemy.orm import Session
 
 from workstation.domain.lifecycle import Role, State
 from workstation.i18n import state_label, tr
-from workstation.intake.formats import read_time
 from workstation.intake.items import clip
 from workstation.intake.messages import unit_system_name
 from workstation.models import Case, CaseEvent, Unit, UnitResponse, utcnow
@@ -48,6 +47,7 @@ from workstation.services.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from workstation.services.reports import plausible_time, unstorable
 from workstation.storage.db import Database
 
 TYPES = ("acknowledge", "return", "extension", "handled")
@@ -102,6 +102,9 @@ def _stored(db: Database, response_id: str) -> ResponseResult | None:
         return ResponseResult(row.response_id, row.outcome, row.reason, row.case_id, row.event_id, duplicate=True)
 
 
+MAX_ID = 2**31 - 1  # the largest id every database stores in an INTEGER column
+
+
 def _check(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
@@ -110,9 +113,9 @@ def _check(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         errors["type"] = tr("one of: {codes}", codes=", ".join(TYPES))
     out["type"] = str(kind)[:20] if kind is not None else ""
     case_id = payload.get("case_id")
-    if isinstance(case_id, str) and case_id.strip().isdigit():
+    if isinstance(case_id, str) and case_id.strip().isdigit() and len(case_id.strip()) <= 18:
         case_id = int(case_id)
-    if isinstance(case_id, bool) or not isinstance(case_id, int):
+    if isinstance(case_id, bool) or not isinstance(case_id, int) or not 1 <= case_id <= MAX_ID:
         errors["case_id"] = tr("required: the case id of the dispatch order")
         case_id = None
     out["case_id"] = case_id
@@ -124,16 +127,19 @@ def _check(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     out["at"] = None
     if payload.get("at") not in (None, ""):
         try:
-            out["at"] = read_time(payload.get("at"))[0]
+            out["at"] = plausible_time(payload.get("at"), utcnow())
         except ValueError as exc:
             errors["at"] = str(exc)
     for key in ("reason", "result", "limit", "by"):
         value = payload.get(key)
         if value is not None and not isinstance(value, str):
             errors[key] = tr("must be text")
+        elif isinstance(value, str) and (len(value) > 5000 or unstorable(value)):
+            errors[key] = unstorable(value) or tr("at most {n} characters", n=5000)
+            value = None
         out[key] = (value or "").strip() if isinstance(value, str) else ""
     photos = payload.get("photos") or []
-    if not isinstance(photos, list) or not all(isinstance(p, str) for p in photos):
+    if not isinstance(photos, list) or not all(isinstance(p, str) and not unstorable(p, True) for p in photos):
         errors["photos"] = tr("a list of photo references (text)")
         photos = []
     out["photos"] = photos

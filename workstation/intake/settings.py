@@ -164,6 +164,16 @@ def default_path() -> Path:
     return Path(given) if given else Path(user_config_dir(APP_NAME, appauthor=False)) / "intake.json"
 
 
+def configured_limits() -> Limits:
+    """The ``limits`` of the settings file where there is a usable one, else the defaults."""
+    if not default_path().is_file():
+        return Limits()
+    try:
+        return load_settings().limits
+    except ValidationError:
+        return Limits()
+
+
 def load_settings(path: str | Path | None = None) -> Settings:
     """Read and check a settings file.
 
