@@ -154,7 +154,7 @@ class GeoReportServer:
             body = "".join(_xml_request(r.as_json()) for r in chunk)
             text = f'<?xml version="1.0" encoding="utf-8"?>\n<requests>{body}</requests>'
             return Response(text, content_type="application/xml; charset=utf-8", headers=headers)
-        text = json.dumps([r.as_json() for r in chunk], ensure_ascii=False)
+        text = json.dumps([r.as_json() for r in chunk])  # ASCII with escapes, as Django REST framework may write
         return Response(text, content_type="application/json; charset=utf-8", headers=headers)
 
 

@@ -68,7 +68,8 @@ def report_add(args: argparse.Namespace) -> int:
         for number, raw, data_bytes in _lines(stream):
             if raw is None:
                 refused += 1
-                _refused(args, number, {"line": tr("not UTF-8 text: save the file as UTF-8 and add this line again")}, data_bytes.decode("utf-8", "replace"))
+                reason = {"line": tr("not UTF-8 text: save the file as UTF-8 and add this line again")}
+                _refused(args, number, reason, data_bytes.decode("utf-8", "replace"))
                 continue
             if not raw.strip():
                 continue

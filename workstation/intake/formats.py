@@ -63,6 +63,7 @@ def decode(body: bytes, content_type: str = "") -> tuple[str, str | None]:
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_UNSTORABLE_TIME = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 def clean_text(text: str) -> str:
@@ -115,8 +116,9 @@ def _strict_constant(name: str) -> Any:
 def _parse(text: str, constant: Any) -> Any:
     """json.loads with every number and constant kept storable; PageError for anything else wrong."""
     try:
-        value = json.loads(text, parse_int=_int, parse_float=_float, parse_constant=constant)
-        return clean_value(value)
+        # NUL bytes and lone surrogates are kept: each field is judged (and refused) where it is used;
+        # what is kept verbatim (quarantine, the case's first event) is made storable there.
+        return json.loads(text, parse_int=_int, parse_float=_float, parse_constant=constant)
     except json.JSONDecodeError as exc:
         raise PageError(
             tr("not valid JSON: {reason} (line {line}, column {col})", reason=exc.msg, line=exc.lineno, col=exc.colno)
@@ -286,6 +288,10 @@ def read_time(value: Any, assume: tzinfo | None = None) -> tuple[datetime, bool]
         raise ValueError(tr("missing"))
     if not isinstance(value, str):
         raise ValueError(tr("not a time: {value}", value=clip(repr(value), 40)))
+    if len(value) > 60 or _UNSTORABLE_TIME.search(value):
+        raise ValueError(
+            tr("not an ISO 8601 time: {value} (e.g. 2026-06-04T10:19:00+08:00)", value=clip(repr(value), 40))
+        )
     text = value.strip()
     if text[-1:] in ("Z", "z"):
         text = text[:-1] + "+00:00"

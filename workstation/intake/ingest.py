@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from workstation.domain.geo import contains
 from workstation.i18n import tr
-from workstation.intake.formats import clean_text
+from workstation.intake.formats import clean_text, clean_value
 from workstation.intake.items import CursorMove, Item, clip, digest
 from workstation.models import (
     Case,
@@ -269,7 +269,7 @@ def _mappings(s: Session, source: str, items: Sequence[Item], now: datetime) -> 
             select(ServiceMapping).where(ServiceMapping.source == source, ServiceMapping.service_code.in_(part))
         ):
             rows[row.service_code] = row
-    names = {i.service_code: i.service_name or "" for i in items if i.service_code}
+    names = {i.service_code: clean_text(i.service_name or "") for i in items if i.service_code}
     for code in codes:
         if code not in rows:
             rows[code] = ServiceMapping(
@@ -543,7 +543,7 @@ def _store(
         category = mapping.get(item.service_code or "")
         case = new_case_values(clean, place, by, now)
         case.update(
-            source_service=clip(item.service_name, 100) if item.service_name else None,
+            source_service=clip(clean_text(item.service_name), 100) if item.service_name else None,
             category_code=category.code if category else None,
             category_name=category.name if category else None,
             category_major=category.major_name if category else None,
@@ -591,7 +591,7 @@ def _store(
                 "from_state": None,
                 "to_state": "reported",
                 "reason": "",
-                "details": details,
+                "details": clean_value(details),
             }
         )
     events += updates

@@ -37,6 +37,7 @@ from workstation.intake.http import FetchError
 from workstation.intake.items import CursorMove, Item, Page, PageError, clip
 from workstation.intake.settings import Limits
 from workstation.services.errors import ValidationError
+from workstation.services.reports import unstorable
 
 CHANNEL = "OPEN311"
 KNOWN = frozenset(
@@ -122,6 +123,9 @@ def request_item(fields: Mapping[str, Any], source: str, assume: tzinfo | None, 
         item.reason = "service_request_id: " + tr("longer than {n} characters", n=100 - len(source) - 1)
         return item
     item.service_code = _text(data.get("service_code"))
+    if item.service_code is not None and (len(item.service_code) > 100 or unstorable(item.service_code, True)):
+        item.reason = "service_code: " + (unstorable(item.service_code, True) or tr("at most 100 characters"))
+        return item
     item.service_name = _text(data.get("service_name")) or item.service_code
     text = _text(data.get("description"))
     if text is None:

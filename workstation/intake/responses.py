@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from workstation.domain.lifecycle import Role, State
 from workstation.i18n import state_label, tr
+from workstation.intake.formats import clean_text, clean_value
 from workstation.intake.items import clip
 from workstation.intake.messages import unit_system_name
 from workstation.models import Case, CaseEvent, Unit, UnitResponse, utcnow
@@ -111,7 +112,7 @@ def _check(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     kind = payload.get("type")
     if kind not in TYPES:
         errors["type"] = tr("one of: {codes}", codes=", ".join(TYPES))
-    out["type"] = str(kind)[:20] if kind is not None else ""
+    out["type"] = clean_text(str(kind))[:20] if kind is not None else ""
     case_id = payload.get("case_id")
     if isinstance(case_id, str) and case_id.strip().isdigit() and len(case_id.strip()) <= 18:
         case_id = int(case_id)
@@ -120,7 +121,7 @@ def _check(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         case_id = None
     out["case_id"] = case_id
     unit = payload.get("unit")
-    if not isinstance(unit, str) or not unit.strip() or len(unit) > 40:
+    if not isinstance(unit, str) or not unit.strip() or len(unit) > 40 or unstorable(unit, True):
         errors["unit"] = tr("required: the unit code")
         unit = ""
     out["unit"] = unit.strip()
@@ -193,7 +194,7 @@ def apply_unit_response(db: Database, payload: Mapping[str, Any], *, attempts: i
     rid = payload.get("response_id")
     if isinstance(rid, int) and not isinstance(rid, bool):
         rid = str(rid)
-    if not isinstance(rid, str) or not rid.strip() or len(rid.strip()) > 100:
+    if not isinstance(rid, str) or not rid.strip() or len(rid.strip()) > 100 or unstorable(rid, True):
         raise ValidationError(
             tr("A unit response needs a response_id (text, at most 100 characters)."), {"response_id": tr("required")}
         )
@@ -211,7 +212,7 @@ def apply_unit_response(db: Database, payload: Mapping[str, Any], *, attempts: i
         received_at=utcnow(),
         outcome="refused",
         reason="",
-        payload=dict(payload),
+        payload=clean_value(dict(payload)),
     )
     if errors:
         row.reason = "; ".join(f"{k}: {v}" for k, v in errors.items())
