@@ -141,7 +141,8 @@ def test_a_poison_item_in_the_middle_of_a_page_quarantines_alone(db, httpserver,
         assert read_cursor(db, "feed") == "c1"  # the feed moved on past the poison
 
 
-def _refuse_poison_in_the_database(db: Database) -> None:
+@pytest.fixture
+def poison_refused(db: Database):
     """A real refusal by the database itself (a trigger), for a value no check of ours foresees."""
     with db.engine.begin() as conn:
         if db.dialect == "sqlite":
@@ -154,16 +155,18 @@ def _refuse_poison_in_the_database(db: Database) -> None:
         else:
             conn.execute(
                 text(
-                    "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN IF NEW.text LIKE '%毒%' THEN "
+                    "CREATE OR REPLACE FUNCTION poison() RETURNS trigger AS $$ BEGIN IF NEW.text LIKE '%毒%' THEN "
                     "RAISE EXCEPTION 'poison refused'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
                 )
             )
             conn.execute(text("CREATE TRIGGER poison BEFORE INSERT ON cases FOR EACH ROW EXECUTE FUNCTION poison()"))
+    yield
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER poison" + (" ON cases" if db.dialect != "sqlite" else "")))
 
 
-def test_an_item_the_database_refuses_is_isolated_and_quarantined_alone(db, httpserver):
+def test_an_item_the_database_refuses_is_isolated_and_quarantined_alone(db, httpserver, poison_refused):
     """Defect 7: a write that fails inside the page's transaction failed the whole round, for ever."""
-    _refuse_poison_in_the_database(db)
     items = [feed_item(i) for i in range(1, 8)]
     items[3]["text"] = "有毒的条目"
     httpserver.expect_request("/feed").respond_with_data(page(items, "c1"), content_type="application/json")
@@ -177,11 +180,10 @@ def test_an_item_the_database_refuses_is_isolated_and_quarantined_alone(db, http
         assert "有毒的条目" in held.payload and held.external_id == "P-4"
 
 
-def test_report_add_keeps_going_past_bad_lines_and_database_errors(db, cli, tmp_path):
+def test_report_add_keeps_going_past_bad_lines_and_database_errors(db, cli, tmp_path, poison_refused):
     """Defects 11 and 14: a surrogate, a boolean id, a NUL, 1e-320, -91, a line the database refuses."""
     from tests.conftest import article_report
 
-    _refuse_poison_in_the_database(db)
     lines = [
         json.dumps(article_report(external_id="a"), ensure_ascii=False),
         '{"channel": "APP", "text": "\\ud800", "received_at": "2026-06-04T10:19:00+08:00"}',
@@ -198,7 +200,7 @@ def test_report_add_keeps_going_past_bad_lines_and_database_errors(db, cli, tmp_
     path = tmp_path / "reports.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = cli("report", "add", str(path), code=1)
-    assert out.out.splitlines() == ["line 1: added as case 1", "line 11: added as case 2"]
+    assert [line.split(": added as case")[0] for line in out.out.splitlines()] == ["line 1", "line 11"]
     refused = [line for line in out.err.splitlines() if " refused: " in line]
     assert [line.split(" refused")[0] for line in refused] == [f"line {n}" for n in range(2, 11)]
     assert "surrogate" in refused[0] and "external_id" in refused[1] and "external_id" in refused[2]
