@@ -63,6 +63,7 @@ def decode(body: bytes, content_type: str = "") -> tuple[str, str | None]:
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _UNSTORABLE_TIME = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 
 
@@ -84,7 +85,9 @@ def clean_value(value: Any) -> Any:
 
 def dumps(value: Any) -> str:
     """A parsed JSON value written back as compact JSON text (an item's kept payload)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    # A lone surrogate is written as its JSON escape: the payload stays storable and reads back the same.
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text) if _SURROGATE.search(text) else text
 
 
 def sniff(text: str) -> str:
