@@ -85,6 +85,8 @@ class GeoReportServer:
         self.link_next = False
         self.base = ""
         self.before_answer: Any = None  # a hook called with the page number before answering (tests change data)
+        self.frozen = False  # the requests no longer change: the filtered, sorted list is kept per query
+        self._cache: dict[tuple[tuple[str, str], ...], list[Served]] = {}
 
     def install(self, httpserver: Any, root: str = "/open311/v2") -> str:
         httpserver.expect_request(f"{root}/services.json").respond_with_json(
@@ -115,6 +117,9 @@ class GeoReportServer:
         served.updated = datetime.now(UTC)
 
     def _selected(self, args: Any) -> list[Served]:
+        key = tuple(sorted((k, v) for k, v in args.items() if k not in ("page", "page_size")))
+        if self.frozen and key in self._cache:
+            return self._cache[key]
         rows = list(self.requests)
         bounds = (
             ("start_date", lambda r: r.requested, 1),
@@ -126,7 +131,21 @@ class GeoReportServer:
             if args.get(name):
                 edge = parse(args[name])
                 rows = [r for r in rows if (key(r) >= edge if sign > 0 else key(r) <= edge)]
-        return sorted(rows, key=lambda r: r.requested, reverse=True)  # newest first
+        rows = sorted(rows, key=lambda r: r.requested, reverse=True)  # newest first
+        if self.frozen:
+            self._cache[key] = rows
+        return rows
+
+    def wsgi(self, environ: Any, start_response: Any) -> Any:
+        """The server as a WSGI application (for ``werkzeug.serving.make_server`` in the bench)."""
+        request = Request(environ)
+        if request.path.endswith("/services.json"):
+            response = Response(
+                json.dumps([{"service_code": "001", "service_name": "井盖"}]), content_type="application/json"
+            )
+        else:
+            response = self.handler(request)
+        return response(environ, start_response)
 
     def handler(self, request: Request) -> Response:
         args = dict(request.args)
