@@ -68,8 +68,8 @@ def report_add(args: argparse.Namespace) -> int:
         for number, raw, data_bytes in _lines(stream):
             if raw is None:
                 refused += 1
-                reason = {"line": tr("not UTF-8 text: save the file as UTF-8 and add this line again")}
-                _refused(args, number, reason, data_bytes.decode("utf-8", "replace"))
+                why = {"line": tr("not UTF-8 text: save the file as UTF-8 and add this line again")}
+                _refused(args, number, why, data_bytes.decode("utf-8", "replace"))
                 continue
             if not raw.strip():
                 continue

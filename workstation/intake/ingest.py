@@ -599,12 +599,12 @@ def _store(
         outcome = outcomes[index]
         if clean is None or outcome is None or item.status is None or clean["external_id"] is None:
             continue
-        row = rows.get((clean["channel"], clean["external_id"]))
-        if row is None or item.status == (row["source_status"] or "open"):
+        found = rows.get((clean["channel"], clean["external_id"]))
+        if found is None or item.status == (found["source_status"] or "open"):
             continue
-        event, row["status"] = _status_change(s, row["id"], row["version"], row["status"], item, by, now)
-        row["version"] += 1
-        row["source_status"] = item.status
+        event, found["status"] = _status_change(s, found["id"], found["version"], found["status"], item, by, now)
+        found["version"] += 1
+        found["source_status"] = item.status
         events.append(event)
         if outcome.status == "existing":
             outcome.status = "updated"
