@@ -260,3 +260,56 @@ def test_report_add_gives_every_line_one_outcome(db_url, capsys, tmp_path_factor
     numbered = [n for n, line in enumerate(data.split(b"\n")[:-1], start=1) if line.strip()]
     assert [n for n in numbered if said.count(f"line {n}") != 1] == [], out
     assert code == (1 if any(" refused: " in line for line in out.err.splitlines()) else 0)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.lists(
+            st.one_of(st.none(), st.integers(-1000, 1000), st.text(alphabet="ab 张三1", max_size=8)),
+            min_size=1,
+            max_size=6,
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.sampled_from(["A1:B2", "A1:XFD1048576", "A1", "C3:D4"]),
+)
+def test_an_excel_sheet_is_read_as_it_is_whatever_its_stored_dimension_says(tmp_path_factory, rows, dimension):
+    """Defect 13 as a property: the rows read are the rows written, never those a stale dimension claims."""
+    import re
+    import zipfile
+
+    from openpyxl import Workbook
+
+    from workstation.services.care_import import _read
+
+    path = tmp_path_factory.mktemp("xlsx") / "sheet.xlsx"
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+    with zipfile.ZipFile(path) as src:
+        parts = {i.filename: src.read(i.filename) for i in src.infolist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    parts[sheet] = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="{dimension}"/>'.encode(), parts[sheet])
+    with zipfile.ZipFile(path, "w") as out:
+        for name, data in parts.items():
+            out.writestr(name, data)
+    read = _read(path)
+
+    def norm(v):
+        if isinstance(v, str):
+            v = v.strip()
+        return None if v in ("", None) else v
+
+    expected = [[norm(v) for v in row] for row in rows]
+    while expected and all(v is None for v in expected[-1]):
+        expected.pop()
+    got = [[norm(v) for v in values] for _, values in read]
+    width = max((len(r) for r in got), default=0)
+    for row in expected:
+        row += [None] * (width - len(row))
+        while len(row) > width and row[-1] is None:
+            row.pop()
+    assert got == expected

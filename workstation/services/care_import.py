@@ -238,7 +238,7 @@ def _read(path: Path, limits: Limits | None = None) -> list[tuple[int, list[Any]
             reset()  # a stale A1:J2 would hide rows; a claimed A1:XFD1048576 would pad every row
         rows: list[tuple[int, list[Any]]] = []
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            values = list(row)
+            values = [_cell(v) for v in row]
             while values and values[-1] in (None, ""):
                 values.pop()
             if len(values) > bounds.max_excel_columns:
@@ -256,7 +256,7 @@ def _read(path: Path, limits: Limits | None = None) -> list[tuple[int, list[Any]
                     path,
                     tr("more than {limit} rows (limits.max_excel_rows)", limit=bounds.max_excel_rows),
                 )
-            rows.append((number, [_cell(v) for v in values]))
+            rows.append((number, values))
         while rows and not rows[-1][1]:
             rows.pop()
         width = max((len(v) for _, v in rows), default=0)
