@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--page", type=int, default=500, help="items per page (one transaction each)")
     parser.add_argument("--single", type=int, default=1_000, help="items for the add_report comparison (0: skip)")
-    parser.add_argument("--repeat", type=int, default=3, help="clean and poisoned bursts, alternating")
+    parser.add_argument("--repeat", type=int, default=4, help="pairs of clean and poisoned bursts (ABBA order)")
     parser.add_argument("--poison", type=float, default=0.01, help="share of hostile items in the second burst")
     parser.add_argument("--open311", type=int, default=100_000, help="requests on the GeoReport server (0: skip)")
     args = parser.parse_args(argv)
@@ -269,30 +269,34 @@ def main(argv: list[str] | None = None) -> int:
                     },
                 )
             rows.append(("add_report, one transaction per item", args.single, time.perf_counter() - started))
-        clean_runs, poison_runs = [feed_s], []
+        clean_runs: list[float] = []
+        poison_runs: list[float] = []
         good_in = held = 0
         bad: set[int] = set()
         poison_ok = True
-        for run in range(args.repeat):  # alternate clean and poisoned bursts: the machine's noise hits both
-            poisoned = make_items(grids, args.items, prefix=f"X{run}")
-            bad = poison(poisoned, args.poison)
-            server, url = serve(poisoned)
-            presult, poison_s = feed_round(db, url, args.items, args.page, f"poisoned{run}")
-            server.shutdown()
-            poison_runs.append(poison_s)
-            with db.read() as s:
-                good_in = s.scalar(select(func.count()).select_from(Case).where(Case.external_id.like(f"X{run}-%")))
-                held = s.scalar(
-                    select(func.count()).select_from(QuarantinedItem).where(QuarantinedItem.source == f"poisoned{run}")
-                )
-            poison_ok = poison_ok and presult.ok and good_in == args.items - len(bad) and held == len(bad)
-            if run + 1 < args.repeat:
-                again = make_items(grids, args.items, prefix=f"C{run}")
-                server, url = serve(again)
-                clean_runs.append(feed_round(db, url, args.items, args.page, f"clean{run}")[1])
+        for run in range(args.repeat):  # clean and poisoned bursts in ABBA order: noise and growth hit both
+            for kind in ("clean", "poisoned") if run % 2 == 0 else ("poisoned", "clean"):
+                burst = make_items(grids, args.items, prefix=f"{kind[0].upper()}{run}")
+                marked = poison(burst, args.poison) if kind == "poisoned" else set()
+                server, url = serve(burst)
+                presult, seconds = feed_round(db, url, args.items, args.page, f"{kind}{run}")
                 server.shutdown()
+                if kind == "clean":
+                    clean_runs.append(seconds)
+                    continue
+                bad = marked
+                poison_runs.append(seconds)
+                with db.read() as s:
+                    good_in = s.scalar(select(func.count()).select_from(Case).where(Case.external_id.like(f"P{run}-%")))
+                    held = s.scalar(
+                        select(func.count())
+                        .select_from(QuarantinedItem)
+                        .where(QuarantinedItem.source == f"poisoned{run}")
+                    )
+                poison_ok = poison_ok and presult.ok and good_in == args.items - len(bad) and held == len(bad)
         poison_s = median(poison_runs)
-        rows.append((f"the same burst with {len(bad)} poison items ({args.poison:.0%})", args.items, poison_s))
+        rows.append((f"clean burst again (median of {args.repeat})", args.items, median(clean_runs)))
+        rows.append((f"the same burst with {len(bad)} poison items ({args.poison:.0%}, median)", args.items, poison_s))
         geo_line = None
         if args.open311:
             stored311, rounds, pages, geo_s = open311_run(db, args.open311)
@@ -312,8 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     poison_ratio = median(clean_runs) / poison_s
     print(
         f"poisoned burst: {good_in} good items imported of {args.items - len(bad)}, {held} of {len(bad)} poison "
-        f"quarantined; throughput {poison_ratio:.0%} of the clean burst (medians of {args.repeat} alternating "
-        f"runs; target >= 80 %): "
+        f"quarantined; throughput {poison_ratio:.0%} of the clean burst (medians of {args.repeat} runs each, "
+        f"ABBA order; target >= 80 %): "
         f"{'met' if poison_ok and poison_ratio >= 0.8 else 'NOT met'}"
     )
     ok = rate >= TARGET and poison_ok and poison_ratio >= 0.8
