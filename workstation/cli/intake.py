@@ -121,6 +121,9 @@ def _print_quarantined(held: list[tuple[str, int | None, str]]) -> None:
         print(tr("quarantined #{id} ({key}): {reason}", id=qid, key=key, reason=reason), file=sys.stderr)
 
 
+ONE_SHOT_PAGES = 10_000  # ``intake open311 URL`` reads every page up to this many
+
+
 def intake_open311(args: argparse.Namespace) -> int:
     """Import a requests document (URL or file) once; exit 1 if anything was quarantined."""
     db = common.database(args)
@@ -134,7 +137,14 @@ def intake_open311(args: argparse.Namespace) -> int:
     is_url = target.startswith(("http://", "https://"))
     retry = Retry(timeout_s=args.timeout, attempts=3, backoff_s=1.0, backoff_max_s=10.0)
     source = Open311Source(
-        SourceConfig(name=args.source, kind="open311", url=target if is_url else "", retry=retry, options=options)
+        SourceConfig(
+            name=args.source,
+            kind="open311",
+            url=target if is_url else "",
+            retry=retry,
+            options=options,
+            max_pages=ONE_SHOT_PAGES,
+        )
     )
     notes: list[str] = []
     pages: list[Page] = []
@@ -144,13 +154,23 @@ def intake_open311(args: argparse.Namespace) -> int:
         if not urlsplit(target).path.rstrip("/").endswith((".json", ".xml")):
             notes.extend(source.sync_services(ctx))
             url = source.endpoint("requests")
+        ended = False
         for _, page, text, problem in source.sweep(ctx, url, {}):
             if problem is not None:
                 qid = ingest.quarantine_page(db, source.name, source.kind, text, problem)
                 _print_quarantined([(tr("whole document"), qid, problem)])
                 return 1
-            if page is not None:
+            if page is None:
+                ended = True
+            else:
                 pages.append(page)
+        if not ended:
+            notes.append(
+                tr(
+                    "stopped after {n} pages, the server has more: read them with intake run",
+                    n=ONE_SHOT_PAGES,
+                )
+            )
     else:
         try:
             raw = Path(target).read_bytes()
