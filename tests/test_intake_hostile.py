@@ -397,3 +397,43 @@ def test_a_redirected_post_is_a_failure_never_sent(db, users, webhook, status):
     (row,) = rows(db)
     assert row.status == "pending" and row.response_code == status and "redirect" in row.last_error
     assert got == ["POST"]  # never followed, with GET or otherwise
+
+
+def test_a_server_trickling_its_status_line_is_cut_at_the_overall_deadline():
+    """Defect 12: the deadline covers the whole request, the status line and headers too."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def trickle() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Slow: " + b"x" * 100:
+                if stop.is_set():
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+                time.sleep(0.3)
+
+    threading.Thread(target=trickle, daemon=True).start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(FetchError, match="did not arrive within 2 s"):
+            request(
+                requests.Session(),
+                "GET",
+                f"http://127.0.0.1:{port}/feed",
+                retry=Retry(timeout_s=2.0, attempts=1),
+                limits=Limits(deadline_s=2.0),
+            )
+        assert time.monotonic() - started < 4.0
+    finally:
+        stop.set()
+        listener.close()

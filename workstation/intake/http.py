@@ -6,14 +6,19 @@ Nothing here touches the database or Qt, so the window can run any of it through
 
 from __future__ import annotations
 
+import contextlib
 import re
+import socket
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+import requests.adapters
 import urllib3
+import urllib3.connection
 
 from workstation.i18n import tr
 from workstation.intake.items import clip
@@ -81,6 +86,60 @@ def describe(exc: Exception) -> str:
             else tr("cannot connect: {reason}", reason=reason)
         )
     return clip(f"{type(exc).__name__}: {exc}", 200)
+
+
+_watched = threading.local()
+
+
+class _Watched:
+    """A connection that makes itself known to the request under way in its thread (see ``request``)."""
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        conns = getattr(_watched, "conns", None)
+        if conns is not None:
+            conns.append(self)
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _HTTPConnection(_Watched, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_Watched, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class DeadlineAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter whose connections can be cut when a request passes its overall deadline."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        """The pool manager, making connections that ``request`` can cut at the deadline."""
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+def _ensure_deadline_adapter(session: requests.Session) -> None:
+    for prefix in ("http://", "https://"):
+        if not isinstance(session.adapters.get(prefix), DeadlineAdapter):
+            session.mount(prefix, DeadlineAdapter())
+
+
+def _cut(conns: list[Any], fired: threading.Event) -> None:
+    """The deadline passed: shut the request's sockets, which ends any read blocked on them."""
+    fired.set()
+    for conn in conns:
+        sock = getattr(conn, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 class TooLargeError(Exception):
@@ -163,11 +222,18 @@ def request(
     """
     creds = credentials or Credentials()
     bounds = limits or Limits()
+    _ensure_deadline_adapter(session)
     all_headers = {"User-Agent": USER_AGENT, **creds.headers(), **(headers or {})}
     last: FetchError | None = None
     for attempt in range(1, retry.attempts + 1):
         wait: float | None = None
         started = clock()
+        fired = threading.Event()
+        conns: list[Any] = []
+        watchdog = threading.Timer(bounds.deadline_s, _cut, (conns, fired))
+        watchdog.daemon = True
+        _watched.conns = conns
+        watchdog.start()
         try:
             resp = session.request(
                 method,
@@ -194,19 +260,20 @@ def request(
                 attempt,
                 False,
             ) from None
-        except DeadlineError:
-            last = FetchError(
-                tr(
-                    "the response from {url} did not arrive within {s} s (limits.deadline_s)",
-                    url=clip(url, 120),
-                    s=f"{bounds.deadline_s:g}",
-                ),
-                None,
-                attempt,
-                True,
-            )
-        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-            last = FetchError(describe(exc), None, attempt, True)
+        except (DeadlineError, requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            if isinstance(exc, DeadlineError) or fired.is_set():
+                last = FetchError(
+                    tr(
+                        "the response from {url} did not arrive within {s} s (limits.deadline_s)",
+                        url=clip(url, 120),
+                        s=f"{bounds.deadline_s:g}",
+                    ),
+                    None,
+                    attempt,
+                    True,
+                )
+            else:
+                last = FetchError(describe(exc), None, attempt, True)
         else:
             if 200 <= resp.status_code < 300:
                 return Response(
@@ -225,20 +292,21 @@ def request(
                     attempt,
                     True,
                 )
-                if attempt < retry.attempts:
-                    sleep(backoff(retry, attempt))
-                continue
-            reason = tr(
-                "HTTP {status} from {url}: {body}",
-                status=resp.status_code,
-                url=url,
-                body=one_line(body.decode("utf-8", "replace")) or resp.reason,
-            )
-            retryable = resp.status_code in RETRYABLE_STATUS or resp.status_code >= 500
-            last = FetchError(reason, resp.status_code, attempt, retryable)
-            if not retryable:
-                raise last
-            wait = _retry_after(resp.headers.get("Retry-After"), retry)
+            else:
+                reason = tr(
+                    "HTTP {status} from {url}: {body}",
+                    status=resp.status_code,
+                    url=url,
+                    body=one_line(body.decode("utf-8", "replace")) or resp.reason,
+                )
+                retryable = resp.status_code in RETRYABLE_STATUS or resp.status_code >= 500
+                last = FetchError(reason, resp.status_code, attempt, retryable)
+                if not retryable:
+                    raise last
+                wait = _retry_after(resp.headers.get("Retry-After"), retry)
+        finally:
+            watchdog.cancel()
+            _watched.conns = None
         if attempt < retry.attempts:
             sleep(wait if wait is not None else backoff(retry, attempt))
     assert last is not None
