@@ -437,3 +437,18 @@ def test_a_server_trickling_its_status_line_is_cut_at_the_overall_deadline():
     finally:
         stop.set()
         listener.close()
+
+
+def test_the_station_import_dialog_reads_headers_through_the_same_bounded_reader(tmp_path):
+    """Defect 13 in the window: the column-mapping step opened the workbook on its own, DTD and all."""
+    from workstation.ui.station.import_dialog import read_headers
+
+    path = _roster(tmp_path / "dtd.xlsx", 2)
+    assert read_headers(path)[1][:2] == ["姓名", "身份证号"]
+    _rewrite_part(
+        path,
+        "xl/worksheets/sheet1.xml",
+        lambda b: b.replace(b"<worksheet", b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">]><worksheet', 1),
+    )
+    with pytest.raises(ValidationError, match="DTD"):
+        read_headers(path)

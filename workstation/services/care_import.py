@@ -222,7 +222,16 @@ def _check_package(path: Path, limits: Limits) -> None:
 _DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.I)
 
 
-def _read(path: Path, limits: Limits | None = None) -> list[tuple[int, list[Any]]]:
+def read_rows(path: Path, limits: Limits | None = None, max_rows: int | None = None) -> list[tuple[int, list[Any]]]:
+    """The first sheet's rows (numbered, trailing blanks dropped), at most ``max_rows`` of them.
+
+    Raises:
+        ValidationError: not a readable workbook, or past a limit (see ``_read``).
+    """
+    return _read(path, limits, max_rows)
+
+
+def _read(path: Path, limits: Limits | None = None, max_rows: int | None = None) -> list[tuple[int, list[Any]]]:
     """The first sheet's rows as they are in the file (never trusting the stored dimension), within limits."""
     bounds = limits or configured_limits()
     if Path(path).is_file():
@@ -238,6 +247,8 @@ def _read(path: Path, limits: Limits | None = None) -> list[tuple[int, list[Any]
             reset()  # a stale A1:J2 would hide rows; a claimed A1:XFD1048576 would pad every row
         rows: list[tuple[int, list[Any]]] = []
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if max_rows is not None and number > max_rows:
+                break
             values = [_cell(v) for v in row]
             while values and values[-1] in (None, ""):
                 values.pop()
