@@ -199,6 +199,10 @@ def test_a_request_first_seen_by_token_keeps_its_case_when_its_id_arrives(db, se
     assert rename.details["changed"]["external_id"] == ["city311:token-tok-7", "city311:4711"]
     server.touch(first)
     assert poll(db, cfg).created == 0  # delivered again under its id: the same case
+    late_copy = Served(None, first.requested, datetime.now(UTC), token="tok-7")  # a stale copy by its token alone
+    server.requests.append(late_copy)
+    result = poll(db, cfg)
+    assert result.created == 0 and ids(db) == {"4711"}, result.line()
 
 
 def test_the_position_keeps_sub_second_precision(db, server):

@@ -343,6 +343,28 @@ def _existing(s: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], d
     return found
 
 
+def _renamed(s: Session, missing: set[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Cases that were known under one of these (token) ids and have since taken their real id.
+
+    A late copy of a request delivered by its token alone finds its case through the rename's event.
+    """
+    if not missing:
+        return {}
+    alias = CaseEvent.details["alias"].as_string()
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    for part in _chunks(sorted(ext for _, ext in missing)):
+        query = (
+            select(Case.channel, Case.external_id, alias)
+            .join(Case, Case.id == CaseEvent.case_id)
+            .where(CaseEvent.action == "report_update", alias.in_(part))
+        )
+        for channel, external_id, old in s.execute(query):
+            if (channel, old) in missing and external_id:
+                found[(channel, old)] = (channel, external_id)
+    current = _existing(s, set(found.values()))
+    return {old: current[now] for old, now in found.items() if now in current}
+
+
 STATUS_ACTION = "source_status"
 
 
@@ -368,7 +390,7 @@ def _identify(s: Session, row: dict[str, Any], new_id: str, by: Actor, now: date
         "from_state": row["status"],
         "to_state": row["status"],
         "reason": tr("the source gave the request its identifier"),
-        "details": {"changed": {"external_id": [old, new_id]}, "version": row["version"]},
+        "details": {"changed": {"external_id": [old, new_id]}, "alias": old, "version": row["version"]},
     }
 
 
@@ -502,6 +524,7 @@ def _store(
             keys.add((valid["channel"], valid["external_id"]))
             keys.update((valid["channel"], alias) for alias in item.aliases)
     rows = _existing(s, keys)
+    rows.update(_renamed(s, {key for key in keys if key not in rows and ":token-" in key[1]}))
     updates: list[dict[str, Any]] = []
     for item, clean, _ in checked:  # a case first seen under an alias (a token) takes the real id
         if clean is None or clean["external_id"] is None:
