@@ -1,6 +1,9 @@
-"""Start the grid-governance operator workstation: ``python main.py [--db URL] [--lang en] [--demo]``."""
+"""Start the grid-governance workstation: ``python main.py [--db URL] [--lang en] [--demo] [COMMAND ...]``.
 
-from workstation.app import main
+The same program as the installed ``workstation`` command and ``python -m workstation``.
+"""
+
+from workstation.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

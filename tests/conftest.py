@@ -8,10 +8,13 @@ brand-new empty databases.
 
 from __future__ import annotations
 
+import asyncio
+import io
 import itertools
 import os
 import shutil
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -31,7 +34,9 @@ PG_URL = os.environ.get("WORKSTATION_TEST_DB", "")
 MUTABLE_TABLES = ["case_events", "case_units", "extension_requests", "case_leases", "saved_filters", "cases", "users"]
 MUTABLE_TABLES += ["intake_cursors", "intake_status", "intake_quarantine", "service_mappings", "outbound_targets"]
 MUTABLE_TABLES += ["outbox", "unit_responses"]  # intake
+MUTABLE_TABLES += ["api_tokens", "sign_in_failures"]  # identity
 MUTABLE_TABLES += ["demo_run_items", "demo_runs"]  # demo
+MUTABLE_TABLES += ["photos", "photo_blobs"]  # photos (their scan cursor is in meta, under photos.*)
 MUTABLE_TABLES += [
     "care_" + t for t in ["reveals", "visit_needs", "visits", "changes", "memberships", "campaigns", "people"]
 ]
@@ -121,6 +126,8 @@ def db_url(template: str, tmp_path: Path, pg_server: PgServer | None) -> str:
         engine = create_engine(template)
         with engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} RESTART IDENTITY CASCADE"))
+            conn.execute(text("DELETE FROM meta WHERE key LIKE 'demo.world.%'"))  # a test's demo marker
+            conn.execute(text("DELETE FROM meta WHERE key LIKE 'photos.%'"))
         engine.dispose()
         return template
     src = Path(make_url(template).database or "")
@@ -138,6 +145,31 @@ def db(db_url: str) -> Iterator[Database]:
 
 
 PASSWORD = "correct-horse-9"
+
+
+def run_cli(argv: Sequence[str], *, password: str | None = PASSWORD) -> int:
+    """Run the command line the way a user proves who acts: the one place tests supply credentials.
+
+    When the command names a user (``--as`` or $WORKSTATION_USER) and carries no token, the user's
+    password goes in front of whatever the test put on standard input (a new user's password, reports),
+    with ``--password-stdin`` (``password=None``: add nothing, to test what happens without proof).
+    """
+    from workstation.cli import main
+
+    argv = list(argv)
+    # as the command line decides: --token, else an explicit --as (password), else the environment's token
+    by_password = "--as" in argv or (
+        bool(os.environ.get("WORKSTATION_USER")) and not os.environ.get("WORKSTATION_TOKEN")
+    )
+    if password is None or "--token" in argv or not by_password:
+        return main(argv)
+    before = sys.stdin
+    rest = before.read() if isinstance(before, io.StringIO) else ""
+    sys.stdin = io.StringIO(password + "\n" + rest)
+    try:
+        return main(argv if "--password-stdin" in argv else [*argv, "--password-stdin"])
+    finally:
+        sys.stdin = before
 
 
 @pytest.fixture
@@ -180,3 +212,31 @@ def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     from argon2 import PasswordHasher
 
     monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture(scope="session")
+def qasync_loop(qapp):
+    """One asyncio loop on Qt's event loop for the session, as app.py runs one for the program's life.
+
+    Kept for the whole session: qasync leaves the Qt timers of cancelled callbacks running, and a closed
+    loop collected later in some worker thread would make Qt warn about stopping them there.
+    """
+    import qasync
+
+    loop = qasync.QEventLoop(qapp)
+    yield loop
+    loop.close()  # waits for the worker threads
+
+
+@pytest.fixture
+def aio(qasync_loop):
+    """The loop marked running for one test: pytest-qt spins Qt's event loop, which runs the loop's callbacks.
+
+    (``already_running=True`` would mark it too, but its ``stop()`` calls ``QApplication.exit()``, after
+    which every nested event loop, such as a modal dialog's, returns at once.)
+    """
+    asyncio.set_event_loop(qasync_loop)
+    asyncio.events._set_running_loop(qasync_loop)
+    yield qasync_loop
+    asyncio.events._set_running_loop(None)
+    asyncio.set_event_loop(None)

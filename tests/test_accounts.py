@@ -8,7 +8,7 @@ import sys
 import pytest
 from sqlalchemy import select, update
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, run_cli
 from workstation.cli import main
 from workstation.models import User
 from workstation.services import accounts
@@ -106,7 +106,7 @@ def test_duplicate_names_short_passwords_bad_names_and_roles_are_refused(db):
         accounts.add_user(db, admin, "admin", "operator", PASSWORD)
     with pytest.raises(ValidationError) as caught:
         accounts.add_user(db, admin, "op1", "operator", "short")
-    assert caught.value.fields == {"password": "at least 8 characters"}
+    assert caught.value.fields == {"password": "at least 10 characters"}
     with pytest.raises(ValidationError) as caught:
         accounts.add_user(db, admin, "a b", "wizard", PASSWORD)
     assert set(caught.value.fields) == {"name", "role"}
@@ -124,11 +124,10 @@ def test_user_add_through_the_cli(db_url, monkeypatch, capsys):
 
     monkeypatch.setattr(sys, "stdin", io.StringIO("another-secret-1\n"))
     argv = ["user", "add", "st1", "--role", "station", "--community", "塘西河社区", "--password-stdin"]
-    assert main([*argv, "--as", "boss", "--db", db_url]) == 0
+    assert run_cli([*argv, "--as", "boss", "--db", db_url]) == 0
     assert capsys.readouterr().out.strip() == "user st1 added as station staff"
 
-    monkeypatch.setattr(sys, "stdin", io.StringIO("x\n"))
-    assert main(["user", "list", "--db", db_url]) == 0
+    assert run_cli(["user", "list", "--as", "boss", "--db", db_url]) == 0
     listing = capsys.readouterr().out.splitlines()
     assert [line.split() for line in listing] == [["boss", "admin"], ["st1", "station", "S13C01"]]
 
@@ -159,5 +158,6 @@ def test_user_add_needs_a_password_source_and_an_administrator(db_url, monkeypat
     assert main(["user", "add", "op1", "--role", "operator", "--password-stdin", "--db", db_url]) == 1
     assert "Say who acts: --as USER" in capsys.readouterr().err
     monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
-    assert main(["user", "add", "op1", "--role", "operator", "--password-stdin", "--as", "boss", "--db", db_url]) == 1
-    assert "password: at least 8 characters" in capsys.readouterr().err
+    argv = ["user", "add", "op1", "--role", "operator", "--password-stdin", "--as", "boss"]
+    assert run_cli([*argv, "--db", db_url]) == 1
+    assert "password: at least 10 characters" in capsys.readouterr().err

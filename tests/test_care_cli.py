@@ -8,7 +8,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.care_support import add, roster_xlsx, valid_id, wrong_check
-from workstation.cli import main
+from tests.conftest import run_cli
 from workstation.services.queries import get_case
 
 ID1 = valid_id("19400305", "123")
@@ -18,7 +18,7 @@ ID2 = valid_id("19520101", "044")
 @pytest.fixture
 def run(db_url, users, capsys):
     def run(*argv: str) -> tuple[int, str, str]:
-        code = main(["--db", db_url, "--lang", "en", *argv])
+        code = run_cli(["--db", db_url, "--lang", "en", *argv])
         out = capsys.readouterr()
         return code, out.out, out.err
 
@@ -83,7 +83,10 @@ def test_visit_raises_a_case_and_prints_its_id(run, db, users):
     ("argv", "message"),
     [
         (["care", "visit", "999", "--mode", "home", "--met", "yes", "--as", "station"], "no person 999"),
-        (["care", "visit", "{pid}", "--mode", "home", "--met", "yes", "--at", "yesterday", "--as", "station"], "--at"),
+        (
+            ["care", "visit", "{pid}", "--mode", "home", "--met", "yes", "--at", "yesterday", "--as", "station"],
+            "at: not a date and time",
+        ),
         (
             ["care", "visit", "{pid}", "--mode", "home", "--met", "no", "--next", "2099-01-01", "--as", "station"],
             "next",
@@ -148,3 +151,54 @@ def test_change_campaign_coverage_and_add_person(run, db, users):
     code, out, _ = run("care", "coverage", "--as", "station", "--json")
     cov = json.loads(out)
     assert code == 0 and cov["people"] == 1 and cov["overdue"] == 0
+
+
+def test_the_visit_ledger_never_holds_a_formula(run, db, users, tmp_path):
+    import zipfile
+
+    link = '=HYPERLINK("http://evil.example/x","点我")'
+    pid = add(db, users["station"], id_number=ID1, address=link)
+    code, _, err = run("care", "visit", str(pid), "--mode", "home", "--met", "yes", "--need", "@SUM(1+1)",
+                       "--as", "station")  # fmt: skip
+    assert code == 0, err
+    path = tmp_path / "ledger.xlsx"
+    assert run("care", "export", str(path), "--as", "lead")[0] == 0
+    cells = [c for row in load_workbook(path).active.iter_rows() for c in row]
+    risky = [c for c in cells if c.value in (link, "@SUM(1+1)")]
+    assert len(risky) == 2 and all(c.data_type == "s" and c.quotePrefix for c in risky)
+    sheet = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet
+
+
+def test_a_visit_recorded_later_keeps_its_time_its_visitor_and_when_it_was_typed_in(run, db, users, monkeypatch):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    pid = add(db, users["station"])
+    now = datetime.now(ZoneInfo("Asia/Shanghai")).replace(second=0, microsecond=0)
+    local = (now - timedelta(days=2)).strftime("%Y-%m-%d %H:%M")  # local time, no offset
+    code, out, err = run("care", "visit", str(pid), "--mode", "home", "--met", "yes", "--at", local,
+                         "--visitor", "王芳", "--as", "station")  # fmt: skip
+    assert code == 0, err
+    with_offset = (now - timedelta(days=1)).isoformat()  # ...+08:00
+    assert (
+        run("care", "visit", str(pid), "--mode", "phone", "--met", "yes", "--at", with_offset, "--as", "station")[0]
+        == 0
+    )
+    code, out, _ = run("care", "person", str(pid), "--json", "--as", "station")
+    visits = sorted(json.loads(out)["visits"], key=lambda v: v["at"])
+    assert [datetime.fromisoformat(v["at"]) for v in visits] == [now - timedelta(days=2), now - timedelta(days=1)]
+    assert [v["visitor"] for v in visits] == ["王芳", "station"]
+    assert all(datetime.fromisoformat(v["recorded_at"]) >= now for v in visits)
+    code, out, _ = run("care", "person", str(pid), "--as", "station")
+    assert local in out and "recorded " in out and "by station" in out
+    future = (now + timedelta(hours=1)).isoformat()
+    code, _, err = run("care", "visit", str(pid), "--mode", "home", "--met", "yes", "--at", future, "--as", "station")
+    assert code == 1 and "in the future" in err
+    old = (now - timedelta(days=31)).strftime("%Y-%m-%d %H:%M")
+    code, _, err = run("care", "visit", str(pid), "--mode", "home", "--met", "yes", "--at", old, "--as", "station")
+    assert code == 1 and "more than 30 days ago" in err
+    monkeypatch.setenv("WORKSTATION_CARE_BACKDATE_DAYS", "45")  # the limit is the centre's to choose
+    assert run("care", "visit", str(pid), "--mode", "home", "--met", "yes", "--at", old, "--as", "station")[0] == 0
+    skew = (now + timedelta(minutes=2)).isoformat()  # a seat's clock a little ahead
+    assert run("care", "visit", str(pid), "--mode", "home", "--met", "yes", "--at", skew, "--as", "station")[0] == 0

@@ -170,3 +170,18 @@ def test_who_may_import(db, users, tmp_path):
         import_roster(db, users["lead"], path, "没有的社区")
     assert import_roster(db, users["lead"], path, "S13C01").imported == 3
     assert care_import.FIELDS["id_number"] == "identity number"
+
+
+def test_living_situations_are_read_whole_never_by_a_part_of_the_cell(db, users, tmp_path):
+    values = ["与祖父母同住", "与子女同住", "独居", "与配偶同住", "敬老院", "with family", "和孙子同住"]
+    rows = [
+        [i + 1, f"人{i}", "男", valid_id("19400305", f"{2 * i + 1:03d}"), "", "", "塘西河网格", "G1", "", value]
+        for i, value in enumerate(values)
+    ]
+    result = import_roster(db, users["station"], roster_xlsx(tmp_path / "r.xlsx", rows), "塘西河社区", skip_bad=True)
+    assert [(b.row, b.field) for b in result.bad] == [(9, "living")]  # 和孙子同住: not a value we know
+    assert "和孙子同住" in result.bad[0].reason and "with grandparents" in result.bad[0].reason
+    living = [care_worklist.person_page(db, users["station"], pid)["living"] for pid in result.person_ids]
+    assert living == ["grandparents", "family", "alone", "spouse", "institution", "family"]
+    page = care_worklist.person_page(db, users["station"], result.person_ids[0])
+    assert page["living_label"] == "with grandparents"

@@ -237,7 +237,8 @@ def test_campaign_asks_chosen_groups_in_chosen_streets(db, users):
     assert care_visits.list_campaigns(db, lead) == []
 
 
-def test_worklist_order_overdue_first_then_due_then_scheduled(db, users):
+def test_worklist_order_overdue_first_then_due_then_scheduled(db, users, monkeypatch):
+    monkeypatch.setenv("WORKSTATION_CARE_BACKDATE_DAYS", "90")  # a history of visits up to 80 days back
     st = users["station"]
     now = utcnow()
     ids = {}

@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import article_report
+from tests.conftest import article_report, run_cli
 from workstation import clock
-from workstation.cli import main
 from workstation.demo.scoring import (
     ItemFacts,
     add_item,
@@ -118,10 +117,11 @@ def test_score_run_reads_what_the_trainee_really_did(db, users):
 def test_score_cli(db, db_url, users, capsys):
     run = create_run(db, "hand", "op1", T0, 10.0, 7)
     add_item(db, run, "a", _report(db, "a", run), T0, Answer("0201", "GRID"))
-    assert main(["--lang", "en", "demo", "score", str(run), "--db", db_url, "--json"]) == 0
+    as_trainer = ["--as", "trainer", "--db", db_url]
+    assert run_cli(["--lang", "en", "demo", "score", str(run), *as_trainer, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["items"] == 1
-    assert main(["--lang", "en", "demo", "score", str(run), "--db", db_url]) == 0
+    assert run_cli(["--lang", "en", "demo", "score", str(run), *as_trainer]) == 0
     assert "category: 0 of 1 right" in capsys.readouterr().out
-    assert main(["--lang", "en", "demo", "score", "424242", "--db", db_url]) == 1
+    assert run_cli(["--lang", "en", "demo", "score", "424242", *as_trainer]) == 1
     with pytest.raises(NotFoundError):
         score_run(db, 424242)

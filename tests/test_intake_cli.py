@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import article_report
+from tests.conftest import article_report, run_cli
 from tests.test_intake_feed import Feed, three_pages
 from tests.test_intake_parsers import SPEC_REQUESTS_JSON as SPEC_JSON
 from tests.test_intake_parsers import SPEC_REQUESTS_XML as SPEC_XML
 from tests.test_intake_parsers import SPEC_SERVICES_JSON
-from workstation.cli import main
 from workstation.intake.settings import load_settings
 from workstation.intake.targets import set_target
 from workstation.models import Case
@@ -34,8 +33,14 @@ def local(doc: str) -> str:
 SPEC_REQUESTS_JSON, SPEC_REQUESTS_XML = local(SPEC_JSON), local(SPEC_XML)
 
 
+@pytest.fixture(autouse=True)
+def _accounts(users):
+    """The accounts every command here may act as (the administrator by default)."""
+
+
 def run(capsys, db_url: str, *args: str) -> tuple[int, str, str]:
-    code = main([*args[:2], "--db", db_url, *args[2:]] if len(args) > 1 else [*args, "--db", db_url])
+    argv = [*args[:2], "--db", db_url, *args[2:]] if len(args) > 1 else [*args, "--db", db_url]
+    code = run_cli(argv if "--as" in argv else [*argv, "--as", "admin"])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -66,6 +71,7 @@ def test_open311_xml_with_sloppy_items_exits_1_naming_each_quarantined(db_url, c
     assert code == 1 and "638349: new case" in out and "(638344)" in err  # same payload: same quarantine row
     code, out, _ = run(capsys, db_url, "intake", "quarantine", "list")
     assert len(out.splitlines()) == 1 and "638344" in out and "×2" in out  # 638349 went in: its row closed
+    assert "2026-04-14 22:37" in out  # the request's own time (06:37:38-08:00), in the centre's zone
 
 
 def test_open311_service_map_and_a_broken_file(db, db_url, capsys, tmp_path):

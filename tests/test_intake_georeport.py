@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 import workstation.intake  # noqa: F401 - registers the source kinds
+from tests.conftest import run_cli
 from tests.georeport import GeoReportServer, Served
-from workstation.cli import main
 from workstation.intake.ingest import read_cursor
 from workstation.intake.open311 import Open311Source, Position
 from workstation.intake.poller import Poller
@@ -213,10 +213,10 @@ def test_the_position_keeps_sub_second_precision(db, server):
     assert read_cursor(db, "city311").endswith(".123456Z")
 
 
-def test_a_query_string_in_the_url_is_kept_and_the_one_shot_command_pages(db, db_url, server, capsys):
+def test_a_query_string_in_the_url_is_kept_and_the_one_shot_command_pages(db, db_url, server, capsys, users):
     """Defect 6 and 1: ``intake open311 URL?x=y`` built ``requests.json?x=y/services.json`` and never paged."""
     server.add(130)
-    code = main(["intake", "open311", "--db", db_url, server.base + "?jurisdiction_id=baohe"])
+    code = run_cli(["intake", "open311", "--db", db_url, server.base + "?jurisdiction_id=baohe", "--as", "admin"])
     err = capsys.readouterr().err
     assert code == 0, err
     assert "130 new" in err and len(ids(db)) == 130

@@ -180,7 +180,7 @@ def test_an_item_the_database_refuses_is_isolated_and_quarantined_alone(db, http
         assert "有毒的条目" in held.payload and held.external_id == "P-4"
 
 
-def test_report_add_keeps_going_past_bad_lines_and_database_errors(db, cli, tmp_path, poison_refused):
+def test_report_add_keeps_going_past_bad_lines_and_database_errors(db, users, cli, tmp_path, poison_refused):
     """Defects 11 and 14: a surrogate, a boolean id, a NUL, 1e-320, -91, a line the database refuses."""
     from tests.conftest import article_report
 
@@ -199,7 +199,7 @@ def test_report_add_keeps_going_past_bad_lines_and_database_errors(db, cli, tmp_
     ]
     path = tmp_path / "reports.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    out = cli("report", "add", str(path), code=1)
+    out = cli("report", "add", str(path), "--as", "op1", code=1)
     assert [line.split(": added as case")[0] for line in out.out.splitlines()] == ["line 1", "line 11"]
     refused = [line for line in out.err.splitlines() if " refused: " in line]
     assert [line.split(" refused")[0] for line in refused] == [f"line {n}" for n in range(2, 11)]

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 import workstation.intake  # noqa: F401 - registers the source kinds
+from tests.conftest import run_cli
 from tests.test_intake_feed import CENTRE
-from workstation.cli import main
 from workstation.intake.formats import decode, parse_xml, read_time
 from workstation.intake.hotline import hotline_item
 from workstation.intake.ingest import ingest_items
@@ -256,12 +256,12 @@ def _judged(line: bytes) -> bool:
 
 @DB
 @given(st.lists(line_like, min_size=1, max_size=6))
-def test_report_add_gives_every_line_one_outcome(db_url, capsys, tmp_path_factory, lines):
+def test_report_add_gives_every_line_one_outcome(db_url, users, capsys, tmp_path_factory, lines):
     """Defect 14 as a property: whatever a line holds, it has its own outcome and the run goes on."""
     path = tmp_path_factory.mktemp("lines") / "reports.jsonl"
     data = "\n".join(lines).encode("utf-8", "surrogatepass") + b"\n"
     path.write_bytes(data)
-    code = main(["report", "add", str(path), "--db", db_url])
+    code = run_cli(["report", "add", str(path), "--db", db_url, "--as", "op1"])
     out = capsys.readouterr()
     assert code in (0, 1), out.err
     said = [line.split(":")[0].split(" refused")[0] for line in (out.out + out.err).splitlines()]

@@ -151,7 +151,7 @@ def test_a_unit_systems_feed_of_responses(db, users, httpserver):
     ]
     body = page(items, "u1")
     httpserver.expect_request("/responses").respond_with_data(body, content_type="application/json")
-    cfg = source(httpserver, "/responses", name="grid-system", kind="unit_responses")
+    cfg = source(httpserver, "/responses", name="grid-system", kind="unit_responses", options={"units": [UNIT]})
     result = poller(db, cfg).poll_all()[0]
     assert result.ok and (result.applied, result.ignored, result.quarantined) == (1, 1, 2), result.line()
     assert read_cursor(db, "grid-system") == "u1"

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 import zipfile
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.packaging_support import ROOT, build_wheel, clean_copy
 
 
 def test_the_wheel_carries_migrations_resources_and_every_module(tmp_path):
-    source = tmp_path / "src"  # a clean copy: a build/ folder left in the checkout would hide omissions
-    ignore = shutil.ignore_patterns(".git", ".venv*", "build", "*.egg-info", "__pycache__", ".*_cache", "dist")
-    shutil.copytree(ROOT, source, ignore=ignore)
-    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)]
-    subprocess.run([*command, str(source)], check=True, capture_output=True)
-    (wheel,) = tmp_path.glob("*.whl")
+    wheel = build_wheel(clean_copy(tmp_path / "src"), tmp_path)
     names = set(zipfile.ZipFile(wheel).namelist())
     versions = sorted(p.name for p in (ROOT / "workstation/storage/migrations/versions").glob("0*.py"))
     assert versions and all(f"workstation/storage/migrations/versions/{v}" in names for v in versions)

@@ -126,8 +126,8 @@ def test_a_changed_redelivery_after_filing_is_recorded_not_applied(db, users):
     assert get_case(db, first.case_id)["version"] == filed["version"] + 2
 
 
-def test_report_add_cli_prints_updated_cases(db_url, db, tmp_path, capsys):
-    from workstation.cli import main
+def test_report_add_cli_prints_updated_cases(db_url, db, users, tmp_path, capsys):
+    from tests.conftest import run_cli
 
     path = tmp_path / "r.jsonl"
     lines = [
@@ -135,7 +135,7 @@ def test_report_add_cli_prints_updated_cases(db_url, db, tmp_path, capsys):
         json.dumps(article_report(text="改了"), ensure_ascii=False),
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assert main(["report", "add", str(path), "--db", db_url]) == 0
+    assert run_cli(["report", "add", str(path), "--as", "op1", "--db", db_url]) == 0
     out = capsys.readouterr()
     with db.read() as s:
         (cid,) = s.scalars(select(Case.id)).all()

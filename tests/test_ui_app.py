@@ -40,3 +40,20 @@ def test_the_case_panel_masks_the_phone_and_names_the_source_service(qtbot, db, 
     text = window.panel.body.toPlainText()
     assert "138****5678" in text and "13812345678" not in text
     assert "the source calls it Abandoned bicycle" in text
+
+
+def test_an_empty_queue_says_so_in_its_middle(qtbot, db, users, tmp_path):
+    from PySide6.QtCore import Qt
+
+    window = make(qtbot, db, users["op1"], tmp_path)
+    window.resize(1366, 768)
+    window.show()
+    qtbot.waitExposed(window)
+    placeholder = window.table.empty_label
+    assert placeholder.isVisible() and placeholder.text() == "No cases in this queue."
+    centre = window.table.viewport().rect().center()
+    assert placeholder.geometry().contains(centre)
+    add_report(db, article_report(external_id=None))
+    qtbot.keyClick(window, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1)
+    assert not placeholder.isVisible()

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
 from typing import Any
 
 import pytest
-import qasync
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -28,36 +26,11 @@ from workstation.services.queries import get_case
 from workstation.services.reports import add_report
 from workstation.ui.integration import IntegrationExtension
 from workstation.ui.main_window import MainWindow
+from workstation.ui.table_pane import local_time
 
 CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 FAST = {"timeout_s": 2, "attempts": 2, "backoff_s": 0.01, "backoff_max_s": 0.02}
 UNIT = "GRID-S13C01G01"
-
-
-@pytest.fixture(scope="session")
-def qasync_loop(qapp):
-    """One asyncio loop on Qt's event loop for the session, as app.py runs one for the program's life.
-
-    Kept for the whole session: qasync leaves the Qt timers of cancelled callbacks running, and a closed
-    loop collected later in some worker thread would make Qt warn about stopping them there.
-    """
-    loop = qasync.QEventLoop(qapp)
-    yield loop
-    loop.close()  # waits for the worker threads
-
-
-@pytest.fixture
-def aio(qasync_loop):
-    """The loop marked running for one test: pytest-qt spins Qt's event loop, which runs the loop's callbacks.
-
-    (``already_running=True`` would mark it too, but its ``stop()`` calls ``QApplication.exit()``, after
-    which every nested event loop, such as a modal dialog's, returns at once.)
-    """
-    asyncio.set_event_loop(qasync_loop)
-    asyncio.events._set_running_loop(qasync_loop)
-    yield qasync_loop
-    asyncio.events._set_running_loop(None)
-    asyncio.set_event_loop(None)
 
 
 @pytest.fixture
@@ -238,7 +211,7 @@ def test_a_quarantined_item_is_shown_with_its_reason_and_reprocessed_after_editi
     qtbot, qtmodeltester, db, users, httpserver, make_window
 ):
     no_zone = feed_item(1, received_at="2026-06-04T10:19:00")
-    no_channel = feed_item(2, channel=None)
+    no_channel = feed_item(2, channel=None, received_at="2026-06-01T08:05:00+08:00")
     httpserver.expect_request("/feed").respond_with_handler(Feed({None: page([no_zone, no_channel], "c1")}))
     window, ext = make_window(users["op1"], [platform_source(httpserver)])
     qtbot.waitUntil(lambda: ext.runner.rounds["poll"] == 1, timeout=5000)
@@ -248,7 +221,13 @@ def test_a_quarantined_item_is_shown_with_its_reason_and_reprocessed_after_editi
     assert items.rowCount() == 2 and dialog.tabs.tabText(0) == "&Items (2)"
     first = dialog.items.current()
     assert (first["source"], first["external_id"], first["times_seen"]) == ("district", "P-1", 1)
-    assert "timezone" in items.index(0, 4).data()
+    assert "timezone" in items.index(0, 5).data()
+    titles = [items.headerData(c, Qt.Orientation.Horizontal) for c in range(items.columnCount())]
+    assert titles[2:4] == ["Reported", "First seen"]
+    # the report's own time (as the item says it, even the one that kept it out), then when it was seen
+    assert [items.index(r, 2).data() for r in (0, 1)] == ["2026-06-04 10:19 (no time zone)", "2026-06-01 08:05"]
+    seen = local_time(first["received_at"], ext.tz)
+    assert [items.index(r, 3).data() for r in (0, 1)] == [seen, seen] and ":" in seen
     # Enter: the original payload, editable, with the reason
     QTest.keyClick(dialog.items.table, Qt.Key.Key_Return)
     view = dialog.view
@@ -363,3 +342,24 @@ def test_the_idle_lock_closes_the_dialogs_that_show_payloads(qtbot, db, users, m
     window.central.setVisible(False)  # what the idle lock does first
     assert not dialog.view.isVisible() and not dialog.isVisible()
     window.central.setVisible(True)
+
+
+def test_the_window_knows_the_targets_before_its_first_send(qtbot, db, users, tmp_path, aio):
+    """A dispatch in the first moments of a session writes its order: targets are read at start."""
+    from workstation.intake.targets import list_targets
+
+    target = {"name": "grid-team", "kind": "webhook", "url": "http://127.0.0.1:9/orders", "units": [UNIT]}
+    path = tmp_path / "intake.json"
+    path.write_text(json.dumps({"defaults": FAST, "sources": [], "targets": [target]}))
+    ext = IntegrationExtension(path, tick_ms=60000, send_every_s=600, round_timeout_s=20)
+    settings = QSettings(str(tmp_path / "seat.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(db, users["op1"], Keymap.load(None), settings, seat="seat", extensions=[ext])
+    qtbot.addWidget(window)
+    assert [t["name"] for t in list_targets(db) if t["active"]] == ["grid-team"]  # no event loop turn yet
+    cid = add_report(db, article_report()).case_id
+    lc.file(db, users["op1"], cid, "0201")
+    lc.dispatch(db, users["op1"], cid)
+    with db.read() as s:
+        assert [m.target for m in s.scalars(select(OutboxMessage))] == ["grid-team"]
+    window.close()
+    qtbot.waitUntil(ext.runner.idle, timeout=10000)

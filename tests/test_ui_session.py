@@ -92,3 +92,26 @@ def test_export_writes_every_row_of_the_list(qtbot, db, users, tmp_path):
     out = window.export(str(tmp_path / "list.csv"))
     lines = Path(out).read_text(encoding="utf-8-sig").splitlines()
     assert len(lines) == 231 and lines[0].startswith("Urgency")
+
+
+def test_the_remembered_user_belongs_to_the_database_it_signed_in_to(qtbot, db, users, fresh_db, tmp_path):
+    from workstation.app import last_user_key, sign_in
+
+    settings = QSettings(str(tmp_path / "seat.ini"), QSettings.Format.IniFormat)
+    other = fresh_db()
+    accounts.add_user(other, None, "boss", "admin", PASSWORD)
+    offered: list[str] = []
+
+    def ask(database, steps, user=None):
+        driver = ModalDriver(steps, inspect=lambda modal: offered.append(modal.user.text()))
+        actor = sign_in(database, settings, user)
+        qtbot.waitUntil(driver.done)
+        return actor
+
+    assert ask(db, [[PASSWORD, Qt.Key.Key_Return]], user="op1").name == "op1"
+    assert ask(other, [[Qt.Key.Key_Escape]]) is None  # another database: op1 does not exist there
+    assert ask(db, [[PASSWORD, Qt.Key.Key_Return]]).name == "op1"  # back: only the password to type
+    assert offered == ["op1", "", "op1"]
+    assert last_user_key("postgresql+psycopg://u:secret@h/db") == last_user_key("postgresql+psycopg://u:other@h/db")
+    assert last_user_key("postgresql+psycopg://u@h/db") != last_user_key("postgresql+psycopg://u@h/db2")
+    assert "secret" not in last_user_key("postgresql+psycopg://u:secret@h/db")

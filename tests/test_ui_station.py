@@ -480,3 +480,45 @@ def test_ctrl_i_enter_on_a_column_changes_its_field_and_the_fixed_file_imports(
     assert seen[1] == ("groups", "3 of 3 rows can be imported.")
     assert window.message.text() == "3 people imported from fixed.xlsx."
     assert names_in(window) == ["李二", "王*", "章一"]
+
+
+def test_a_visit_typed_in_later_keeps_when_it_happened_and_who_visited(qtbot, db, users, people, make_window):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    centre = ZoneInfo("Asia/Shanghai")
+    window = make_window(users["station"])
+    now = datetime.now(centre).replace(second=0, microsecond=0)
+    happened = now - timedelta(days=3, hours=2)
+    seen = []
+
+    def look():
+        dialog = QApplication.activeModalWidget()
+        seen.append((dialog.error.text(), QApplication.focusWidget() is dialog.when))
+
+    steps = [
+        [
+            (Qt.Key.Key_W, ALT),
+            (now + timedelta(days=1)).strftime("%Y-%m-%d %H:%M"),
+            (Qt.Key.Key_Return, CTRL),
+            look,  # refused: in the future; the cursor is back on the time
+            (Qt.Key.Key_W, ALT),
+            (now - timedelta(days=31)).strftime("%Y-%m-%d %H:%M"),
+            (Qt.Key.Key_Return, CTRL),
+            look,  # refused: beyond the back-dating limit
+            (Qt.Key.Key_W, ALT),
+            happened.strftime("%Y-%m-%d %H:%M"),
+            (Qt.Key.Key_O, ALT),
+            "王芳",
+            (Qt.Key.Key_Return, CTRL),
+        ]
+    ]
+    press(qtbot, window, Qt.Key.Key_R, steps)
+    assert "in the future" in seen[0][0] and seen[0][1]
+    assert "more than 30 days ago" in seen[1][0] and seen[1][1]
+    visit = care_worklist.person_page(db, users["station"], people["久迟"])["visits"][0]
+    assert datetime.fromisoformat(visit["at"]) == happened
+    assert visit["visitor"] == "王芳" and visit["recorded_by"] == "station"
+    assert datetime.fromisoformat(visit["recorded_at"]) >= now
+    text = window.panel.text()
+    assert happened.strftime("%m-%d %H:%M") in text and "recorded " in text and "by station" in text

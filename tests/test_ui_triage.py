@@ -182,3 +182,43 @@ def test_a_new_urgent_report_gives_a_notice(qtbot, db, users, make_window):
     qtbot.waitUntil(lambda: f"#{cid}" in window.message.text(), timeout=3000)
     assert "urgent" in window.message.text().lower()
     assert window.model.data(window.model.index(0, 0)).endswith("urgent")
+
+
+def test_search_takes_every_character_literally_and_never_fails(qtbot, db, users, make_window):
+    from tests.uihelpers import type_text
+
+    percent = add_report(db, article_report(external_id="p", text="井盖缺失 100% 无法通行")).case_id
+    underscore = add_report(db, article_report(external_id="u", text="路灯编号 A_12 不亮")).case_id
+    add_report(db, article_report(external_id="x", text="路灯编号 AB12 不亮"))
+    window = make_window(users["op1"])
+    for typed, expected in [("%", [percent]), ("_", [underscore]), ("A_1", [underscore]), ("²", [])]:
+        QTest.keyClick(window.table, Qt.Key.Key_Slash)
+        window.search.clear()
+        type_text(window.search, typed)
+        QTest.keyClick(window.search, Qt.Key.Key_Return)
+        ids = sorted(window.model.id_at(r) for r in range(window.model.rowCount()))
+        assert ids == expected, typed
+        assert window.table.empty_label.isVisible() == (not expected)
+    QTest.keyClick(window.table, Qt.Key.Key_Slash)
+    window.search.clear()
+    QTest.keyClicks(window.search, "99999999999999999999")
+    QTest.keyClick(window.search, Qt.Key.Key_Return)
+    assert window.model.rowCount() == 0
+
+
+def test_ctrl_e_exports_the_queue_without_any_formula(qtbot, db, users, make_window, tmp_path, monkeypatch):
+    import csv
+
+    from PySide6.QtWidgets import QFileDialog
+
+    link = '=HYPERLINK("http://evil.example","点我")'
+    add_report(db, article_report(external_id="f1", text=link))
+    window = make_window(users["op1"])
+    path = tmp_path / "queue.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), "CSV (*.csv)"))
+    QTest.keyClick(window.table, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(path.exists, timeout=3000)
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        _header, row = list(csv.reader(f))
+    cells = [c for c in row if "HYPERLINK" in c]
+    assert cells and all(c.startswith("'=HYPERLINK") for c in cells)

@@ -1,16 +1,18 @@
 """The composition root of the window: settings, database, sign-in, keymap, main window.
 
-``python main.py [--db URL] [--lang en] [--demo]`` starts here.
+``workstation [--db URL] [--lang en] [--demo] [--user NAME] [--station COMMUNITY]`` (or ``python main.py`` or
+``python -m workstation``) without a command starts :func:`run_window`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +21,7 @@ from platformdirs import user_config_dir
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
 
     from workstation.services.actors import Actor
     from workstation.storage.db import Database
@@ -26,8 +29,8 @@ if TYPE_CHECKING:
     from workstation.ui.station.window import StationWindow
 
 import workstation.intake  # noqa: F401  (installs the outbox and unit-response hooks of every case change)
-from workstation import __version__
 from workstation.commands.keymap import Keymap, KeymapError
+from workstation.display import display_problem
 from workstation.domain.lifecycle import Role
 from workstation.i18n import language, set_language, tr
 from workstation.services.accounts import needs_first_admin
@@ -39,21 +42,10 @@ ORG = "GridGovernance"
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
-    """The window's options."""
-    p = argparse.ArgumentParser(prog="workstation", description="Grid-governance operator workstation")
-    p.add_argument("--db", metavar="URL", help="SQLAlchemy URL or SQLite file (default: $WORKSTATION_DB or embedded)")
-    p.add_argument("--lang", metavar="LANG", help="zh_CN (default) or en")
-    p.add_argument("--demo", action="store_true", help="training mode on a throw-away made-up district")
-    p.add_argument("--user", metavar="NAME", help="the user name to sign in as")
-    p.add_argument(
-        "--station",
-        dest="community",
-        metavar="COMMUNITY",
-        help="shift leads and administrators: open the station workspace of a community",
-    )
-    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    args, _unknown = p.parse_known_args(list(argv))
-    return args
+    """The window's options, parsed by the one parser of every entry point (:func:`workstation.cli.build_parser`)."""
+    from workstation.cli import build_parser
+
+    return build_parser().parse_args(list(argv))
 
 
 def build_window(
@@ -86,6 +78,9 @@ def build_window(
         from workstation.ui.integration import IntegrationExtension
 
         extensions.append(IntegrationExtension(None))  # the settings file: $WORKSTATION_INTAKE or the default
+    from workstation.ui.photo_runner import PhotoFetchExtension
+
+    extensions.append(PhotoFetchExtension())  # URL photos (reports, unit responses) fetched in the background
     return MainWindow(db, actor, keymap, settings, seat=seat, demo=demo, extensions=extensions)
 
 
@@ -95,17 +90,117 @@ def keymap_file() -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Open the window; returns the exit code."""
-    args = parse(sys.argv[1:] if argv is None else argv)
+    """Parse the arguments as every entry point does and open the window (or run the command given)."""
+    from workstation.cli import main as cli_main
+
+    return cli_main(sys.argv[1:] if argv is None else argv)
+
+
+QUIT_AFTER = "WORKSTATION_QUIT_AFTER"
+
+
+def quit_after_seconds(env: Mapping[str, str]) -> float | None:
+    """The seconds after which ``$WORKSTATION_QUIT_AFTER`` closes the window (smoke tests), or None.
+
+    Raises:
+        ValueError: the value is not a positive number of seconds (the message says so).
+    """
+    raw = env.get(QUIT_AFTER, "").strip()
+    if not raw:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < 86400:
+        raise ValueError(tr("{name} must be a number of seconds, not {value!r}.", name=QUIT_AFTER, value=raw))
+    return seconds
+
+
+def schedule_quit(app: QApplication, seconds: float) -> None:
+    """After ``seconds``, name the open windows on standard error and close them as the user would.
+
+    Closing every window is the window's own exit path (``Ctrl+Q`` closes the window): layouts are
+    saved, held cases given back, and an open dialog (sign-in, first administrator) is cancelled.
+    """
+    from PySide6.QtCore import QTimer
+
+    def close_all() -> None:
+        titles = [w.windowTitle() for w in app.topLevelWidgets() if w.isVisible() and w.windowTitle()]
+        print(
+            tr(
+                "Closing after {seconds} s ({name}); open: {titles}",
+                seconds=seconds,
+                name=QUIT_AFTER,
+                titles=" | ".join(titles) or "-",
+            ),
+            file=sys.stderr,
+            flush=True,
+        )
+        app.closeAllWindows()
+
+    QTimer.singleShot(int(seconds * 1000), app, close_all)
+
+
+def last_user_key(url: str) -> str:
+    """The settings key of the user name last signed in to one database.
+
+    Per database, so a seat pointed at another database never offers a user of the first one: the
+    URL without its password (an SQLite file by its absolute path), hashed so the settings file
+    holds no server address.
+    """
+    from sqlalchemy.engine import make_url
+
+    from workstation.storage.db import sqlite_file
+
+    parsed = make_url(url)
+    file = sqlite_file(url)
+    ident = f"sqlite:{file.resolve()}" if file else parsed.render_as_string(hide_password=True)
+    return "session/lastUser/" + hashlib.sha256(ident.encode("utf-8")).hexdigest()[:16]
+
+
+def sign_in(db: Database, settings: QSettings, user: str | None = None) -> Actor | None:
+    """Ask for the user name and password (the name pre-filled: ``--user``, else the last one here).
+
+    Returns the signed-in actor, or None when the user cancelled.
+    """
+    from PySide6.QtWidgets import QDialog
+
+    from workstation.ui.dialogs import SignInDialog
+
+    key = last_user_key(db.url)
+    dialog = SignInDialog(db, last_user=user or str(settings.value(key, "") or ""))
+    if dialog.exec() != QDialog.DialogCode.Accepted or dialog.actor is None:
+        return None
+    settings.setValue(key, dialog.actor.name)
+    return dialog.actor
+
+
+def run_window(args: argparse.Namespace) -> int:
+    """Open the window with parsed options; returns the exit code.
+
+    Without a usable display it says what to install or set, and returns 2, before Qt would abort.
+    """
     set_language(args.lang)
+    problem = display_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     from PySide6.QtCore import QLibraryInfo, QLocale, QSettings, QTranslator
     from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
-    from workstation.ui.dialogs import FirstAdminDialog, SignInDialog
+    from workstation.ui.dialogs import FirstAdminDialog
     from workstation.ui.style import apply_style
 
+    try:
+        quit_after = quit_after_seconds(os.environ)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
+    if quit_after is not None:
+        schedule_quit(app, quit_after)
     app.setOrganizationName(ORG)
     app.setApplicationName(APP_NAME)
     if language() == "zh_CN":
@@ -140,11 +235,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             first = FirstAdminDialog(db)
             if first.exec() != QDialog.DialogCode.Accepted:
                 return 0
-        sign_in = SignInDialog(db, last_user=args.user or str(settings.value("session/lastUser", "")))
-        if sign_in.exec() != QDialog.DialogCode.Accepted or sign_in.actor is None:
+        actor = sign_in(db, settings, args.user)
+        if actor is None:
             return 0
-        actor = sign_in.actor
-        settings.setValue("session/lastUser", actor.name)
     seat = f"{socket.gethostname()}:{os.getpid()}"
     window = build_window(db, actor, keymap, settings, seat=seat, demo=args.demo, community=args.community)
     window.show()

@@ -1,6 +1,8 @@
 """The command line: scriptable operations over the same services as the window.
 
-``python -m workstation`` (or ``workstation``) without a command opens the window.
+The one entry point of the program: ``workstation``, ``python -m workstation`` and ``python main.py``
+all call :func:`main`. Without a command it opens the window with the window's options
+(``--demo``, ``--user``, ``--station``, ``--db``, ``--lang``).
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ from collections.abc import Sequence
 from sqlalchemy.exc import SQLAlchemyError
 
 from workstation import __version__
-from workstation.cli import assist, care, cases, common, demo, intake, reference, reports, users
+from workstation.cli import assist, care, cases, common, demo, intake, photos, reference, reports, users
 from workstation.i18n import set_language, tr
 from workstation.services.errors import WorkstationError
 
-AREAS = (reference, reports, cases, users, assist, care, intake, demo)
+AREAS = (reference, reports, cases, users, assist, care, intake, photos, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common.options(gui=True)],
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    common.window_options(parser)
     sub = parser.add_subparsers(dest="area", metavar="COMMAND")
     for area in AREAS:
         area.register(sub)
@@ -44,15 +47,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     if not getattr(args, "area", None):
-        from workstation.app import main as gui_main
+        from workstation.app import run_window
 
-        return gui_main(args_list)
+        return run_window(args)
     handler = getattr(args, "handler", None)
     if handler is None:  # an area without its command: show the area's commands, and fail
         with contextlib.suppress(SystemExit):
             parser.parse_args([args.area, "--help"])
         return 2
     try:
+        common.require_identity(handler, args)
         return int(handler(args) or 0)
     except WorkstationError as exc:
         print(tr("error: {message}", message=exc.message), file=sys.stderr)

@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dup.set_defaults(handler=duplicates)
 
 
+@common.no_identity
 def suggest(args: argparse.Namespace) -> int:
     """Print the top three categories of each non-empty line of standard input."""
     db = common.database(args)
@@ -53,12 +54,21 @@ def suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+@common.no_identity
 def duplicates(args: argparse.Namespace) -> int:
     """Print the merge candidates of one case."""
     db = common.database(args)
-    for cand in merge_candidates(db, args.case, limit=args.limit):
+    found = merge_candidates(db, args.case, limit=args.limit)
+    for cand in found:
         if args.json:
             common.emit_json({"case": cand.case_id, "score": cand.score, "reasons": cand.reasons})
         else:
             print(f"{cand.case_id} {cand.score:.2f} " + "; ".join(cand.reasons))
+    if not found and not args.json:
+        print(
+            tr(
+                "No merge candidates for case {id}: no similar report in the same grid or within 200 m in 7 days.",
+                id=args.case,
+            )
+        )
     return 0

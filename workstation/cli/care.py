@@ -7,11 +7,10 @@ import sys
 from typing import Any
 
 from workstation.cli import common
-from workstation.domain.care import AREAS, CAMPAIGN_KINDS, CHANGE_KINDS, MODES
+from workstation.domain.care import AREAS, CAMPAIGN_KINDS, CHANGE_KINDS, LIVING, MODES
 from workstation.i18n import tr
 from workstation.services import care, care_export, care_import, care_privacy, care_visits, care_worklist
 from workstation.services.errors import ValidationError
-from workstation.services.reports import parse_time
 
 MET = {"yes": True, "no": False}
 
@@ -56,8 +55,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--obs", action="append", default=[], metavar="AREA=ok|concern[:NOTE]", help=f"areas: {', '.join(AREAS)}"
     )
     visit.add_argument("--note", default="")
-    visit.add_argument("--visitor", default="", metavar="NAME", help="default: the user")
-    visit.add_argument("--at", metavar="ISO_TIME", help="when, with timezone (default now)")
+    visit.add_argument("--visitor", default="", metavar="NAME", help="who visited (default: the user)")
+    visit.add_argument(
+        "--at",
+        metavar="TIME",
+        help="when it happened: 2026-11-30 09:30 (local time) or 2026-11-30T09:30+08:00; default now; "
+        "at most 30 days ago ($WORKSTATION_CARE_BACKDATE_DAYS), never in the future",
+    )
     visit.add_argument("--next", metavar="DATE", help="next visit on this date instead of the interval")
     visit.add_argument("--next-reason", default="", metavar="TEXT")
     visit.add_argument("--key", metavar="KEY", help="idempotency key: the same key never records twice")
@@ -85,7 +89,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.add_argument("--id-number", default=None)
     add.add_argument("--phone", default="")
     add.add_argument("--address", default="")
-    add.add_argument("--living", default="", choices=["", "alone", "spouse", "family", "institution", "other"])
+    add.add_argument("--living", default="", choices=["", *LIVING])
     add.add_argument("--birth-date", default=None, metavar="DATE")
     add.add_argument("--visitor", default="", metavar="NAME")
     add.set_defaults(handler=care_add_person)
@@ -116,9 +120,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rev.add_argument("--field", required=True, choices=list(care_privacy.REVEALABLE))
     rev.add_argument("--reason", required=True, metavar="TEXT")
     rev.set_defaults(handler=care_reveal)
-
-    for p in (imp, due, visit, exp, person, add, change, campaign, cov, rev):
-        common.actor_option(p)
 
 
 def _column(text: str) -> int:
@@ -208,12 +209,6 @@ def care_visit(args: argparse.Namespace) -> int:
     """Record a visit; print the visit and the case raised for each need."""
     db = common.database(args)
     by = common.actor(db, args)
-    when = None
-    if args.at:
-        try:
-            when = parse_time(args.at)
-        except ValueError as exc:
-            raise ValidationError(tr("--at {value}: {reason}", value=args.at, reason=exc), {"at": str(exc)}) from None
     next_due = None
     if args.next:
         try:
@@ -228,7 +223,7 @@ def care_visit(args: argparse.Namespace) -> int:
         args.person,
         mode=args.mode,
         met=MET[args.met],
-        at=when,
+        at=args.at,
         visitor=args.visitor,
         observations=_observations(args.obs),
         needs=[care_visits.Need(text, raise_case=True, urgent=args.urgent) for text in args.need],
@@ -309,7 +304,8 @@ def care_person(args: argparse.Namespace) -> int:
     for v in page["visits"]:
         needs = "; ".join(n["text"] + (f" → #{n['case_id']}" if n["case_id"] else "") for n in v["needs"])
         met = tr("met") if v["met"] else tr("not met")
-        print(f"  {v['at'][:16]}  {v['visitor']:<8} {v['mode']:<5} {met:<7} {needs}")
+        recorded = tr("recorded {at} by {who}", at=v["recorded_at"][:16].replace("T", " "), who=v["recorded_by"])
+        print(f"  {v['at'][:16].replace('T', ' ')}  {v['visitor']:<8} {v['mode']:<5} {met:<7} {needs}  ({recorded})")
     return 0
 
 

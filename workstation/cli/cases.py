@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +12,8 @@ from workstation.i18n import tr
 from workstation.services import lifecycle as lc
 from workstation.services.actors import Actor
 from workstation.services.errors import ValidationError
+from workstation.services.export_cells import SafeCsvDictWriter
+from workstation.services.masking import masked_case, reveal_cases
 from workstation.services.queries import STATES, get_case, iter_cases
 from workstation.storage.db import Database
 
@@ -164,6 +165,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         p = cs.add_parser(name, help=help_text, parents=opts)
         p.add_argument("--status", choices=STATES)
         p.add_argument("--json", action="store_true", help="JSON lines")
+        p.add_argument(
+            "--search",
+            metavar="TEXT",
+            default="",
+            help="only cases matching TEXT as the window's / does (id, phone digits, text, address, grid)",
+        )
+        _reveal_option(p)
         if name == "export":
             p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
             p.add_argument("--out", metavar="FILE", help="write to a file instead of standard output")
@@ -171,6 +179,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     show = cs.add_parser("show", help="one case with its history", parents=opts)
     show.add_argument("id", type=int)
     show.add_argument("--json", action="store_true")
+    _reveal_option(show)
     show.set_defaults(handler=case_show)
     for name, help_text, extra, run in ACTIONS:
         p = cs.add_parser(name, help=help_text, parents=opts)
@@ -183,8 +192,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             metavar="V",
             help="fail if the case is no longer at this version (someone else acted)",
         )
-        common.actor_option(p)
         p.set_defaults(handler=_action_handler(run))
+
+
+def _reveal_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--reveal",
+        action="store_true",
+        help="show reporters' phone numbers in clear (shift leads and administrators; recorded with --reason)",
+    )
+    p.add_argument("--reason", default="", metavar="TEXT", help="why the clear phone numbers are needed")
+
+
+def _reader(db: Database, args: argparse.Namespace, case_ids: list[int] | None) -> Callable[[dict[str, Any]], Any]:
+    """Check that the acting user may read cases; return how each case is shown (masked unless revealed)."""
+    by = common.actor(db, args, common.CASE_READERS, tr("read cases"))
+    if not args.reveal:
+        if args.reason:
+            raise ValidationError(tr("--reason goes with --reveal."), {"reason": tr("without --reveal")})
+        return masked_case
+    reveal_cases(db, by, case_ids, args.reason, f"case {args.cmd}")
+    return lambda case: case
 
 
 def _action_handler(run: Run) -> Callable[[argparse.Namespace], int]:
@@ -221,17 +249,28 @@ def _line(case: dict[str, Any]) -> str:
 def case_list(args: argparse.Namespace) -> int:
     """Print cases, oldest first."""
     db = common.database(args)
-    for case in iter_cases(db, args.status):
+    shown = _reader(db, args, None)
+    found = 0
+    for case in iter_cases(db, args.status, search=args.search):
+        found += 1
         if args.json:
-            common.emit_json(case)
+            common.emit_json(shown(case))
         else:
             print(_line(case))
+    if not found and not args.json:
+        if args.search:
+            print(tr("No case matches {text}.", text=repr(args.search)))
+        elif args.status:
+            print(tr("No cases with status {status}.", status=args.status))
+        else:
+            print(tr("No cases yet."))
     return 0
 
 
 def case_export(args: argparse.Namespace) -> int:
     """Write every case with its history (JSON lines) or as a table (CSV)."""
     db = common.database(args)
+    shown = _reader(db, args, None)
     try:
         out = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout  # noqa: SIM115
     except OSError as exc:
@@ -240,16 +279,16 @@ def case_export(args: argparse.Namespace) -> int:
         ) from None
     progress = common.Progress(tr("cases exported"))
     try:
-        writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore") if args.format == "csv" else None
+        writer = SafeCsvDictWriter(out, CSV_COLUMNS, extrasaction="ignore") if args.format == "csv" else None
         if writer:
             writer.writeheader()
-        for case in iter_cases(db, args.status, history=writer is None):
+        for case in iter_cases(db, args.status, history=writer is None, search=args.search):
             if writer:
-                writer.writerow(case)
+                writer.writerow(shown(case))
             else:
                 import json
 
-                out.write(json.dumps(case, ensure_ascii=False) + "\n")
+                out.write(json.dumps(shown(case), ensure_ascii=False) + "\n")
             progress.step()
     finally:
         progress.finish()
@@ -261,7 +300,9 @@ def case_export(args: argparse.Namespace) -> int:
 def case_show(args: argparse.Namespace) -> int:
     """Print one case and its history."""
     db = common.database(args)
+    common.actor(db, args, common.CASE_READERS, tr("read cases"))
     case = get_case(db, args.id)
+    case = _reader(db, args, [args.id])(case)
     if args.json:
         common.emit_json(case)
         return 0

@@ -1,17 +1,26 @@
-"""What every command shares: common options, opening the database, naming the actor, printing."""
+"""What every command shares: common options, opening the database, proving who acts, printing.
+
+Who acts on the command line proves it, as in the window: ``--as USER`` (or $WORKSTATION_USER, which
+only names the user) with the user's password, asked on the terminal or read from the first line of
+standard input with ``--password-stdin``; or an API token (``--token`` or $WORKSTATION_TOKEN) that an
+administrator made for an integration account. Nobody acts as "system" from the command line.
+"""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from workstation.domain.lifecycle import Role
 from workstation.i18n import tr
-from workstation.services.accounts import find_actor
-from workstation.services.actors import SYSTEM, Actor
-from workstation.services.errors import ValidationError
+from workstation.services.accounts import authenticate, authenticate_token
+from workstation.services.actors import Actor
+from workstation.services.errors import AuthenticationError, ValidationError
 from workstation.storage.bootstrap import open_database
 from workstation.storage.db import Database
 
@@ -27,36 +36,155 @@ def options(gui: bool = False) -> argparse.ArgumentParser:
         help="SQLAlchemy URL or SQLite file (default: $WORKSTATION_DB, else the embedded file)",
     )
     p.add_argument("--lang", metavar="LANG", default=default, help="zh_CN (default) or en")
+    if not gui:
+        p.add_argument(
+            "--as", dest="actor", metavar="USER", default=default, help="the user who acts (default: $WORKSTATION_USER)"
+        )
+        p.add_argument(
+            "--password-stdin",
+            action="store_true",
+            default=default,
+            help="read your password from the first line of standard input (else it is asked on the terminal)",
+        )
+        p.add_argument(
+            "--token",
+            metavar="TOKEN",
+            default=default,
+            help="an API token instead of a password (default: $WORKSTATION_TOKEN)",
+        )
     return p
 
 
-def actor_option(p: argparse.ArgumentParser) -> None:
-    """Add ``--as USER``."""
+def window_options(p: argparse.ArgumentParser) -> None:
+    """Add the window's own options (given without a command) to the top-level parser.
+
+    ``python main.py``, ``python -m workstation`` and the installed ``workstation`` all parse with
+    :func:`workstation.cli.build_parser`, so each accepts exactly these.
+    """
+    p.add_argument("--demo", action="store_true", help="training mode on a throw-away made-up district")
+    p.add_argument("--user", metavar="NAME", help="the user name to sign in as")
     p.add_argument(
-        "--as",
-        dest="actor",
-        metavar="USER",
-        help="the user who acts (default: $WORKSTATION_USER)",
+        "--station",
+        dest="community",
+        metavar="COMMUNITY",
+        help="shift leads and administrators: open the station workspace of a community",
     )
 
 
 def database(args: argparse.Namespace) -> Database:
-    """Open the database named by ``--db`` (upgrading it and loading reference data)."""
-    return open_database(getattr(args, "db", None))
+    """Open the database named by ``--db`` (upgrading it and loading reference data).
+
+    The outbound targets of the intake settings file are made known first, so a case changed by
+    this command writes its outbox messages even if ``intake run`` never ran.
+    """
+    from workstation.intake.targets import ensure_configured_targets
+
+    opened: Database | None = getattr(args, "_db", None)
+    if opened is not None:  # one command, one database: the identity check opened it already
+        return opened
+    db = open_database(getattr(args, "db", None))
+    problem = ensure_configured_targets(db, getattr(args, "config", None))
+    if problem:
+        print(problem, file=sys.stderr)
+    args._db = db
+    return db
 
 
-def actor(db: Database, args: argparse.Namespace, default_system: bool = False) -> Actor:
-    """The actor named by ``--as`` (or $WORKSTATION_USER).
+NO_IDENTITY: set[Callable[..., Any]] = set()
+
+
+def no_identity(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a command that may run without proof of who acts (reference data, status, the first user).
+
+    Every other command proves its user before it runs (:func:`require_identity`), so a new command
+    cannot forget to.
+    """
+    NO_IDENTITY.add(handler)
+    return handler
+
+
+def require_identity(handler: Callable[..., Any], args: argparse.Namespace) -> None:
+    """Prove who acts before any command that is not marked :func:`no_identity` runs.
 
     Raises:
-        ValidationError: nobody named and no default.
+        ValidationError: nobody named and no token.
+        AuthenticationError: a wrong password or token, or a locked name or source.
     """
-    name = getattr(args, "actor", None) or os.environ.get("WORKSTATION_USER")
+    if handler not in NO_IDENTITY:
+        actor(database(args), args)
+
+
+ENV_USER = "WORKSTATION_USER"
+ENV_TOKEN = "WORKSTATION_TOKEN"
+CASE_READERS = (Role.OPERATOR, Role.LEAD, Role.TRAINER, Role.ADMIN, Role.STATION)
+
+
+def read_secret(args: argparse.Namespace, prompt: str) -> str:
+    """One secret: the next line of standard input with ``--password-stdin``, else asked on the terminal.
+
+    Raises:
+        ValidationError: no terminal to ask on and no ``--password-stdin``, or standard input ended.
+    """
+    if getattr(args, "password_stdin", False):
+        line = sys.stdin.readline()
+        if not line:
+            raise ValidationError(
+                tr("--password-stdin: standard input ended before the password line."), {"password": tr("required")}
+            )
+        return line.rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise ValidationError(
+            tr("No terminal to ask for the password: pipe it with --password-stdin, or use --token."),
+            {"password": tr("required")},
+        )
+    return getpass.getpass(prompt)
+
+
+def actor(db: Database, args: argparse.Namespace, roles: Iterable[Role] | None = None, what: str = "") -> Actor:
+    """The user who acts, once proven by a token or a password (asked once per command).
+
+    Args:
+        db: the database.
+        args: the parsed command line (``--as``, ``--password-stdin``, ``--token``).
+        roles: when given, the roles that may run this command.
+        what: the command as the refusal names it.
+
+    Raises:
+        ValidationError: nobody named and no token; or no way to read the password.
+        AuthenticationError: a wrong password or token, or a locked name or source.
+        PermissionDeniedError: the proven user's role may not run the command.
+    """
+    proven: Actor | None = getattr(args, "_proven", None)
+    if proven is None:
+        proven = _prove(db, args)
+        args._proven = proven
+    if roles is not None:
+        proven.require(roles, what)
+    return proven
+
+
+def _prove(db: Database, args: argparse.Namespace) -> Actor:
+    explicit = getattr(args, "actor", None) or None
+    # explicit options beat the environment: an explicit --as with no --token proves by password
+    token = getattr(args, "token", None) or (None if explicit else os.environ.get(ENV_TOKEN)) or None
+    if token:
+        who = authenticate_token(db, token)
+        if explicit and explicit != who.name:
+            raise AuthenticationError(
+                tr("The API token belongs to {owner}, not to {name}: nothing was done.", owner=who.name, name=explicit)
+            )
+        return who
+    name = explicit or os.environ.get(ENV_USER) or None
     if not name:
-        if default_system:
-            return SYSTEM
-        raise ValidationError(tr("Say who acts: --as USER (or set WORKSTATION_USER)."), {"as": tr("required")})
-    return find_actor(db, name)
+        raise ValidationError(
+            tr(
+                "Say who acts: --as USER with that user's password (asked on the terminal, or the first line of "
+                "standard input with --password-stdin), or an API token (--token TOKEN or WORKSTATION_TOKEN)."
+            ),
+            {"as": tr("required")},
+        )
+    password = read_secret(args, tr("Password for {name}: ", name=name))
+    return authenticate(db, name, password)
 
 
 def emit_json(item: Any) -> None:

@@ -10,6 +10,7 @@ from workstation.demo.safety import DemoSafetyError, is_production
 from workstation.demo.scenarios import ScenarioError, list_scenarios, load_scenario
 from workstation.demo.scoring import score_run
 from workstation.demo.world import seed_world
+from workstation.domain.lifecycle import Role
 from workstation.i18n import tr
 from workstation.services.errors import ValidationError
 from workstation.services.reports import parse_time
@@ -56,6 +57,7 @@ class _ProgressLine:
             sys.stderr.write("\n")
 
 
+@common.no_identity
 def demo_seed(args: argparse.Namespace) -> int:
     """Seed a demo world into the database named by ``--db`` (never the configured production one)."""
     url = getattr(args, "db", None)
@@ -93,7 +95,9 @@ def demo_seed(args: argparse.Namespace) -> int:
 
 def demo_score(args: argparse.Namespace) -> int:
     """Print a run's score."""
-    result = score_run(common.database(args), args.run)
+    db = common.database(args)
+    common.actor(db, args, [Role.TRAINER, Role.LEAD, Role.ADMIN], tr("read training scores"))
+    result = score_run(db, args.run)
     if args.json:
         common.emit_json(result)
         return 0
@@ -130,6 +134,7 @@ def demo_score(args: argparse.Namespace) -> int:
     return 0
 
 
+@common.no_identity
 def demo_scenarios(args: argparse.Namespace) -> int:
     """List the shipped scenarios."""
     for sc in list_scenarios():
@@ -151,6 +156,7 @@ def demo_scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
+@common.no_identity
 def demo_check(args: argparse.Namespace) -> int:
     """Validate one scenario file."""
     try:

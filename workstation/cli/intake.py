@@ -8,10 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import requests
 
 from workstation.cli import common
+from workstation.domain.calendar import DEFAULT_TZ
+from workstation.domain.lifecycle import Role
 from workstation.i18n import tr
 from workstation.intake import ingest, mappings, outbox, quarantine, status
 from workstation.intake.base import PollContext
@@ -20,8 +23,12 @@ from workstation.intake.items import Page, PageError
 from workstation.intake.open311 import Open311Source
 from workstation.intake.poller import Poller
 from workstation.intake.settings import Retry, Settings, SourceConfig, load_settings
+from workstation.intake.settings import default_path as default_settings_path
 from workstation.services.errors import ValidationError
+from workstation.services.masking import masked_message
 from workstation.storage.db import Database
+
+OUTBOX_READERS = (Role.OPERATOR, Role.LEAD, Role.ADMIN)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,7 +47,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="read times without offset in this zone (e.g. Asia/Shanghai, --assume-tz=+08:00)",
     )
     o311.add_argument("--timeout", type=float, default=10.0, metavar="S")
-    common.actor_option(o311)
     o311.set_defaults(handler=intake_open311)
 
     run = isub.add_parser("run", help="poll every configured source (and send the outbox)", parents=opts)
@@ -63,7 +69,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ms.add_argument("source", metavar="SOURCE")
     ms.add_argument("code", metavar="SERVICE_CODE")
     ms.add_argument("category", metavar="CATEGORY|-")
-    common.actor_option(ms)
     ms.set_defaults(handler=mapping_set)
 
     q = isub.add_parser("quarantine", help="items that could not be imported", parents=opts)
@@ -82,12 +87,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     qr.add_argument("id", type=int)
     qr.add_argument("--payload-file", metavar="FILE", help="the edited payload")
     qr.add_argument("--config", metavar="FILE", help="settings file, for the source's options")
-    common.actor_option(qr)
     qr.set_defaults(handler=quarantine_reprocess)
     qd = qsub.add_parser("discard", help="set an item aside for good", parents=opts)
     qd.add_argument("id", type=int)
     qd.add_argument("--note", default="")
-    common.actor_option(qd)
     qd.set_defaults(handler=quarantine_discard)
 
     box = sub.add_parser("outbox", help="outbound messages to the units' systems", parents=opts)
@@ -101,7 +104,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     which = br.add_mutually_exclusive_group(required=True)
     which.add_argument("id", type=int, nargs="?", metavar="ID")
     which.add_argument("--all-failed", action="store_true", help="every failed message")
-    common.actor_option(br)
     br.set_defaults(handler=outbox_retry)
     bs = bsub.add_parser("send", help="send what is due now", parents=opts)
     bs.add_argument("--config", metavar="FILE", help="settings file, for the targets' credentials")
@@ -127,7 +129,7 @@ ONE_SHOT_PAGES = 10_000  # ``intake open311 URL`` reads every page up to this ma
 def intake_open311(args: argparse.Namespace) -> int:
     """Import a requests document (URL or file) once; exit 1 if anything was quarantined."""
     db = common.database(args)
-    by = common.actor(db, args, default_system=True)
+    by = common.actor(db, args)
     if args.service_map:
         mappings.apply_map(db, by, args.source, mappings.load_map_file(args.service_map))
     options: dict[str, Any] = {"sync_services": True}
@@ -222,6 +224,7 @@ def _settings(path: str | None) -> Settings:
 def intake_run(args: argparse.Namespace) -> int:
     """Poll every configured source; with --once, one round (exit 1 if any round failed)."""
     db = common.database(args)
+    common.actor(db, args, [Role.ADMIN], tr("run the intake service"))
     poller = Poller(db, _settings(args.config))
     if not poller.sources:
         print(tr("No enabled sources in the settings."), file=sys.stderr)
@@ -229,36 +232,59 @@ def intake_run(args: argparse.Namespace) -> int:
     return 1 if args.once and any(not r.ok for r in results) else 0
 
 
+@common.no_identity
 def intake_status(args: argparse.Namespace) -> int:
     """Print each connection's state."""
     db = common.database(args)
-    for st in status.read_status(db):
+    found = status.read_status(db)
+    for st in found:
         if args.json:
             common.emit_json(st.__dict__)
             continue
         state = tr("ok") if st.ok else tr("failing ({n}×): {error}", n=st.failures, error=st.last_error or "")
         last = st.last_success_at.isoformat() if st.last_success_at else "-"
         print(f"{st.name:<30} {state}  " + tr("last success: {at}", at=last))
+    if not found and not args.json:
+        path = default_settings_path()
+        if path.exists():
+            print(
+                tr(
+                    "No source or target has been contacted yet: run `workstation intake run` (settings: {path}).",
+                    path=path,
+                )
+            )
+        else:
+            print(
+                tr(
+                    "No intake is configured: {path} does not exist. Copy resources/intake.example.json there "
+                    "(or name a file with WORKSTATION_INTAKE), then run `workstation intake run`.",
+                    path=path,
+                )
+            )
     return 0
 
 
+@common.no_identity
 def mapping_list(args: argparse.Namespace) -> int:
     """Print the service mappings."""
     db = common.database(args)
-    for row in mappings.list_mappings(db, args.source):
+    rows = mappings.list_mappings(db, args.source)
+    for row in rows:
         if args.json:
             common.emit_json(row)
         else:
             print(
                 f"{row['source']:<16} {row['service_code']:<12} {row['category_code'] or '-':<6} {row['service_name']}"
             )
+    if not rows and not args.json:
+        print(tr("No service codes yet: they are recorded when an Open311 source is read."))
     return 0
 
 
 def mapping_set(args: argparse.Namespace) -> int:
     """Set one mapping."""
     db = common.database(args)
-    by = common.actor(db, args, default_system=True)
+    by = common.actor(db, args)
     mappings.set_mapping(db, by, args.source, args.code, None if args.category == "-" else args.category)
     print(tr("{source} {code} -> {category}", source=args.source, code=args.code, category=args.category))
     return 0
@@ -267,13 +293,18 @@ def mapping_set(args: argparse.Namespace) -> int:
 def quarantine_list(args: argparse.Namespace) -> int:
     """Print quarantined items."""
     db = common.database(args)
-    for row in quarantine.list_items(db, None if args.status == "all" else args.status, args.source):
+    common.actor(db, args, quarantine.ROLES, tr("read quarantined items"))
+    rows = quarantine.list_items(db, None if args.status == "all" else args.status, args.source)
+    if not rows and not args.json:
+        print(tr("Nothing in quarantine."))
+    for row in rows:
         if args.json:
             common.emit_json(row)
         else:
+            reported = quarantine.report_time_text(row, ZoneInfo(DEFAULT_TZ))
             print(
                 f"{row['id']:>6}  {row['status']:<11} {row['source']:<14} {row['kind']:<4} "
-                f"{row['external_id'] or '-':<20} ×{row['times_seen']}  {row['reason']}"
+                f"{row['external_id'] or '-':<20} {reported}  ×{row['times_seen']}  {row['reason']}"
             )
     return 0
 
@@ -281,6 +312,7 @@ def quarantine_list(args: argparse.Namespace) -> int:
 def quarantine_show(args: argparse.Namespace) -> int:
     """Print one item with its payload."""
     db = common.database(args)
+    common.actor(db, args, quarantine.ROLES, tr("read quarantined items"))
     row = quarantine.get_item(db, args.id)
     if args.json:
         common.emit_json(row)
@@ -296,7 +328,7 @@ def quarantine_show(args: argparse.Namespace) -> int:
 
 def _db_actor(args: argparse.Namespace) -> tuple[Database, Any]:
     db = common.database(args)
-    return db, common.actor(db, args, default_system=True)
+    return db, common.actor(db, args)
 
 
 def quarantine_reprocess(args: argparse.Namespace) -> int:
@@ -333,9 +365,13 @@ def quarantine_discard(args: argparse.Namespace) -> int:
 def outbox_list(args: argparse.Namespace) -> int:
     """Print outbound messages."""
     db = common.database(args)
-    for row in outbox.list_outbox(db, args.status, args.case):
+    common.actor(db, args, OUTBOX_READERS, tr("read outbound messages"))
+    rows = outbox.list_outbox(db, args.status, args.case)
+    if not rows and not args.json:
+        print(tr("No outbound messages."))
+    for row in rows:
         if args.json:
-            common.emit_json(row)
+            common.emit_json(masked_message(row))
         else:
             print(
                 f"{row['id']:>6}  {row['status']:<7} {row['kind']:<15} {row['target']:<16} "
@@ -359,6 +395,7 @@ def outbox_retry(args: argparse.Namespace) -> int:
 def outbox_send(args: argparse.Namespace) -> int:
     """Send what is due; exit 1 if anything failed for good."""
     db = common.database(args)
+    common.actor(db, args, [Role.ADMIN], tr("run the intake service"))
     report = outbox.send_pending(db, settings=_settings(args.config) if args.config else None)
     print(report.line())
     return 1 if report.failed else 0

@@ -51,10 +51,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     st = cal_sub.add_parser("set", help="mark a day as holiday, workday (make-up) or normal", parents=opts)
     st.add_argument("day", metavar="DATE", help="YYYY-MM-DD")
     st.add_argument("kind", choices=["holiday", "workday", "normal"])
-    common.actor_option(st)
     st.set_defaults(handler=calendar_set)
 
 
+@common.no_identity
 def db_upgrade(args: argparse.Namespace) -> int:
     """Upgrade the schema (an SQLite file is copied aside first)."""
     engine = make_engine(resolve_db_url(args.db if "db" in args else None))
@@ -72,6 +72,7 @@ def db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+@common.no_identity
 def catalogue_list(args: argparse.Namespace) -> int:
     """Print the catalogue."""
     db = common.database(args)
@@ -103,6 +104,7 @@ def catalogue_list(args: argparse.Namespace) -> int:
     return 0
 
 
+@common.no_identity
 def calendar_due(args: argparse.Namespace) -> int:
     """Print the deadline of a limit counted from a start time."""
     try:
@@ -129,6 +131,7 @@ def calendar_due(args: argparse.Namespace) -> int:
     return 0
 
 
+@common.no_identity
 def calendar_show(args: argparse.Namespace) -> int:
     """Print the calendar's settings."""
     cal = load_calendar(common.database(args))

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from workstation.cli import common
 from workstation.i18n import tr
 from workstation.services.errors import ValidationError, WorkstationError
+from workstation.services.masking import masked_input
 from workstation.services.reports import add_report
 
 
@@ -25,7 +26,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add = rep_sub.add_parser("add", help="add reports from a JSON-lines file (or - for standard input)", parents=opts)
     add.add_argument("file", metavar="FILE|-")
     add.add_argument("--json", action="store_true", help="print one JSON result per line")
-    common.actor_option(add)
     add.set_defaults(handler=report_add)
 
 
@@ -60,7 +60,7 @@ def _printable(text: str) -> str:
 def report_add(args: argparse.Namespace) -> int:
     """Add each valid line; print each refused line with its reasons; exit 1 if any was refused."""
     db = common.database(args)
-    by = common.actor(db, args, default_system=True)
+    by = common.actor(db, args)
     stream = _open(args.file)
     added = updated = existing = refused = 0
     progress = common.Progress(tr("reports"))
@@ -137,7 +137,7 @@ def report_add(args: argparse.Namespace) -> int:
 def _refused(args: argparse.Namespace, number: int, fields: dict[str, str], raw: str) -> None:
     fields = {_printable(str(k)): _printable(str(v)) for k, v in fields.items()}
     if args.json:
-        common.emit_json({"line": number, "refused": fields, "input": _printable(raw.rstrip("\n"))})
+        common.emit_json({"line": number, "refused": fields, "input": _printable(masked_input(raw.rstrip("\n")))})
         return
     reasons = "; ".join(f"{k}: {v}" for k, v in fields.items())
     print(tr("line {n} refused: {reasons}", n=number, reasons=reasons), file=sys.stderr)

@@ -1,13 +1,16 @@
-"""``user``: add and list accounts."""
+"""``user``: add and list accounts, make and revoke API tokens, unlock locked sign-ins."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
 import sys
+from collections.abc import Callable
 
 from workstation.cli import common
+from workstation.domain.lifecycle import Role
 from workstation.i18n import role_label, tr
+from workstation.services import lockout, tokens
 from workstation.services.accounts import USER_ROLES, add_user, list_users, needs_first_admin
 from workstation.services.errors import ValidationError
 
@@ -17,22 +20,53 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     opts = [common.options()]
     user = sub.add_parser("user", help="accounts", parents=opts)
     us = user.add_subparsers(dest="cmd", metavar="CMD")
-    add = us.add_parser("add", help="add a user (the first user must be an administrator)", parents=opts)
+    add = us.add_parser(
+        "add",
+        help="add a user (the first user must be an administrator)",
+        description="With --password-stdin, standard input holds your own password on its first line (unless this "
+        "is the first administrator, who needs none) and the new user's password on the next.",
+        parents=opts,
+    )
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=[r.value for r in USER_ROLES])
     add.add_argument("--community", metavar="NAME", help="station staff: their community")
     add.add_argument("--unit", metavar="CODE", help="unit accounts: their unit")
     add.add_argument("--display-name", default="")
-    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    common.actor_option(add)
     add.set_defaults(handler=user_add)
-    ls = us.add_parser("list", help="list users", parents=opts)
+    ls = us.add_parser("list", help="list users (administrators)", parents=opts)
     ls.set_defaults(handler=user_list)
 
+    unlock = us.add_parser("unlock", help="clear the sign-in lock of a user or a source (administrators)", parents=opts)
+    which = unlock.add_mutually_exclusive_group(required=True)
+    which.add_argument("name", nargs="?", metavar="USER")
+    which.add_argument("--source", metavar="HOST", help="a host locked after too many failures")
+    unlock.set_defaults(handler=user_unlock)
 
-def _password(args: argparse.Namespace) -> str:
-    if args.password_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
+    tok = us.add_parser("token", help="API tokens of integration accounts (administrators)", parents=opts)
+    ts = tok.add_subparsers(dest="token_cmd", metavar="CMD")
+    tok.set_defaults(handler=_usage(tok))
+    tadd = ts.add_parser("add", help="make a token for an account (shown once)", parents=opts)
+    tadd.add_argument("owner", metavar="USER", help="the account the token acts as")
+    tadd.add_argument("--name", required=True, help="what the token is for (e.g. the system that uses it)")
+    tadd.set_defaults(handler=token_add)
+    tls = ts.add_parser("list", help="every token: name, owner, created, last used, revoked", parents=opts)
+    tls.set_defaults(handler=token_list)
+    trv = ts.add_parser("revoke", help="revoke a token for good", parents=opts)
+    trv.add_argument("id", type=int, metavar="ID")
+    trv.set_defaults(handler=token_revoke)
+
+
+def _usage(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    def show(args: argparse.Namespace) -> int:
+        parser.print_help(sys.stderr)
+        return 2
+
+    return show
+
+
+def _new_password(args: argparse.Namespace) -> str:
+    if getattr(args, "password_stdin", False):
+        return common.read_secret(args, "")
     if not sys.stdin.isatty():
         raise ValidationError(
             tr("No terminal to ask for the password: use --password-stdin."), {"password": tr("required")}
@@ -43,16 +77,17 @@ def _password(args: argparse.Namespace) -> str:
     return first
 
 
+@common.no_identity
 def user_add(args: argparse.Namespace) -> int:
     """Add a user."""
     db = common.database(args)
-    by = None if needs_first_admin(db) else common.actor(db, args)
+    by = None if needs_first_admin(db) else common.actor(db, args, [Role.ADMIN], tr("create users"))
     actor = add_user(
         db,
         by,
         args.name,
         args.role,
-        _password(args),
+        _new_password(args),
         community=args.community,
         unit=args.unit,
         display_name=args.display_name,
@@ -63,6 +98,57 @@ def user_add(args: argparse.Namespace) -> int:
 
 def user_list(args: argparse.Namespace) -> int:
     """Print every user."""
-    for a in list_users(common.database(args)):
+    db = common.database(args)
+    common.actor(db, args, [Role.ADMIN], tr("list users"))
+    for a in list_users(db):
         print(f"{a.name:<20} {a.role:<10} {a.community_code or a.unit_code or ''}")
+    return 0
+
+
+def user_unlock(args: argparse.Namespace) -> int:
+    """Clear a lock."""
+    db = common.database(args)
+    by = common.actor(db, args)
+    lockout.unlock(db, by, name=args.name, source=args.source)
+    print(tr("{key}: sign-in unlocked", key=args.name or args.source))
+    return 0
+
+
+def token_add(args: argparse.Namespace) -> int:
+    """Make a token; print it once."""
+    db = common.database(args)
+    info, token = tokens.add_token(db, common.actor(db, args), args.owner, args.name)
+    print(token)
+    print(
+        tr(
+            "token {id} ({name}) acts as {owner}; it is shown only now: keep it in the integration's "
+            "settings (WORKSTATION_TOKEN), not in scripts.",
+            id=info.id,
+            name=info.name,
+            owner=info.owner,
+        ),
+        file=sys.stderr,
+    )
+    return 0
+
+
+def token_list(args: argparse.Namespace) -> int:
+    """Print every token (never the token itself)."""
+    db = common.database(args)
+    for t in tokens.list_tokens(db, common.actor(db, args)):
+        used = t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "-"
+        state = tr("revoked {at}", at=t.revoked_at.isoformat(timespec="seconds")) if t.revoked_at else tr("active")
+        print(
+            f"{t.id:>4}  {t.name:<20} {t.owner:<16} {t.created_at.isoformat(timespec='seconds')}  "
+            + tr("last used: {at}", at=used)
+            + f"  {state}"
+        )
+    return 0
+
+
+def token_revoke(args: argparse.Namespace) -> int:
+    """Revoke a token."""
+    db = common.database(args)
+    info = tokens.revoke_token(db, common.actor(db, args), args.id)
+    print(tr("token {id} ({name}) of {owner} revoked", id=info.id, name=info.name, owner=info.owner))
     return 0

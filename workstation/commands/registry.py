@@ -46,6 +46,12 @@ COMMANDS: list[Command] = [
     Command("case.rework", N_("Send back for rework…"), "case", N_("Verification failed: back to the unit")),
     Command("case.extension", N_("Decide extension…"), "case", N_("Approve or refuse a unit's extension request")),
     Command("case.undo", N_("Undo last action"), "case", N_("Undo your last action within 30 seconds")),
+    Command(
+        "case.photos",
+        N_("Open the photos…"),
+        "case",
+        N_("The report's and the unit's photos at full size: arrows or n / p move, Esc closes"),
+    ),
     Command("queue.next", N_("Next case"), "queue"),
     Command("queue.previous", N_("Previous case"), "queue"),
     Command("queue.search", N_("Search…"), "queue", N_("Search the current queue")),

@@ -58,7 +58,7 @@ FULL_CASES = 20000
 FULL_PEOPLE = 2000
 SMALL_CASES = 600
 SMALL_PEOPLE = 0
-FORMAT = 2
+FORMAT = 3
 """Bump when what a template holds changes in a way the other parts of its key do not show."""
 DESK_STATES = ("reported", "returned", "handled", "verifying")
 """The states in which a case waits for the operator desk: the training world has none (the previous
@@ -66,7 +66,7 @@ shift cleared the desk), so that every case in the trainee's queues is one of th
 TRAINING_MIX = {state: share for state, share in STATE_MIX.items() if state not in DESK_STATES}
 WORLD_START = (9, 0)
 """The local time of day the training world ends at, and the simulation starts from."""
-_GENERATOR_FILES = ("world.py", "history.py", "texts.py", "phrases.py", "people.py", "reference.py")
+_GENERATOR_FILES = ("world.py", "history.py", "pictures.py", "texts.py", "phrases.py", "people.py", "reference.py")
 _RESOURCE_FILES = ("territory.json", "catalogue.json", "units.json", "calendar.json", "care_groups.json")
 
 Progress = Callable[[float, str], None]

@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from workstation import clock as program_clock
+from workstation.demo.pictures import picture_for
 from workstation.demo.reference import Reference
 from workstation.demo.scenarios import EVENT_KINDS, Scenario, ScriptedEvent, ScriptedReport
 from workstation.demo.scoring import (
@@ -48,6 +49,7 @@ from workstation.domain.lifecycle import Role
 from workstation.i18n import tr
 from workstation.models import Case, ExtensionRequest, Unit
 from workstation.services import lifecycle as lc
+from workstation.services import photos
 from workstation.services.actors import SYSTEM, Actor
 from workstation.services.calendar import load_calendar
 from workstation.services.errors import ValidationError, WorkstationError
@@ -57,6 +59,7 @@ from workstation.storage.db import Database
 MIN_SPEED = 1.0
 MAX_SPEED = 60.0
 SLOPPY_RESULT = "已处理"
+PHOTO_CHANNELS = ("PDA", "APP")  # the channels whose reports come with a photo (as in the historic world)
 VERIFIER = Actor("demo.verifier", Role.TRAINER.value, display_name="网格员核查（模拟）")
 
 
@@ -326,7 +329,12 @@ class Simulation:
     ) -> SimEvent:
         run_id = self.start()
         at = at.replace(microsecond=0)
-        added = add_report(self.db, to_report(at, f"demo-{run_id}-{key}"), SYSTEM)
+        report = to_report(at, f"demo-{run_id}-{key}")
+        if report["channel"] in PHOTO_CHANNELS:  # a grid member's PDA and the app send a photo with the report
+            ref = f"photo://demo-{run_id}-{key}/1.jpg"
+            photos.put(self.db, ref, picture_for(ref, photos.BEFORE))
+            report["photos"] = [ref]
+        added = add_report(self.db, report, SYSTEM)
         if added.created:
             add_item(self.db, run_id, key, added.case_id, at, answer)
         self._cases[key] = added.case_id
@@ -459,7 +467,10 @@ class Simulation:
                 return None
             sloppy = rng.random() < b.sloppy_probability
             result = SLOPPY_RESULT if sloppy else f"已处理：{case.closure_standard or '现场已处置完毕'}"
-            lc.handle(self.db, actor, case.id, result, [] if sloppy else [f"photo://demo/{case.id}.jpg"])
+            shot = [] if sloppy else [f"photo://demo/{case.id}-{case.version}.jpg"]
+            for ref in shot:
+                photos.put(self.db, ref, picture_for(ref, photos.AFTER))
+            lc.handle(self.db, actor, case.id, result, shot)
             return SimEvent(now, "handle", case.id, key, tr("The unit reported a result on case {id}.", id=case.id))
         if case.status == "verifying":
             if "verification_fail" in blocked or waited < rng.uniform(*b.verify_delay):

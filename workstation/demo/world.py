@@ -23,6 +23,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from workstation import clock
+from workstation.demo import pictures
 from workstation.demo.history import LEADS, OPERATORS, Plan, Ref, plan_world
 from workstation.demo.reference import Reference
 from workstation.domain.lifecycle import Role
@@ -192,6 +193,7 @@ def seed_world(
         _insert(s, ExtensionRequest, extensions, None, "")
         _insert(s, CaseUnit, co_units, None, "")
         _insert(s, CaseEvent, events, progress, "writing history")
+        pictures.store_for_cases(s, case_rows)  # the photo:// references show made-up photos
         _fix_sequences(s, ("cases", "extension_requests"))
         states: dict[str, int] = {}
         for row in case_rows:

@@ -48,6 +48,7 @@ LIVING: Final = {
     "alone": N_("lives alone"),
     "spouse": N_("with spouse only"),
     "family": N_("with family"),
+    "grandparents": N_("with grandparents"),
     "institution": N_("in a care institution"),
     "other": N_("other"),
 }

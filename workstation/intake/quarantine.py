@@ -10,7 +10,10 @@ the cursor moves past it.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +22,7 @@ from workstation.domain.lifecycle import Role
 from workstation.i18n import tr
 from workstation.intake import ingest
 from workstation.intake.base import CursorSource, Source, build_source
+from workstation.intake.formats import read_time
 from workstation.intake.items import CursorMove, PageError, digest
 from workstation.intake.settings import Settings, SourceConfig
 from workstation.models import QuarantinedItem, utcnow
@@ -41,6 +45,53 @@ class Reprocessed:
     quarantined: list[int] = field(default_factory=list)
 
 
+REPORT_TIME_FIELDS = ("received_at", "accepted_at", "受理时间", "requested_datetime", "at")
+"""Where an item says when it was reported: platform, hotline (both spellings), Open311, unit response."""
+_XML_TIME = re.compile(r"<(requested_datetime|received_at|accepted_at)>\s*([^<]{1,80}?)\s*</\1>")
+
+
+def report_time(payload: str) -> tuple[str | None, str | None]:
+    """When the quarantined item itself says it was reported: (aware time in ISO form or None, raw text or None).
+
+    The raw text is kept because a time the item could not be imported for (no time zone, unreadable)
+    is exactly what the operator needs to see. A whole page has no one time: (None, None).
+    """
+    raw: Any = None
+    text = payload.lstrip()
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            raw = next((data[k] for k in REPORT_TIME_FIELDS if data.get(k) not in (None, "")), None)
+    elif text.startswith("<"):
+        found = _XML_TIME.search(text)
+        raw = found.group(2) if found else None
+    if raw is None:
+        return None, None
+    raw = str(raw)[:80]
+    try:
+        when, _ = read_time(raw)
+    except ValueError:
+        return None, raw
+    return when.astimezone(UTC).isoformat(), raw
+
+
+def report_time_text(item: dict[str, Any], tz: tzinfo | None) -> str:
+    """The item's own report time for a list: local time, or its raw text marked when it has no zone."""
+    if item.get("reported_at"):
+        return datetime.fromisoformat(item["reported_at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    raw = item.get("reported_raw")
+    if not raw:
+        return "—"
+    try:
+        naive = datetime.fromisoformat(raw)
+    except ValueError:
+        return tr("{value} (unreadable)", value=raw)
+    return tr("{time} (no time zone)", time=naive.strftime("%Y-%m-%d %H:%M"))
+
+
 def as_dict(row: QuarantinedItem, payload: bool = False) -> dict[str, Any]:
     """One quarantined item as plain data (with its payload when asked)."""
     out: dict[str, Any] = {
@@ -50,6 +101,8 @@ def as_dict(row: QuarantinedItem, payload: bool = False) -> dict[str, Any]:
         "kind": row.kind,
         "external_id": row.external_id,
         "reason": row.reason,
+        "reported_at": None,
+        "reported_raw": None,
         "received_at": row.received_at.isoformat(),
         "last_seen_at": row.last_seen_at.isoformat(),
         "times_seen": row.times_seen,
@@ -59,6 +112,8 @@ def as_dict(row: QuarantinedItem, payload: bool = False) -> dict[str, Any]:
         "decided_at": row.decided_at.isoformat() if row.decided_at else None,
         "note": row.note,
     }
+    if row.kind == "item":
+        out["reported_at"], out["reported_raw"] = report_time(row.payload)
     if payload:
         out["payload"] = row.payload
     return out

@@ -8,6 +8,7 @@ the settings file and are looked up by target name when sending.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -83,6 +84,43 @@ def sync_targets(db: Database, settings: Settings, by: Actor = SYSTEM) -> int:
             if row.name not in names and row.active:
                 row.active = False
     return sum(1 for t in settings.targets if t.active)
+
+
+def _differs(db: Database, settings: Settings) -> bool:
+    wanted = {
+        t.name: (t.kind, t.url, list(t.units), t.source, list(t.events), t.active) for t in settings.targets
+    }
+    with db.read() as s:
+        rows = s.scalars(select(OutboundTarget)).all()
+        have = {r.name: (r.kind, r.url, list(r.units), r.source, list(r.events), r.active) for r in rows}
+    stale = any(active for name, (*_, active) in have.items() if name not in wanted)
+    return stale or any(have.get(name) != value for name, value in wanted.items())
+
+
+def ensure_configured_targets(db: Database, path: str | Path | None = None) -> str | None:
+    """Make the targets of the settings file known before any case changes (writes only on a difference).
+
+    The outbox hook writes a message only for targets in the table, so a case dispatched before the
+    first ``intake run`` would never get its message if the table were filled only by the poller.
+    The command line and the window call this when they open the database. No settings file: nothing
+    to do.
+
+    Returns:
+        None, or a sentence saying why the settings file could not be used (the table is left as it was).
+    """
+    from workstation.intake.settings import default_path, load_settings
+    from workstation.services.errors import WorkstationError
+
+    file = Path(path) if path else default_path()
+    if not file.exists():
+        return None
+    try:
+        settings = load_settings(file)
+        if _differs(db, settings):
+            sync_targets(db, settings)
+    except WorkstationError as exc:
+        return tr("The intake settings {path} were not used: {reason}", path=file, reason=exc.message)
+    return None
 
 
 def list_targets(db: Database) -> list[dict[str, Any]]:

@@ -5,6 +5,10 @@
 applied through the lifecycle services and remembered by its id, so a page read twice changes
 nothing the second time; the cursor moves once the page's responses are applied. A response that
 is not understood at all (not an object, no response_id) is quarantined.
+
+A feed speaks only for the units its settings name (``"options": {"units": ["CG"]}``): a response
+that names another unit (CG's system answering for a case of JJ) is quarantined with the reason and
+never applied, and a feed that names no units applies nothing.
 """
 
 from __future__ import annotations
@@ -51,6 +55,26 @@ class UnitResponseSource(CursorSource):
         except PageError as exc:
             return Item(payload=payload, reason=exc.message)
 
+    def units(self) -> frozenset[str]:
+        """The units this feed may answer for (its settings' ``options.units``)."""
+        raw = self.config.options.get("units") or []
+        return frozenset(str(u) for u in raw) if isinstance(raw, list | tuple) else frozenset()
+
+    def foreign(self, data: dict[str, object]) -> str | None:
+        """Why a response may not be applied from this feed (it names a unit the feed does not speak for)."""
+        units = self.units()
+        if not units:
+            return tr("the feed {source} names no units it speaks for (options.units): not applied", source=self.name)
+        unit = data.get("unit")
+        if unit not in units:
+            return tr(
+                "the feed {source} speaks for {units}, not for unit {unit}: not applied",
+                source=self.name,
+                units=", ".join(sorted(units)),
+                unit=unit,
+            )
+        return None
+
     def store(
         self, db: Database, items: list[Item], move: CursorMove | None = None, *, quarantine: bool = True
     ) -> ingest.Stored:
@@ -61,6 +85,10 @@ class UnitResponseSource(CursorSource):
             stored.outcomes.append(ingest.Outcome("quarantined", None, item.reason))
             if not item.ok or item.data is None:
                 bad.append((index, item.payload, item.reason or "", item.key))
+                continue
+            foreign = self.foreign(item.data) if item.data.get("unit") is not None else None  # none: refused below
+            if foreign:
+                bad.append((index, item.payload, foreign, item.key))
                 continue
             try:
                 result = apply_unit_response(db, item.data)

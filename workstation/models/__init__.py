@@ -1,6 +1,6 @@
 """The SQLAlchemy ORM: one typed base, the reference tables, accounts, and cases with their history."""
 
-from workstation.models.account import SavedFilter, User
+from workstation.models.account import ApiToken, SavedFilter, SignInFailure, User
 from workstation.models.base import Base, UTCDateTime, utcnow
 from workstation.models.care import CareCampaign as CareCampaign
 from workstation.models.care import CareChange as CareChange
@@ -19,6 +19,8 @@ from workstation.models.intake import OutboxMessage as OutboxMessage
 from workstation.models.intake import QuarantinedItem as QuarantinedItem
 from workstation.models.intake import ServiceMapping as ServiceMapping
 from workstation.models.intake import UnitResponse as UnitResponse
+from workstation.models.photo import Photo as Photo
+from workstation.models.photo import PhotoBlob as PhotoBlob
 from workstation.models.reference import (
     CalendarYear,
     CareGroup,
@@ -32,6 +34,7 @@ from workstation.models.reference import (
 )
 
 __all__ = [
+    "ApiToken",
     "Base",
     "CalendarYear",
     "CareGroup",
@@ -46,6 +49,7 @@ __all__ = [
     "GridStaff",
     "Meta",
     "SavedFilter",
+    "SignInFailure",
     "Street",
     "UTCDateTime",
     "Unit",

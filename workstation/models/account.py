@@ -35,3 +35,34 @@ class SavedFilter(Base):
     name: Mapped[str] = mapped_column(String(80))
     query: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignInFailure(Base):
+    """Wrong passwords (or tokens) counted per user name and per source, shared by every seat.
+
+    ``kind`` is ``user`` (the name typed, whether or not it exists) or ``source`` (the host). Past the
+    limit the key is locked until ``locked_until``; an administrator may clear it sooner.
+    """
+
+    __tablename__ = "sign_in_failures"
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    first_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ApiToken(Base):
+    """A revocable API token of an (integration) account; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    owner: Mapped[str] = mapped_column(ForeignKey("users.name"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(50))
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_by: Mapped[str | None] = mapped_column(String(50), default=None)

@@ -1,8 +1,14 @@
-"""Accounts: creating users, signing in, and the first-run path that creates the administrator."""
+"""Accounts: creating users, signing in, and the first-run path that creates the administrator.
+
+Signing in (the window's dialog and the command line's password or token) goes through
+:func:`authenticate` or :func:`authenticate_token`, which apply the lockout of
+:mod:`workstation.services.lockout` and take as long for an unknown user name as for a known one.
+"""
 
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -12,12 +18,14 @@ from sqlalchemy.orm import Session
 from workstation.domain.lifecycle import Role
 from workstation.i18n import tr
 from workstation.models import Community, Unit, User
+from workstation.resources import load_json
+from workstation.services import lockout, tokens
 from workstation.services.actors import Actor
 from workstation.services.errors import AuthenticationError, NotFoundError, ValidationError
 from workstation.storage.db import Database
 
 USER_ROLES = (Role.OPERATOR, Role.LEAD, Role.STATION, Role.TRAINER, Role.ADMIN, Role.UNIT)
-MIN_PASSWORD = 8
+MIN_PASSWORD = 10
 _NAME = re.compile(r"^[\w.\-]{2,50}$")
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
 
@@ -25,6 +33,39 @@ _hasher = PasswordHasher()  # Argon2id with the library's current recommended pa
 def hash_password(password: str) -> str:
     """An Argon2id hash of the password."""
     return _hasher.hash(password)
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords (lower case), refused at creation and reset."""
+    return frozenset(str(p).lower() for p in load_json("common_passwords.json"))
+
+
+def password_problem(name: str, password: str) -> str | None:
+    """Why a new password is too weak for user ``name``, or None if it is acceptable.
+
+    At least :data:`MIN_PASSWORD` characters, not on the shipped list of common passwords, and not the
+    user name (in any case).
+    """
+    text = password or ""
+    if len(text) < MIN_PASSWORD:
+        return tr("at least {n} characters", n=MIN_PASSWORD)
+    if text.lower() in common_passwords():
+        return tr("a common password that is guessed first: choose another")
+    if name and text.lower() == name.lower():
+        return tr("the same as the user name: choose another")
+    return None
+
+
+def _dummy_hash() -> str:
+    """A hash of the current hasher to verify against when the user name is unknown (equal timing)."""
+    cached = _DUMMY.get(id(_hasher))
+    if cached is None:
+        cached = _DUMMY[id(_hasher)] = _hasher.hash("not-a-password-of-anyone")
+    return cached
+
+
+_DUMMY: dict[int, str] = {}
 
 
 def needs_first_admin(db: Database) -> bool:
@@ -82,8 +123,9 @@ def add_user(
         errors["name"] = tr("2 to 50 letters, digits, '.', '-' or '_'")
     if role not in {r.value for r in USER_ROLES}:
         errors["role"] = tr("one of: {roles}", roles=", ".join(r.value for r in USER_ROLES))
-    if len(password or "") < MIN_PASSWORD:
-        errors["password"] = tr("at least {n} characters", n=MIN_PASSWORD)
+    weak = password_problem(name, password)
+    if weak:
+        errors["password"] = weak
     if role == Role.STATION and not community:
         errors["community"] = tr("station staff belong to a community: give --community")
     if role == Role.UNIT and not unit:
@@ -121,25 +163,52 @@ def add_user(
         return actor_of(user)
 
 
-def authenticate(db: Database, name: str, password: str) -> Actor:
+def authenticate(db: Database, name: str, password: str, *, source: str | None = None) -> Actor:
     """Check a user name and password; the returned actor is the signed-in user.
 
+    An unknown or inactive name is checked against a dummy hash, so it takes as long as a known one.
+    Each failure counts against the name and the source (see :mod:`workstation.services.lockout`).
+
     Raises:
-        AuthenticationError: unknown user, inactive user or wrong password (one message for all).
+        AuthenticationError: unknown user, inactive user or wrong password (one message for all), or a
+            locked name or source.
     """
+    source = source or lockout.this_source()
+    lockout.check(db, name, source)
     with db.write() as s:
         user = s.scalar(select(User).where(User.name == name))
-        ok = False
-        if user is not None and user.active:
-            try:
-                ok = _hasher.verify(user.password_hash, password)
-            except (VerificationError, InvalidHashError):
-                ok = False
-        if not ok or user is None:
-            raise AuthenticationError(tr("Wrong user name or password."))
-        if _hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
-        return actor_of(user)
+        known = user is not None and user.active
+        stored = user.password_hash if user is not None and known else _dummy_hash()
+        try:
+            ok = _hasher.verify(stored, password) and known
+        except (VerificationError, InvalidHashError):
+            ok = False
+        actor = None
+        if ok and user is not None:
+            if _hasher.check_needs_rehash(user.password_hash):
+                user.password_hash = hash_password(password)
+            actor = actor_of(user)
+    if actor is None:
+        lockout.record_failure(db, name, source)
+        raise AuthenticationError(tr("Wrong user name or password."))
+    lockout.record_success(db, name)
+    return actor
+
+
+def authenticate_token(db: Database, token: str, *, source: str | None = None) -> Actor:
+    """The account an API token proves (its use is recorded); a wrong token counts against the source.
+
+    Raises:
+        AuthenticationError: an unknown, revoked or malformed token, its account inactive, or the
+            source locked.
+    """
+    source = source or lockout.this_source()
+    lockout.check(db, None, source)
+    user = tokens.owner_of(db, token) if token.strip() else None
+    if user is None:
+        lockout.record_failure(db, None, source)
+        raise AuthenticationError(tr("The API token is unknown or revoked."))
+    return actor_of(user)
 
 
 def list_users(db: Database) -> list[Actor]:

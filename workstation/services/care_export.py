@@ -31,6 +31,7 @@ from workstation.services.care_privacy import (
     visit_fields,
 )
 from workstation.services.errors import ValidationError
+from workstation.services.export_cells import xlsx_row
 from workstation.storage.db import Database
 
 LEDGER: Final = (
@@ -177,9 +178,9 @@ def _observation(obs: Mapping[str, Any] | None) -> str:
 def _write_xlsx(path: Path, headers: list[str], lines: list[list[Any]]) -> None:
     book = Workbook(write_only=True)
     sheet = book.create_sheet(tr("Visit ledger"))
-    sheet.append(headers)
+    sheet.append(xlsx_row(sheet, headers))
     for line in lines:
-        sheet.append(line)
+        sheet.append(xlsx_row(sheet, line))
     try:
         book.save(path)
     except OSError as exc:

@@ -22,7 +22,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from workstation.domain.care import IdNumberError, normalise_id
+from workstation.domain.care import LIVING, IdNumberError, normalise_id
 from workstation.domain.lifecycle import N_
 from workstation.domain.privacy import mask_id
 from workstation.i18n import tr
@@ -99,13 +99,16 @@ GROUP_ALIASES: Final = {
     "困境儿童": "G8",
     "失独家庭": "G9",
 }
-LIVING_WORDS: Final = (
-    ("alone", ("独居", "alone")),
-    ("institution", ("机构", "敬老院", "福利院", "养老院", "institution")),
-    ("spouse", ("配偶", "夫妻", "老伴", "空巢", "spouse")),
-    ("family", ("子女", "儿子", "女儿", "家人", "亲属", "孙", "同住", "family")),
-    ("other", ("其他", "other")),
-)
+LIVING_SYNONYMS: Final = {
+    # Besides each code and its label in either language, the values a station's list uses. Matched
+    # whole (never a part of the cell: 与祖父母同住 is not 与子女同住); anything else fails its row.
+    "alone": ("独居", "独自居住", "一人居住", "独居老人"),
+    "spouse": ("与配偶同住", "配偶同住", "夫妻同住", "与老伴同住", "空巢"),
+    "family": ("子女同住", "与儿子同住", "与女儿同住", "与儿女同住", "与家人同住", "与亲属同住"),
+    "grandparents": ("祖父母同住", "与外祖父母同住", "与（外）祖父母同住", "与爷爷奶奶同住", "祖孙同住", "隔代同住"),
+    "institution": ("机构", "机构养老", "养老机构", "敬老院", "福利院", "养老院"),
+    "other": ("其他",),
+}
 RISK_WORDS: Final = {"高": "high", "高风险": "high", "high": "high", "是": "high"} | dict.fromkeys(
     ("", "一般", "普通", "正常", "低", "低风险", "中", "否", "normal"), "normal"
 )
@@ -308,13 +311,27 @@ def _check_mapping(mapping: Mapping[int, str]) -> dict[int, str]:
     return clean
 
 
+def living_values() -> dict[str, str]:
+    """Every accepted value of the living situation column (normalised) -> its code."""
+    from workstation.i18n import catalogue
+
+    chinese = catalogue("zh_CN")
+    values: dict[str, str] = {}
+    for code, label in LIVING.items():
+        for value in (code, label, chinese.get(label, label), *LIVING_SYNONYMS.get(code, ())):
+            values[_living_key(value)] = code
+    return values
+
+
+def _living_key(text: str) -> str:
+    return re.sub(r"\s+", "", text).replace("(", "（").replace(")", "）").lower()
+
+
 def _living(text: str) -> str | None:
+    """The code of a living situation cell: "" for an empty cell, None for a value not accepted."""
     if not text:
         return ""
-    for code, words in LIVING_WORDS:
-        if any(w in text.lower() for w in words):
-            return code
-    return None
+    return living_values().get(_living_key(text))
 
 
 class _Row:
@@ -371,8 +388,9 @@ def _parse(row: _Row, codes: Mapping[str, str]) -> None:
         row.fail(
             "living",
             tr(
-                "living situation {text} is not one of 独居, 与配偶同住, 与子女同住, 机构, 其他",
+                "living situation {text} is not one of {values}",
                 text=row.text("living"),
+                values=", ".join(tr(label) for label in LIVING.values()),
             ),
         )
     else:

@@ -2,7 +2,8 @@
 
 Station staff see only the people of their own community: every care service loads people through
 :func:`load_person` or filters by :func:`community_scope`, so a person of another community is "not
-found" for them. Desk roles (operator, shift lead, trainer, administrator) see everyone. Identity
+found" for them. Desk roles (operator, shift lead, trainer, administrator) see everyone, the trainer only
+in a demo database (:mod:`workstation.services.training`). Identity
 numbers, phones, health notes and everything about minors are masked; :func:`reveal` shows one field
 in clear to a shift lead, an administrator or the station of the person's own community, with a
 reason, and appends a row to ``care_reveals`` (which the database keeps append-only).
@@ -25,6 +26,7 @@ from workstation.models import CarePerson, CareReveal, CareVisit, CareVisitNeed,
 from workstation.services.actors import Actor
 from workstation.services.calendar import calendar_from
 from workstation.services.errors import NotFoundError, PermissionDeniedError, ValidationError
+from workstation.services.training import require_demo_for_trainer
 from workstation.storage.db import Database
 
 READ_ROLES: Final = (Role.OPERATOR, Role.LEAD, Role.TRAINER, Role.ADMIN, Role.STATION)
@@ -89,6 +91,7 @@ def resolve_community(s: Session, by: Actor, community: str | None, what: str) -
         PermissionDeniedError: the role may not read the roster, or a station user named another community.
     """
     scope = community_scope(by, what)
+    require_demo_for_trainer(s, by, what)
     if not community:
         return scope
     code = s.scalar(select(Community.code).where((Community.code == community) | (Community.name == community)))
@@ -106,6 +109,7 @@ def load_person(s: Session, by: Actor, person_id: int, what: str, *, write: bool
         NotFoundError: no such person, or one of another community for station staff.
     """
     scope = community_scope(by, what, write=write)
+    require_demo_for_trainer(s, by, what)
     person = s.get(CarePerson, person_id)
     if person is None or (scope is not None and person.community_code != scope):
         raise NotFoundError(tr("There is no person {id} on your roster.", id=person_id))

@@ -8,6 +8,7 @@ by ``care_worklist``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
@@ -17,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workstation.domain.care import AREAS, CAMPAIGN_KINDS, CHANGE_KINDS, MODES, OBSERVATIONS, end_of_day
+from workstation.domain.care import AREAS, CAMPAIGN_KINDS, CHANGE_KINDS, MODES, OBSERVATIONS, end_of_day, is_minor
 from workstation.domain.lifecycle import Role
 from workstation.i18n import tr
 from workstation.models import (
@@ -40,6 +41,10 @@ from workstation.services.reports import add_report, parse_time
 from workstation.storage.db import Database
 
 CLOCK_SKEW: Final = timedelta(minutes=5)
+"""A visit time up to this far ahead of the server's clock is accepted (seats' clocks differ a little)."""
+BACKDATE_DAYS: Final = 30
+"""How late a visit may be recorded by default; ``$WORKSTATION_CARE_BACKDATE_DAYS`` changes it."""
+BACKDATE_ENV: Final = "WORKSTATION_CARE_BACKDATE_DAYS"
 CHANGE_ROLES: Final = (*WRITE_ROLES, Role.OPERATOR)
 CAMPAIGN_ROLES: Final = (Role.LEAD, Role.ADMIN)
 
@@ -113,6 +118,64 @@ def _needs(value: Sequence[Need | str | Mapping[str, Any]], errors: dict[str, st
     return out
 
 
+def backdate_limit() -> timedelta:
+    """How far back a visit may be dated: ``$WORKSTATION_CARE_BACKDATE_DAYS`` (0–366), else 30 days."""
+    raw = os.environ.get(BACKDATE_ENV, "").strip()
+    try:
+        days = int(raw) if raw else BACKDATE_DAYS
+    except ValueError:
+        days = BACKDATE_DAYS
+    return timedelta(days=min(max(days, 0), 366))
+
+
+def parse_visit_time(value: datetime | str, tz: tzinfo) -> datetime:
+    """A visit's time: ISO 8601 with an offset, or a local date and time in the centre's zone ``tz``.
+
+    ``2026-11-30 09:30``, ``2026-11-30T09:30`` and ``2026-11-30T09:30:00+08:00`` are accepted.
+
+    Raises:
+        ValueError: not a date and time (the reason says what is expected).
+    """
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    text = str(value).strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            tr("not a date and time: write 2026-11-30 09:30 (local time) or 2026-11-30T09:30+08:00")
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+def _visit_time(db: Database, value: Any, errors: dict[str, str], now: datetime) -> datetime:
+    """When the visit happened: not in the future (beyond the clock skew), not beyond the back-dating limit."""
+    if value in (None, ""):
+        return now
+    try:
+        if isinstance(value, datetime) and value.tzinfo:
+            when = value
+        else:
+            with db.read() as s:
+                tz = calendar_from(s).tz
+            when = parse_visit_time(value, tz)
+    except ValueError as exc:
+        errors["at"] = str(exc)
+        return now
+    limit = backdate_limit()
+    if when > now + CLOCK_SKEW:
+        errors["at"] = tr("{time} is in the future", time=when.isoformat(timespec="minutes"))
+    elif when < now - limit:
+        errors["at"] = tr(
+            "{time} is more than {days} days ago: a visit may be recorded at most {days} days late",
+            time=when.isoformat(timespec="minutes"),
+            days=limit.days,
+        )
+    return when
+
+
 def _when(value: Any, key: str, errors: dict[str, str], default: datetime) -> datetime:
     if value in (None, ""):
         return default
@@ -147,8 +210,10 @@ def record_visit(
         person_id: who was visited.
         mode: ``home``, ``phone`` or ``video``.
         met: whether the person was met (only such visits count for the schedule).
-        at: when (aware; default now; not in the future).
-        visitor: who visited (default the actor's display name).
+        at: when it happened (aware, or local text/time in the centre's zone; default now): not
+            later than :data:`CLOCK_SKEW` ahead, not earlier than :func:`backdate_limit` ago. The
+            visit keeps its ``recorded_at`` (now) and ``recorded_by`` besides.
+        visitor: who visited (default the actor's display name), e.g. a colleague whose visit is typed in.
         observations: area (``health``, ``living``, ``safety``, ``mood``) to ``ok``/``concern`` or
             ``{status, note}``.
         needs: texts, :class:`Need` objects or ``{text, raise_case, urgent}``.
@@ -165,9 +230,7 @@ def record_visit(
     """
     errors: dict[str, str] = {}
     now = utcnow()
-    when = _when(at, "at", errors, now)
-    if when > now + CLOCK_SKEW:
-        errors["at"] = tr("in the future")
+    when = _visit_time(db, at, errors, now)
     if mode not in MODES:
         errors["mode"] = tr("one of: {codes}", codes=", ".join(MODES))
     if not isinstance(met, bool):
@@ -262,7 +325,9 @@ def raise_case_from_need(db: Database, by: Actor, visit_id: int, seq: int) -> in
     """Send need number ``seq`` of a visit to the operator queue as a case; returns the case id.
 
     Idempotent: the case's external id is ``visit-<visit_id>-<seq>`` on channel VISIT, and the need
-    keeps the case id. The case carries the person's grid and address and a text built from the need.
+    keeps the case id. The case carries the person's grid and address and a text built from the need;
+    for a minor, whose need and address are masked in every care view, the case carries only the grid
+    and a text saying where the details are (the station of the person's community sees them).
 
     Raises:
         NotFoundError, PermissionDeniedError: no such need on the actor's roster, or the role may not.
@@ -287,17 +352,28 @@ def raise_case_from_need(db: Database, by: Actor, visit_id: int, seq: int) -> in
             .order_by(CareGroup.code)
         ).all()
         names = ", ".join(name for _, name in groups)
-        report = {
-            "channel": "VISIT",
-            "external_id": f"visit-{visit_id}-{seq}",
-            "text": tr(
+        minor = is_minor(person.birth_date, visit.visited_at.astimezone(calendar_from(s).tz).date())
+        if minor:
+            text = tr(
+                "A need of a minor found at care visit {visit} of person {person} ({groups}); the details are "
+                "masked: the station of the person's community sees them on the person's page.",
+                visit=visit_id,
+                person=person.id,
+                groups=names or "-",
+            )
+        else:
+            text = tr(
                 "{need} (found at care visit {visit} of person {person}, {groups})",
                 need=need.text,
                 visit=visit_id,
                 person=person.id,
                 groups=names or "-",
-            ),
-            "address": person.address,
+            )
+        report = {
+            "channel": "VISIT",
+            "external_id": f"visit-{visit_id}-{seq}",
+            "text": text,
+            "address": "" if minor else person.address,
             "grid": person.grid_code,
             "reporter_name": visit.visitor,
             "received_at": visit.visited_at,

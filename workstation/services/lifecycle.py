@@ -43,6 +43,7 @@ from workstation.services.errors import (
 from workstation.services.leases import TakenError
 from workstation.services.notices import notify
 from workstation.services.territory import place_of, resolve_unit
+from workstation.services.training import DEMO_ONLY_ACTIONS, require_demo_for_trainer
 from workstation.storage.db import Database
 
 UNDO_WINDOW = timedelta(seconds=30)
@@ -218,6 +219,8 @@ def transition(
                 raise NotFoundError(tr("There is no case {id}.", id=case_id))
             if expected_version is not None and case.version != expected_version:
                 raise _Lost
+            if action in DEMO_ONLY_ACTIONS:
+                require_demo_for_trainer(s, by, label)
             _check_unit_actor(s, by, case)
             _check_lease(s, by, case_id, now)
             if State(case.status) not in spec.sources:
@@ -586,6 +589,7 @@ def undo(db: Database, by: Actor, case_id: int, window: timedelta = UNDO_WINDOW)
             case = s.get(Case, case_id)
             if case is None:
                 raise NotFoundError(tr("There is no case {id}.", id=case_id))
+            _check_lease(s, by, case_id, now)  # another seat's hold on the case counts for undo too
             last = s.scalar(
                 select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id.desc()).limit(1)
             )

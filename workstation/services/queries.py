@@ -19,6 +19,7 @@ from workstation.models import Case, CaseEvent, CaseUnit, Community, ExtensionRe
 from workstation.services.calendar import calendar_from
 from workstation.services.errors import NotFoundError, ValidationError
 from workstation.services.lifecycle import is_overdue
+from workstation.services.search import case_search
 from workstation.storage.db import Database
 
 STATES = [s.value for s in State]
@@ -134,9 +135,9 @@ def get_case(db: Database, case_id: int, history: bool = True) -> dict[str, Any]
 
 
 def iter_cases(
-    db: Database, status: str | None = None, history: bool = False, batch: int = 500
+    db: Database, status: str | None = None, history: bool = False, batch: int = 500, search: str = ""
 ) -> Iterator[dict[str, Any]]:
-    """Every case (optionally of one status), oldest first, read in batches by id.
+    """Every case (optionally of one status, or matching a search text as ``/`` does), oldest first, in batches.
 
     Raises:
         ValidationError: unknown status.
@@ -146,6 +147,7 @@ def iter_cases(
             tr("Unknown status {status}: use one of {states}.", status=status, states=", ".join(STATES)),
             {"status": status},
         )
+    found = case_search(search)
     after = 0
     while True:
         with db.read() as s:
@@ -153,6 +155,8 @@ def iter_cases(
             query = _select().where(Case.id > after).order_by(Case.id).limit(batch)
             if status is not None:
                 query = query.where(Case.status == status)
+            if found is not None:
+                query = query.where(found)
             rows = s.execute(query).all()
             out = []
             for row in rows:

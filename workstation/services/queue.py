@@ -11,12 +11,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from workstation.domain.lifecycle import N_, RUNNING
-from workstation.models import Case, CaseLease, Grid, utcnow
+from workstation.models import Case, CaseLease, utcnow
+from workstation.services.search import case_search, starts_with
 
 QUEUES: dict[str, str] = {
     "new": N_("New"),
@@ -78,7 +79,7 @@ def _where(f: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
         cond.append(Case.channel == f.channel)
     if f.category:
         cond.append(
-            Case.category_code.like(f"{f.category}%") if len(f.category) < 4 else Case.category_code == f.category
+            starts_with(Case.category_code, f.category) if len(f.category) < 4 else Case.category_code == f.category
         )
     if f.grid:
         cond.append(Case.grid_code == f.grid)
@@ -86,20 +87,9 @@ def _where(f: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
         cond.append(Case.community_code == f.community)
     if f.street:
         cond.append(Case.street_code == f.street)
-    text = f.search.strip()
-    if text:
-        if text.isdigit():
-            cond.append(or_(Case.id == int(text), Case.external_id == text, Case.reporter_phone.like(f"%{text}%")))
-        else:
-            like = f"%{text}%"
-            cond.append(
-                or_(
-                    Case.text.like(like),
-                    Case.address.like(like),
-                    Case.external_id == text,
-                    Case.grid_code.in_(select(Grid.code).where(Grid.name.like(like)).scalar_subquery()),
-                )
-            )
+    found = case_search(f.search)
+    if found is not None:
+        cond.append(found)
     return cond
 
 

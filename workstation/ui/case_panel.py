@@ -13,6 +13,10 @@ from workstation.domain.lifecycle import RUNNING, State
 from workstation.domain.privacy import mask_phone
 from workstation.i18n import action_label, state_label, tr
 from workstation.models import utcnow
+from workstation.services import photos
+from workstation.services.errors import NotFoundError
+from workstation.storage.db import Database
+from workstation.ui.photo_view import PhotoStrip, PixmapCache
 from workstation.ui.queue_model import countdown
 
 
@@ -21,12 +25,16 @@ def _esc(value: Any) -> str:
 
 
 class CasePanel(QWidget):
-    """Shows one case; the countdown above it ticks every second."""
+    """Shows one case; the countdown above it ticks every second; its photos as thumbnails below."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, db: Database | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("casePanel")
+        self.db = db
         self.case: dict[str, Any] | None = None
+        self.photos: list[photos.PhotoView] = []
+        self.cache = PixmapCache(self._load)
+        self.strip = PhotoStrip(self.cache)
         self.holder: str | None = None
         self.me = ""
         self.countdown = QLabel()
@@ -39,17 +47,36 @@ class CasePanel(QWidget):
         layout.setContentsMargins(8, 4, 8, 4)
         layout.addWidget(self.countdown)
         layout.addWidget(self.body, 1)
+        layout.addWidget(self.strip)
         self.show_case(None)
 
     def show_case(self, case: dict[str, Any] | None, holder: str | None = None) -> None:
         """Show a case (None: nothing selected)."""
         self.case, self.holder = case, holder
+        self.refresh_photos(rerender=False)
         if case is None:
             self.body.setHtml(f"<p style='color:#666'>{_esc(tr('No case selected.'))}</p>")
             self.tick()
             return
         self.body.setHtml(self._html(case, holder))
         self.tick()
+
+    def _load(self, sha: str) -> bytes | None:
+        return photos.blob_data(self.db, sha) if self.db is not None else None
+
+    def refresh_photos(self, rerender: bool = True) -> None:
+        """Read the shown case's photos again (a background round stored or gave up on some)."""
+        views: list[photos.PhotoView] = []
+        if self.case is not None and self.db is not None:
+            try:
+                views = photos.case_photos(self.db, self.case["id"])
+            except NotFoundError:
+                views = []
+        if views != self.photos or not views:
+            self.photos = views
+            self.strip.show_views(views)
+            if rerender and views and self.case is not None:
+                self.body.setHtml(self._html(self.case, self.holder))
 
     def tick(self) -> None:
         """Update the countdown line."""
@@ -116,8 +143,25 @@ class CasePanel(QWidget):
             ),
             (tr("Closure standard"), _esc(c["closure_standard"])),
         ]
-        if c.get("photos"):
-            rows.append((tr("Photos"), "<br>".join(_esc(p) for p in c["photos"])))
+        if self.photos:
+            failed = sum(1 for p in self.photos if p.state == photos.FAILED)
+            rows.append(
+                (
+                    tr("Photos"),
+                    _esc(
+                        tr(
+                            "{before} reported · {after} from the unit",
+                            before=sum(1 for p in self.photos if p.kind == photos.BEFORE),
+                            after=sum(1 for p in self.photos if p.kind == photos.AFTER),
+                        )
+                    )
+                    + (
+                        f" · <span style='color:#b71c1c'>⚠ {_esc(tr('{n} could not be fetched', n=failed))}</span>"
+                        if failed
+                        else ""
+                    ),
+                )
+            )
         if c.get("result"):
             rows.append((tr("Result"), _esc(c["result"])))
         if c.get("merged_into"):

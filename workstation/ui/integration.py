@@ -24,6 +24,7 @@ from workstation.i18n import tr
 from workstation.intake.items import clip
 from workstation.intake.settings import Settings, default_path, load_settings
 from workstation.intake.status import Status
+from workstation.intake.targets import ensure_configured_targets
 from workstation.services.errors import WorkstationError
 from workstation.ui.intake_runner import IntakeRunner
 from workstation.ui.outbox_view import OutboxDialog
@@ -92,6 +93,8 @@ class IntegrationExtension:
                 self.settings = load_settings(self.path)
             except WorkstationError as exc:
                 self.problem = exc.message
+            else:  # before the first case changes, not at the first send (which may come after a dispatch)
+                self.problem = ensure_configured_targets(window.db, self.path) or self.problem
         try:
             self.tz = ZoneInfo(self.settings.timezone if self.settings else "Asia/Shanghai")
         except (ValueError, KeyError):

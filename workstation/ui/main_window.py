@@ -6,7 +6,6 @@ leases and idle lock in ``live``, and the commands, menus and keys come from the
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -22,7 +21,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -31,18 +29,22 @@ from sqlalchemy import select
 from workstation.commands.keymap import Keymap
 from workstation.i18n import role_label, tr
 from workstation.models import SavedFilter
+from workstation.services import photos
 from workstation.services import queue as q
 from workstation.services.actors import Actor
 from workstation.services.errors import NotFoundError
+from workstation.services.export_cells import SafeCsvWriter
 from workstation.services.queries import get_case
 from workstation.storage.db import Database
 from workstation.ui.actions import build_actions
 from workstation.ui.case_panel import CasePanel
 from workstation.ui.layout import restore_layout, save_layout
 from workstation.ui.live import Live
+from workstation.ui.photo_view import PhotoViewer
 from workstation.ui.pickers import PickItem
 from workstation.ui.queue_model import COLUMNS, QueueModel
 from workstation.ui.seat_window import SeatWindow
+from workstation.ui.table_pane import EmptyTableView
 from workstation.ui.triage import Triage
 
 
@@ -77,6 +79,7 @@ class MainWindow(SeatWindow):
         self.extensions = list(extensions)
         self.scopes = {"desk"} | {ext.scope for ext in self.extensions}
         self.current_picker = None
+        self.photo_viewer: PhotoViewer | None = None
         self.keystrokes: dict[int, int] = {}
         self.setObjectName("mainWindow")
         self.setWindowTitle(self._title())
@@ -126,7 +129,7 @@ class MainWindow(SeatWindow):
         self._search_timer.setInterval(250)
         self._search_timer.timeout.connect(self._apply_search)
 
-        self.table = QTableView()
+        self.table = EmptyTableView(tr("No cases in this queue."))
         self.table.setObjectName("queueTable")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -143,7 +146,8 @@ class MainWindow(SeatWindow):
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
 
-        self.panel = CasePanel()
+        self.panel = CasePanel(db=self.db)
+        self.panel.strip.opened.connect(self.open_photos)  # a click on a thumbnail
         self.panel.me = self.actor.name
 
         left = QWidget()
@@ -199,6 +203,7 @@ class MainWindow(SeatWindow):
             "case.rework": t.rework,
             "case.extension": t.extension,
             "case.undo": t.undo,
+            "case.photos": lambda: self.open_photos(),
             "queue.next": lambda: self.move_selection(1),
             "queue.previous": lambda: self.move_selection(-1),
             "queue.search": self.focus_search,
@@ -315,6 +320,27 @@ class MainWindow(SeatWindow):
             )
         )
 
+    def open_photos(self, start: int = 0) -> None:
+        """``p``: the selected case's photos at full size, from the ``start``-th (arrows move, Escape closes)."""
+        case_id = self.current_id()
+        if case_id is None:
+            self.notify(tr("No case selected."), error=True)
+            return
+        views = photos.case_photos(self.db, case_id)
+        if not views:
+            self.notify(tr("Case {id} has no photos.", id=case_id), error=True)
+            return
+        viewer = PhotoViewer(case_id, views, self.panel.cache, start, self)
+        self.photo_viewer = viewer
+
+        def closed(_result: int) -> None:
+            self.photo_viewer = None
+            viewer.deleteLater()
+            self.restore_focus()
+
+        viewer.finished.connect(closed)
+        viewer.open()
+
     # -- search, filters, export ---------------------------------------------------------------------
 
     def focus_search(self) -> None:
@@ -358,14 +384,14 @@ class MainWindow(SeatWindow):
             self.show_queue(flt.queue)
             self.apply_filter(flt)
 
-    def export(self, path: str | None = None) -> str | None:
+    def export(self, path: str | bool | None = None) -> str | None:
         """Write the current list (all its rows, not only those in view) to a CSV file."""
-        if path is None:
+        if not isinstance(path, str):  # from the key or menu (a QAction sends ``checked``): ask where
             path, _ = QFileDialog.getSaveFileName(self, tr("Export the list"), "cases.csv", "CSV (*.csv)")
         if not path:
             return None
         with open(path, "w", encoding="utf-8-sig", newline="") as out:
-            writer = csv.writer(out)
+            writer = SafeCsvWriter(out)
             writer.writerow([tr(title) for _, title in COLUMNS])
             for row in range(self.model.rowCount()):
                 writer.writerow([self.model.index(row, c).data() for c in range(len(COLUMNS))])

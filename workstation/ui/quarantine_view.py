@@ -1,11 +1,11 @@
 """The quarantine in the window: items that could not be imported, and the service codes with no category.
 
-``Ctrl+Shift+Q`` opens it. The first tab lists the open items (source, received, reason, times seen):
-Enter shows the original payload, editable, with the reason; Ctrl+Enter reprocesses it (through the
-source's own parser and the same import path as polling); Del discards it with a reason. The second
-tab lists each source's service codes, those with no category first: Enter picks the category the
-code stands for, so the next reports of that code arrive categorised (what is already in the queue
-stays uncategorised, with the source's own service name, for an operator to file).
+``Ctrl+Shift+Q`` opens it. The first tab lists the open items (source, the report's own time, first
+seen, times seen, reason): Enter shows the original payload, editable, with the reason; Ctrl+Enter
+reprocesses it (through the source's own parser and the same import path as polling); Del discards it
+with a reason. The second tab lists each source's service codes, those with no category first: Enter
+picks the category the code stands for, so the next reports of that code arrive categorised (what is
+already in the queue stays uncategorised, with the source's own service name, for an operator to file).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from workstation.domain.lifecycle import N_
 from workstation.i18n import tr
 from workstation.intake import mappings, quarantine
-from workstation.intake.quarantine import Reprocessed
+from workstation.intake.quarantine import Reprocessed, report_time_text
 from workstation.intake.settings import Settings
 from workstation.models import Case, Category
 from workstation.services.errors import WorkstationError
@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 ITEM_COLUMNS = [
     ("source", N_("Source")),
     ("external_id", N_("Id at the source")),
-    ("received_at", N_("Received")),
+    ("reported_at", N_("Reported")),
+    ("received_at", N_("First seen")),
     ("times_seen", N_("Times seen")),
     ("reason", N_("Reason")),
 ]
@@ -65,6 +66,8 @@ class ItemModel(RowsModel):
 
     def text(self, row: Row, key: str) -> str:
         """The text of one cell."""
+        if key == "reported_at":  # the report's own time, as the item says it (even one that kept it out)
+            return report_time_text(row, self.tz)
         if key == "received_at":
             return local_time(row["received_at"], self.tz)
         if key == "external_id" and not row["external_id"]:
@@ -196,7 +199,7 @@ class QuarantineDialog(QDialog):
             ItemModel(tz, self),
             tr("Enter: show the payload and the reason · Del: discard with a reason · type to filter · Esc: close"),
             {Qt.Key.Key_Delete: self.discard},
-            [110, 150, 100, 80],
+            [110, 150, 170, 100, 80],
         )
         self.items.activated.connect(self.open_item)
         self.maps = TablePane(

@@ -33,6 +33,16 @@ QPlainTextEdit#payload { background: white; font-family: monospace; font-size: 1
 QDialog#picker QListView { font-size: 14px; }
 QDialog#picker QListView::item { padding: 4px; }
 QDialog#picker QListView::item:selected { background: #1f5fa8; color: white; }
+QLabel#photosState { padding: 0 6px; }
+QLabel#photosState[state="warn"] { color: #8a5a00; }
+QLabel#photosState[state="down"] { color: #b71c1c; font-weight: bold; }
+QLabel#photoSideTitle { color: #4b5563; font-weight: bold; }
+QLabel#photoThumb { background: #e5e7eb; border: 1px solid #cbd5e1; }
+QLabel#photoThumb[state="failed"] { background: #ffebee; color: #b71c1c; border: 2px solid #c62828; font-weight: bold; }
+QLabel#photoThumb[state="pending"] { background: #fff8e1; color: #8a5a00; border: 1px dashed #b7791f; }
+QLabel#photoNone, QLabel#photoMore, QLabel#photoHint { color: #6b7280; }
+QDialog#photoViewer QLabel#photoImage { background: #1f2933; color: #ffcdd2; font-size: 16px; }
+QDialog#photoViewer QLabel#photoCaption { font-size: 14px; }
 """
 
 

@@ -120,6 +120,45 @@ class RowsModel(QAbstractTableModel):
         return None
 
 
+class EmptyTableView(QTableView):
+    """A table that says so in its middle when it has no rows (an empty list never shows nothing).
+
+    The sentence is a label over the viewport, shown whenever the model has no rows (after a reset,
+    a filter, an insertion or a removal).
+    """
+
+    def __init__(self, empty_text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.empty_label = QLabel(empty_text, self.viewport())
+        self.empty_label.setObjectName("emptyPlaceholder")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.empty_label.hide()
+
+    def setModel(self, model: Any) -> None:
+        """Qt: show the model, and follow its row count."""
+        super().setModel(model)
+        if model is not None:
+            for signal in (model.modelReset, model.rowsInserted, model.rowsRemoved, model.layoutChanged):
+                signal.connect(self._update_empty)
+        self._update_empty()
+
+    def set_empty_text(self, text: str) -> None:
+        """The sentence shown when there are no rows."""
+        self.empty_label.setText(text)
+
+    def _update_empty(self, *_: Any) -> None:
+        model = self.model()
+        self.empty_label.setVisible(model is not None and model.rowCount() == 0)
+        self.empty_label.setGeometry(self.viewport().rect())
+
+    def resizeEvent(self, event: Any) -> None:
+        """Qt: keep the sentence in the middle."""
+        super().resizeEvent(event)
+        self.empty_label.setGeometry(self.viewport().rect())
+
+
 class TablePane(QWidget):
     """A filter line, a table and a line of key hints; ``activated`` is Enter (or a double click) on a row."""
 
@@ -140,7 +179,7 @@ class TablePane(QWidget):
         self.filter.setObjectName("tableFilter")
         self.filter.setPlaceholderText(tr("Type to filter…"))
         self.filter.setClearButtonEnabled(True)
-        self.table = QTableView()
+        self.table = EmptyTableView(tr("Nothing here."))
         self.table.setObjectName("intakeTable")
         self.table.setModel(model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

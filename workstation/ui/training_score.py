@@ -7,7 +7,6 @@ below them, one line per report with what was expected and what the trainee did.
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from workstation.domain.lifecycle import N_
 from workstation.i18n import tr
+from workstation.services.export_cells import SafeCsvWriter
 
 OUTCOMES = {
     "rejected": N_("rejected"),
@@ -162,7 +162,7 @@ def export_score(score: dict[str, Any], path: str | Path) -> Path:
         target.write_text(json.dumps(score, ensure_ascii=False, indent=1), encoding="utf-8")
         return target
     with target.open("w", encoding="utf-8-sig", newline="") as out:
-        writer = csv.writer(out)
+        writer = SafeCsvWriter(out)
         writer.writerow([tr("measure"), tr("value")])
         for measure, value in summary_rows(score):
             writer.writerow([measure, value])

@@ -181,9 +181,14 @@ class PersonPanel(QWidget):
     def _visit(self, v: dict[str, Any]) -> str:
         mode = tr(MODES[v["mode"]]) if v["mode"] in MODES else v["mode"]
         met = esc(tr("met")) if v["met"] else f"<span style='color:#b71c1c'>{esc(tr('not met'))}</span>"
+        recorded = tr(
+            "recorded {at} by {who}",
+            at=short_time(v["recorded_at"], with_time=True),
+            who=v.get("recorded_by") or "",
+        )
         head = (
             f"<p style='margin:8px 0 2px 0'><b>{esc(short_time(v['at'], with_time=True))}</b> · {esc(mode)} · "
-            f"{met} · {esc(v.get('visitor'))}</p>"
+            f"{met} · {esc(v.get('visitor'))} <span style='color:#666'>({esc(recorded)})</span></p>"
         )
         lines = []
         for area, obs in (v.get("observations") or {}).items():

@@ -3,7 +3,9 @@
 Keys while the focus is not in a text field: ``1``/``2``/``3`` choose home, phone or video; ``y``/``n``
 set whether the person was met; ``h``/``l``/``s``/``m`` toggle a concern about health, living
 conditions, safety or mood. Needs are typed one per line (a line starting with ``!`` is urgent), each
-with a "raise a case" box, on by default. ``Ctrl+Enter`` saves, ``Esc`` cancels without asking.
+with a "raise a case" box, on by default. A visit typed in afterwards gets its date and time
+(``Alt+W``: ``2026-11-30 09:30``, local time; empty means now) and its visitor (``Alt+O``: empty
+means the signed-in user). ``Ctrl+Enter`` saves, ``Esc`` cancels without asking.
 """
 
 from __future__ import annotations
@@ -75,6 +77,14 @@ class VisitDialog(QDialog):
         self.raise_boxes: list[QCheckBox] = []
         self._raise_state: dict[str, bool] = {}
 
+        self.when = QLineEdit()
+        self.when.setObjectName("visitAt")
+        self.when.setPlaceholderText(tr("now — or when it happened: YYYY-MM-DD HH:MM"))
+        self.visitor = QLineEdit()
+        self.visitor.setObjectName("visitVisitor")
+        self.visitor.setMaxLength(50)
+        self.visitor.setPlaceholderText(tr("you — or who visited"))
+
         self.mode = QComboBox()
         self.mode.setObjectName("visitMode")
         for n, (code, label) in enumerate(MODES.items(), start=1):
@@ -127,6 +137,12 @@ class VisitDialog(QDialog):
         self.error.setWordWrap(True)
 
         form = QFormLayout()
+        when_label = QLabel(tr("&When"))
+        when_label.setBuddy(self.when)
+        form.addRow(when_label, self.when)
+        visitor_label = QLabel(tr("Visit&or"))
+        visitor_label.setBuddy(self.visitor)
+        form.addRow(visitor_label, self.visitor)
         form.addRow(tr("Mode (1 home · 2 phone · 3 video)"), self.mode)
         form.addRow(tr("Met (y / n)"), self.met)
         form.addRow(tr("Observations"), self.checklist)
@@ -171,7 +187,7 @@ class VisitDialog(QDialog):
         QShortcut(QKeySequence("n"), self, lambda: self.met.setChecked(False))
         for area, key in AREA_KEYS.items():
             QShortcut(QKeySequence(key), self, lambda area=area: self.concerns[area].toggle())
-        for edit in (*self.notes.values(), self.next_date, self.next_reason, self.note):
+        for edit in (self.when, self.visitor, *self.notes.values(), self.next_date, self.next_reason, self.note):
             edit.returnPressed.connect(self.focusNextChild)
         (self.needs if focus_needs else self.mode).setFocus()
 
@@ -233,6 +249,8 @@ class VisitDialog(QDialog):
             except ValueError as exc:
                 raise ValidationError(tr("next visit: {reason}", reason=exc), {"next_due": str(exc)}) from None
         return {
+            "at": self.when.text().strip() or None,
+            "visitor": self.visitor.text().strip(),
             "mode": self.mode.currentData(),
             "met": self.met.isChecked(),
             "observations": observations,
@@ -250,6 +268,8 @@ class VisitDialog(QDialog):
         except ValidationError as exc:
             self.error.setText(exc.message)
             target = {
+                "at": self.when,
+                "visitor": self.visitor,
                 "mode": self.mode,
                 "met": self.met,
                 "needs": self.needs,
@@ -259,7 +279,10 @@ class VisitDialog(QDialog):
             }
             for field in exc.fields:
                 if field in target:
-                    target[field].setFocus()
+                    widget = target[field]
+                    widget.setFocus()
+                    if isinstance(widget, QLineEdit):
+                        widget.selectAll()  # typing replaces the bad value
                     break
             return
         except WorkstationError as exc:

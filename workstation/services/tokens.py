@@ -1,0 +1,119 @@
+"""Revocable API tokens: how an integration account proves who it is on the command line.
+
+An administrator creates a token for an account (``workstation user token add``); the token is shown
+once and only its SHA-256 is stored (a token is 32 random bytes, so a fast hash is enough: there is
+nothing to guess). Each use records its time; a revoked token, or one whose account was deactivated,
+no longer proves anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy import select, update
+
+from workstation.domain.lifecycle import Role
+from workstation.i18n import tr
+from workstation.models import ApiToken, User, utcnow
+from workstation.services.actors import Actor
+from workstation.services.errors import NotFoundError, ValidationError
+from workstation.storage.db import Database
+
+PREFIX: Final = "wst_"
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """One token as an administrator sees it (never the token itself)."""
+
+    id: int
+    name: str
+    owner: str
+    created_at: datetime
+    created_by: str
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def digest(token: str) -> str:
+    """The stored form of a token."""
+    return hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
+
+
+def add_token(db: Database, by: Actor, owner: str, name: str) -> tuple[TokenInfo, str]:
+    """Create a token for ``owner``; return it with the token in clear (shown once, never stored).
+
+    Raises:
+        PermissionDeniedError: not an administrator.
+        ValidationError: no name, or no active account ``owner``.
+    """
+    by.require([Role.ADMIN], tr("manage API tokens"))
+    name = (name or "").strip()
+    if not name or len(name) > 80:
+        raise ValidationError(tr("Give the token a name of 1 to 80 characters."), {"name": tr("required")})
+    token = PREFIX + secrets.token_urlsafe(32)
+    with db.write() as s:
+        user = s.scalar(select(User).where(User.name == owner))
+        if user is None or not user.active:
+            raise ValidationError(tr("No active user named {name}.", name=owner), {"owner": tr("unknown")})
+        row = ApiToken(name=name, owner=owner, token_hash=digest(token), created_by=by.name, created_at=utcnow())
+        s.add(row)
+        s.flush()
+        return _info(row), token
+
+
+def list_tokens(db: Database, by: Actor) -> list[TokenInfo]:
+    """Every token, newest first.
+
+    Raises:
+        PermissionDeniedError: not an administrator.
+    """
+    by.require([Role.ADMIN], tr("manage API tokens"))
+    with db.read() as s:
+        return [_info(t) for t in s.scalars(select(ApiToken).order_by(ApiToken.id.desc()))]
+
+
+def revoke_token(db: Database, by: Actor, token_id: int) -> TokenInfo:
+    """Revoke a token for good.
+
+    Raises:
+        PermissionDeniedError: not an administrator.
+        NotFoundError: no such token, or it was revoked already.
+    """
+    by.require([Role.ADMIN], tr("manage API tokens"))
+    with db.write() as s:
+        done = s.execute(
+            update(ApiToken)
+            .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow(), revoked_by=by.name)
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            raise NotFoundError(tr("There is no unrevoked token {id}.", id=token_id))
+        row = s.get(ApiToken, token_id)
+        assert row is not None
+        s.refresh(row)
+        return _info(row)
+
+
+def owner_of(db: Database, token: str) -> User | None:
+    """The active account a valid, unrevoked token belongs to (recording the use), else None."""
+    with db.write() as s:
+        row = s.scalar(select(ApiToken).where(ApiToken.token_hash == digest(token), ApiToken.revoked_at.is_(None)))
+        if row is None:
+            return None
+        user = s.scalar(select(User).where(User.name == row.owner))
+        if user is None or not user.active:
+            return None
+        row.last_used_at = utcnow()
+        s.flush()
+        s.expunge(user)
+        return user
+
+
+def _info(t: ApiToken) -> TokenInfo:
+    return TokenInfo(t.id, t.name, t.owner, t.created_at, t.created_by, t.last_used_at, t.revoked_at)
