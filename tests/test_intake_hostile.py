@@ -452,3 +452,25 @@ def test_the_station_import_dialog_reads_headers_through_the_same_bounded_reader
     )
     with pytest.raises(ValidationError, match="DTD"):
         read_headers(path)
+
+
+def test_report_add_from_standard_input_after_the_password_judges_each_line_alone(db_url, users):
+    """Defect 14 on standard input as a user pipes it: the password line, then a line in GBK among good ones."""
+    import subprocess
+    import sys
+
+    from tests.conftest import PASSWORD, article_report
+
+    lines = [json.dumps(article_report(external_id=x), ensure_ascii=False) for x in ("a", "g", "b")]
+    data = PASSWORD.encode() + b"\n" + lines[0].encode() + b"\n" + lines[1].encode("gbk") + b"\n" + lines[2].encode()
+    command = [sys.executable, "-m", "workstation", "report", "add", "-", "--as", "op1", "--password-stdin"]
+    done = subprocess.run(
+        [*command, "--db", db_url, "--lang", "en"],
+        input=data + b"\n",
+        capture_output=True,
+        timeout=120,
+    )
+    out, err = done.stdout.decode(), done.stderr.decode()
+    assert done.returncode == 1, err
+    assert [line.split(": added")[0] for line in out.splitlines()] == ["line 1", "line 3"]
+    assert "line 2 refused: line: not UTF-8 text" in err and "2 added, 0 already present, 1 refused" in err

@@ -6,8 +6,8 @@ import argparse
 import io
 import json
 import sys
-from collections.abc import Iterator
-from typing import IO
+from collections.abc import Iterable, Iterator
+from typing import cast
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -29,10 +29,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.set_defaults(handler=report_add)
 
 
-def _open(path: str) -> IO[bytes]:
+def _stdin_lines() -> Iterable[bytes]:
+    """Standard input's lines as bytes (its byte layer: a password line before them was read from it too)."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is not None:
+        return cast(Iterable[bytes], buffer)
+    return (line.encode("utf-8", "surrogatepass") for line in sys.stdin)  # a text stream (tests)
+
+
+def _open(path: str) -> Iterable[bytes]:
     if path == "-":
-        buffer = getattr(sys.stdin, "buffer", None)
-        return buffer if buffer is not None else io.BytesIO(sys.stdin.read().encode("utf-8", "surrogatepass"))
+        return _stdin_lines()
     try:
         return open(path, "rb")
     except OSError as exc:
@@ -41,7 +48,7 @@ def _open(path: str) -> IO[bytes]:
         ) from None
 
 
-def _lines(stream: IO[bytes]) -> Iterator[tuple[int, str | None, bytes]]:
+def _lines(stream: Iterable[bytes]) -> Iterator[tuple[int, str | None, bytes]]:
     """Each line decoded alone: (number, text or None when it is not UTF-8, raw bytes)."""
     for number, raw in enumerate(stream, start=1):
         if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
@@ -113,7 +120,7 @@ def report_add(args: argparse.Namespace) -> int:
             progress.step()
     finally:
         progress.finish()
-        if args.file != "-":
+        if isinstance(stream, io.IOBase):
             stream.close()
     if updated:
         summary = tr(
