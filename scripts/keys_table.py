@@ -12,7 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from workstation.commands.keymap import Keymap
-from workstation.commands.registry import MENUS, all_commands
+from workstation.commands.registry import MENUS, all_commands, mode_of
 from workstation.i18n import set_language, tr
 
 
@@ -22,8 +22,7 @@ def table() -> str:
     keymap = Keymap.load(None)
     lines = ["| key | command | menu | id |", "|---|---|---|---|"]
     for command in all_commands():
-        mode = "station" if command.scope == "station" else "queue"
-        keys = " / ".join(f"`{k}`" for k in keymap.keys_for(command.id, mode)) or "palette"
+        keys = " / ".join(f"`{k}`" for k in keymap.keys_for(command.id, mode_of(command))) or "palette"
         menu = tr(MENUS[command.menu]).replace("&", "")
         lines.append(f"| {keys} | {tr(command.title)} | {menu} | `{command.id}` |")
     return "\n".join(lines)

@@ -33,7 +33,7 @@ from workstation.storage.db import Database
 PG_URL = os.environ.get("WORKSTATION_TEST_DB", "")
 MUTABLE_TABLES = ["case_events", "case_units", "extension_requests", "case_leases", "saved_filters", "cases", "users"]
 MUTABLE_TABLES += ["intake_cursors", "intake_status", "intake_quarantine", "service_mappings", "outbound_targets"]
-MUTABLE_TABLES += ["outbox", "unit_responses"]  # intake
+MUTABLE_TABLES += ["outbox", "unit_responses", "audit_heads"]  # intake, audit
 MUTABLE_TABLES += ["api_tokens", "sign_in_failures"]  # identity
 MUTABLE_TABLES += ["demo_run_items", "demo_runs"]  # demo
 MUTABLE_TABLES += ["photos", "photo_blobs"]  # photos (their scan cursor is in meta, under photos.*)
@@ -124,7 +124,8 @@ def db_url(template: str, tmp_path: Path, pg_server: PgServer | None) -> str:
     set_language("en")
     if pg_server is not None:
         engine = create_engine(template)
-        with engine.begin() as conn:
+        with engine.begin() as conn:  # the history tables refuse TRUNCATE: the test server's superuser lifts it
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
             conn.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} RESTART IDENTITY CASCADE"))
             conn.execute(text("DELETE FROM meta WHERE key LIKE 'demo.world.%'"))  # a test's demo marker
             conn.execute(text("DELETE FROM meta WHERE key LIKE 'photos.%'"))

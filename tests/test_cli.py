@@ -420,7 +420,7 @@ def test_calendar_set_by_an_administrator(fresh_db_url, capsys):
     accounts.add_user(db, None, "admin", "admin", PASSWORD)
     db.dispose()
     assert run_cli(["calendar", "set", "2026-11-30", "holiday", "--as", "admin", "--db", url]) == 0
-    assert capsys.readouterr().out == "2026-11-30 is now holiday\n"
+    assert capsys.readouterr().out == "2026-11-30 is now a holiday\n"
     assert main(["calendar", "due", "--from", "2026-11-27T17:30:00+08:00", "--limit", "2wh", "--db", url]) == 0
     assert capsys.readouterr().out == "Tuesday 2026-12-01 10:00 +08:00\n"
 

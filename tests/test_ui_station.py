@@ -164,7 +164,7 @@ def test_r_records_a_visit_whose_need_becomes_a_case_in_the_operator_queue(qtbot
     assert cases[0] in queue and cases[1] in queue
     case = get_case(db, cases[0])
     assert (case["channel"], case["status"], case["priority"]) == ("VISIT", "reported", 1)
-    assert case["channel_label"] == "走访发现"
+    assert case["channel_label"] == "Found on a care visit"  # 走访发现 in Chinese
 
 
 def test_n_raises_the_latest_visits_need_and_picks_among_several(qtbot, db, users, people, make_window):

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from workstation.services.actors import Actor
     from workstation.storage.db import Database
+    from workstation.ui.admin.window import AdminWindow
     from workstation.ui.main_window import MainWindow
     from workstation.ui.station.window import StationWindow
 
@@ -32,7 +33,7 @@ import workstation.intake  # noqa: F401  (installs the outbox and unit-response 
 from workstation.commands.keymap import Keymap, KeymapError
 from workstation.display import display_problem
 from workstation.domain.lifecycle import Role
-from workstation.i18n import language, set_language, tr
+from workstation.i18n import set_language, tr
 from workstation.services.accounts import needs_first_admin
 from workstation.services.errors import WorkstationError
 from workstation.storage.bootstrap import open_database
@@ -57,11 +58,12 @@ def build_window(
     seat: str,
     demo: bool,
     community: str | None = None,
-) -> MainWindow | StationWindow:
+) -> MainWindow | StationWindow | AdminWindow:
     """The window the user's role works in.
 
     Station staff get the station workspace (so does a lead or administrator who names
-    ``--station COMMUNITY``); everyone else the operator's window with its extensions.
+    ``--station COMMUNITY``); administrators the administrator's window; everyone else the
+    operator's window with its extensions.
     """
     from workstation.ui.main_window import Extension, MainWindow
 
@@ -69,6 +71,10 @@ def build_window(
         from workstation.ui.station.window import StationWindow
 
         return StationWindow(db, actor, keymap, settings, seat=seat, demo=demo, community=community)
+    if actor.role == Role.ADMIN:
+        from workstation.ui.admin.window import AdminWindow
+
+        return AdminWindow(db, actor, keymap, settings, seat=seat, demo=demo)
     extensions: list[Extension] = []
     if demo:
         from workstation.ui.training import TrainingExtension
@@ -82,6 +88,35 @@ def build_window(
 
     extensions.append(PhotoFetchExtension())  # URL photos (reports, unit responses) fetched in the background
     return MainWindow(db, actor, keymap, settings, seat=seat, demo=demo, extensions=extensions)
+
+
+def sign_in(db: Database, settings: QSettings, user: str | None = None) -> Actor | None:
+    """Who works at the seat: the first-run administrator just created, or the user who signs in.
+
+    Returns:
+        The actor, or None when the dialog was closed. The user name is remembered for next time.
+    """
+    from PySide6.QtWidgets import QDialog
+
+    from workstation.ui.dialogs import FirstAdminDialog, SignInDialog
+
+    actor = None
+    if needs_first_admin(db):
+        first = FirstAdminDialog(db)
+        accepted = first.exec() == QDialog.DialogCode.Accepted
+        actor = first.actor if accepted else None  # created with the password typed twice: no second sign-in
+        first.deleteLater()
+        if actor is None:
+            return None
+    if actor is None:
+        dialog = SignInDialog(db, last_user=user or str(settings.value(last_user_key(db.url), "") or ""))
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        actor = dialog.actor if accepted else None
+        dialog.deleteLater()
+        if actor is None:
+            return None
+    settings.setValue(last_user_key(db.url), actor.name)
+    return actor
 
 
 def keymap_file() -> Path:
@@ -159,23 +194,6 @@ def last_user_key(url: str) -> str:
     return "session/lastUser/" + hashlib.sha256(ident.encode("utf-8")).hexdigest()[:16]
 
 
-def sign_in(db: Database, settings: QSettings, user: str | None = None) -> Actor | None:
-    """Ask for the user name and password (the name pre-filled: ``--user``, else the last one here).
-
-    Returns the signed-in actor, or None when the user cancelled.
-    """
-    from PySide6.QtWidgets import QDialog
-
-    from workstation.ui.dialogs import SignInDialog
-
-    key = last_user_key(db.url)
-    dialog = SignInDialog(db, last_user=user or str(settings.value(key, "") or ""))
-    if dialog.exec() != QDialog.DialogCode.Accepted or dialog.actor is None:
-        return None
-    settings.setValue(key, dialog.actor.name)
-    return dialog.actor
-
-
 def run_window(args: argparse.Namespace) -> int:
     """Open the window with parsed options; returns the exit code.
 
@@ -186,10 +204,10 @@ def run_window(args: argparse.Namespace) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 2
-    from PySide6.QtCore import QLibraryInfo, QLocale, QSettings, QTranslator
-    from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from workstation.ui.dialogs import FirstAdminDialog
+    from workstation.ui.locale import apply_language
     from workstation.ui.style import apply_style
 
     try:
@@ -203,11 +221,7 @@ def run_window(args: argparse.Namespace) -> int:
         schedule_quit(app, quit_after)
     app.setOrganizationName(ORG)
     app.setApplicationName(APP_NAME)
-    if language() == "zh_CN":
-        QLocale.setDefault(QLocale(QLocale.Language.Chinese, QLocale.Country.China))
-        qt_tr = QTranslator(app)
-        if qt_tr.load("qtbase_zh_CN", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
-            app.installTranslator(qt_tr)
+    apply_language(app)  # Qt's own buttons and dialogs in the program's language
     apply_style(app)
     settings = QSettings()
     try:
@@ -231,10 +245,6 @@ def run_window(args: argparse.Namespace) -> int:
         )
         keymap = Keymap.load(None)
     if actor is None:
-        if needs_first_admin(db):
-            first = FirstAdminDialog(db)
-            if first.exec() != QDialog.DialogCode.Accepted:
-                return 0
         actor = sign_in(db, settings, args.user)
         if actor is None:
             return 0

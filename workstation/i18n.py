@@ -76,3 +76,10 @@ def role_label(role: str) -> str:
     from workstation.domain.lifecycle import ROLE_NAMES
 
     return tr(ROLE_NAMES.get(role, role))
+
+
+def channel_label(channel: str) -> str:
+    """The channel's name in the language in force (the code itself when unknown)."""
+    from workstation.domain.channels import CHANNELS
+
+    return tr(CHANNELS[channel]) if channel in CHANNELS else channel

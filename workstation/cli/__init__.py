@@ -15,16 +15,17 @@ from collections.abc import Sequence
 from sqlalchemy.exc import SQLAlchemyError
 
 from workstation import __version__
-from workstation.cli import assist, care, cases, common, demo, intake, photos, reference, reports, users
+from workstation.cli import assist, audit, care, cases, common, demo, intake, photos, reference, reports, users
+from workstation.cli.help import Parser, language_from
 from workstation.i18n import set_language, tr
 from workstation.services.errors import WorkstationError
 
-AREAS = (reference, reports, cases, users, assist, care, intake, photos, demo)
+AREAS = (reference, reports, cases, users, assist, care, intake, photos, demo, audit)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="workstation",
         description="Operator workstation of the district grid-governance centre. Without a command, opens the window.",
         parents=[common.options(gui=True)],
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command (or open the window) and return the exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
+    language_from(args_list)  # --help and argparse's errors already speak the chosen language
     parser = build_parser()
     args = parser.parse_args(args_list)
     try:

@@ -7,12 +7,17 @@ import sys
 from typing import Any
 
 from workstation.cli import common
-from workstation.domain.care import AREAS, CAMPAIGN_KINDS, CHANGE_KINDS, LIVING, MODES
+from workstation.domain.care import AREAS, CAMPAIGN_KINDS, CHANGE_KINDS, GENDERS, LIVING, MODES, schedule_reason
 from workstation.i18n import tr
 from workstation.services import care, care_export, care_import, care_privacy, care_visits, care_worklist
 from workstation.services.errors import ValidationError
 
 MET = {"yes": True, "no": False}
+
+
+def _label(names: dict[str, str], code: object) -> str:
+    """A code's name in the language in force (``-`` when there is none)."""
+    return tr(names[str(code)]) if code in names else str(code or "-")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,8 +56,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     visit.add_argument("--met", required=True, choices=list(MET))
     visit.add_argument("--need", action="append", default=[], metavar="TEXT", help="a need to raise as a case; repeat")
     visit.add_argument("--urgent", action="store_true", help="the needs are urgent")
+    areas = ", ".join(f"{k} ({tr(v)})" for k, v in AREAS.items())
     visit.add_argument(
-        "--obs", action="append", default=[], metavar="AREA=ok|concern[:NOTE]", help=f"areas: {', '.join(AREAS)}"
+        "--obs", action="append", default=[], metavar="AREA=ok|concern[:NOTE]", help=tr("areas: {areas}", areas=areas)
     )
     visit.add_argument("--note", default="")
     visit.add_argument("--visitor", default="", metavar="NAME", help="who visited (default: the user)")
@@ -176,7 +182,7 @@ def _due_line(row: dict[str, Any]) -> str:
     return (
         f"{row['person_id']:>6}  {row['status_label'] or '-':<9} {late:<9} {(row['due'] or '-')[:16]:<16}  "
         f"{row['name']:<6} {'/'.join(row['groups']):<9} {row['grid_name']:<10} {row['phone']:<12} "
-        f"{row['reason'] or ''}{' !' if row['urgent'] else ''}"
+        f"{schedule_reason(row)}{' !' if row['urgent'] else ''}"
     )
 
 
@@ -278,7 +284,7 @@ def care_person(args: argparse.Namespace) -> int:
     sched = page["schedule"] or {}
     contacts = "; ".join(f"{c['name']} ({c['relation']}) {c['phone']}" for c in page["contacts"])
     fields = [
-        (tr("Person"), f"{page['id']}  {page['name']}  {page['gender']}  {page['birth_date'] or '-'}"),
+        (tr("Person"), f"{page['id']}  {page['name']}  {_label(GENDERS, page['gender'])}  {page['birth_date'] or '-'}"),
         (tr("Identity number"), page["id_number"] or "-"),
         (tr("Phone"), page["phone"] or "-"),
         (tr("Address"), page["address"] or "-"),
@@ -290,7 +296,7 @@ def care_person(args: argparse.Namespace) -> int:
         (tr("Notes"), page["notes"] or "-"),
         (
             tr("Next visit"),
-            f"{sched.get('status_label') or '-'}  {(sched.get('due') or '-')[:16]}  ({sched.get('reason') or '-'})",
+            f"{sched.get('status_label') or '-'}  {(sched.get('due') or '-')[:16]}  ({schedule_reason(sched) or '-'})",
         ),
     ]
     width = max(len(k) for k, _ in fields)
@@ -299,13 +305,15 @@ def care_person(args: argparse.Namespace) -> int:
     print(tr("Groups:"))
     for m in page["memberships"]:
         state = "" if m["active"] else tr("(ended)")
-        print(f"  {m['group']} {m['group_name']:<8} {m['risk']:<6} {m['since']} → {m['until'] or ''} {state}")
+        risk = tr("high risk") if m["risk"] == "high" else tr("normal risk")
+        print(f"  {m['group']} {m['group_name']:<8} {risk:<6} {m['since']} → {m['until'] or ''} {state}")
     print(tr("Visits:"))
     for v in page["visits"]:
         needs = "; ".join(n["text"] + (f" → #{n['case_id']}" if n["case_id"] else "") for n in v["needs"])
         met = tr("met") if v["met"] else tr("not met")
         recorded = tr("recorded {at} by {who}", at=v["recorded_at"][:16].replace("T", " "), who=v["recorded_by"])
-        print(f"  {v['at'][:16].replace('T', ' ')}  {v['visitor']:<8} {v['mode']:<5} {met:<7} {needs}  ({recorded})")
+        mode = _label(MODES, v["mode"])
+        print(f"  {v['at'][:16].replace('T', ' ')}  {v['visitor']:<8} {mode:<5} {met:<7} {needs}  ({recorded})")
     return 0
 
 

@@ -8,7 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 from workstation.cli import common
-from workstation.i18n import tr
+from workstation.domain.lifecycle import N_
+from workstation.domain.reasons import reason_text
+from workstation.formatting import details_text, local_time
+from workstation.i18n import action_label, state_label, tr
 from workstation.services import lifecycle as lc
 from workstation.services.actors import Actor
 from workstation.services.errors import ValidationError
@@ -42,61 +45,61 @@ Run = Callable[[Database, Actor, argparse.Namespace], lc.Outcome]
 ACTIONS: list[tuple[str, str, list[tuple[tuple[str, ...], dict[str, Any]]], Run]] = [
     (
         "file",
-        "file under a category (computes the deadline)",
+        N_("file under a category (computes the deadline)"),
         [(("--category",), {"required": True, "metavar": "CODE"}), (("--note",), {"default": ""})],
         lambda db, by, a: lc.file(db, by, a.id, a.category, expected_version=a.expect_version, note=a.note),
     ),
     (
         "dispatch",
-        "dispatch or re-dispatch (default: the category's unit at the case's place)",
+        N_("dispatch or re-dispatch (default: the category's unit at the case's place)"),
         [(("--unit",), {"metavar": "CODE"}), (("--note",), {"default": ""})],
         lambda db, by, a: lc.dispatch(db, by, a.id, a.unit, expected_version=a.expect_version, note=a.note),
     ),
     (
         "add-unit",
-        "add a co-unit (加派)",
+        N_("add a co-unit (加派)"),
         [(("--unit",), {"required": True, "metavar": "CODE"})],
         lambda db, by, a: lc.add_unit(db, by, a.id, a.unit, expected_version=a.expect_version),
     ),
     (
         "reject",
-        "reject with a reason",
+        N_("reject with a reason"),
         [(("--reason",), {"required": True})],
         lambda db, by, a: lc.reject(db, by, a.id, a.reason, expected_version=a.expect_version),
     ),
     (
         "merge",
-        "merge into the case it duplicates",
+        N_("merge into the case it duplicates"),
         [(("--into",), {"required": True, "type": int, "metavar": "ID"})],
         lambda db, by, a: lc.merge(db, by, a.id, a.into, expected_version=a.expect_version),
     ),
     (
         "return",
-        "the unit returns the case (not theirs), with a reason",
+        N_("the unit returns the case (not theirs), with a reason"),
         [(("--reason",), {"required": True})],
         lambda db, by, a: lc.return_case(db, by, a.id, a.reason, expected_version=a.expect_version),
     ),
     (
         "acknowledge",
-        "the unit acknowledges the case",
+        N_("the unit acknowledges the case"),
         [],
         lambda db, by, a: lc.acknowledge(db, by, a.id, expected_version=a.expect_version),
     ),
     (
         "handle",
-        "the unit reports its result",
+        N_("the unit reports its result"),
         [(("--result",), {"required": True}), (("--photo",), {"action": "append", "default": []})],
         lambda db, by, a: lc.handle(db, by, a.id, a.result, a.photo, expected_version=a.expect_version),
     ),
     (
         "request-extension",
-        "the unit asks for more time",
+        N_("the unit asks for more time"),
         [(("--limit",), {"required": True}), (("--reason",), {"required": True})],
         lambda db, by, a: lc.request_extension(db, by, a.id, a.limit, a.reason, expected_version=a.expect_version),
     ),
     (
         "decide-extension",
-        "approve or refuse the pending extension request (shift lead)",
+        N_("approve or refuse the pending extension request (shift lead)"),
         [
             (("--approve",), {"action": "store_true"}),
             (("--refuse",), {"action": "store_true"}),
@@ -106,47 +109,47 @@ ACTIONS: list[tuple[str, str, list[tuple[tuple[str, ...], dict[str, Any]]], Run]
     ),
     (
         "verify",
-        "send to on-site verification",
+        N_("send to on-site verification"),
         [(("--verifier",), {"default": ""})],
         lambda db, by, a: lc.verify(db, by, a.id, a.verifier, expected_version=a.expect_version),
     ),
     (
         "close",
-        "close a verified case",
+        N_("close a verified case"),
         [(("--note",), {"default": ""})],
         lambda db, by, a: lc.close(db, by, a.id, a.note, expected_version=a.expect_version),
     ),
     (
         "rework",
-        "verification failed: back to the unit",
-        [(("--reason",), {"required": True}), (("--limit",), {"help": "a new limit from now"})],
+        N_("verification failed: back to the unit"),
+        [(("--reason",), {"required": True}), (("--limit",), {"help": N_("a new limit from now")})],
         lambda db, by, a: lc.rework(db, by, a.id, a.reason, a.limit, expected_version=a.expect_version),
     ),
     (
         "supervise",
-        "mark an overdue case as supervised (shift lead)",
+        N_("mark an overdue case as supervised (shift lead)"),
         [(("--note",), {"default": ""})],
         lambda db, by, a: lc.supervise(db, by, a.id, a.note, expected_version=a.expect_version),
     ),
     (
         "suspend",
-        "suspend with a written explanation (shift lead)",
+        N_("suspend with a written explanation (shift lead)"),
         [(("--reason",), {"required": True})],
         lambda db, by, a: lc.suspend(db, by, a.id, a.reason, expected_version=a.expect_version),
     ),
     (
         "resume",
-        "take a suspended case up again (shift lead)",
+        N_("take a suspended case up again (shift lead)"),
         [(("--note",), {"default": ""})],
         lambda db, by, a: lc.resume(db, by, a.id, a.note, expected_version=a.expect_version),
     ),
     (
         "reopen",
-        "reopen a rejected or merged report (shift lead)",
+        N_("reopen a rejected or merged report (shift lead)"),
         [(("--reason",), {"required": True})],
         lambda db, by, a: lc.reopen(db, by, a.id, a.reason, expected_version=a.expect_version),
     ),
-    ("undo", "undo your last action on the case (within 30 s)", [], lambda db, by, a: lc.undo(db, by, a.id)),
+    ("undo", N_("undo your last action on the case (within 30 s)"), [], lambda db, by, a: lc.undo(db, by, a.id)),
 ]
 
 
@@ -161,7 +164,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     opts = [common.options()]
     case = sub.add_parser("case", help="cases: list, show, export, and every lifecycle action", parents=opts)
     cs = case.add_subparsers(dest="cmd", metavar="CMD")
-    for name, help_text in (("list", "list cases"), ("export", "export cases with their history")):
+    for name, help_text in (("list", N_("list cases")), ("export", N_("export cases with their history"))):
         p = cs.add_parser(name, help=help_text, parents=opts)
         p.add_argument("--status", choices=STATES)
         p.add_argument("--json", action="store_true", help="JSON lines")
@@ -309,7 +312,7 @@ def case_show(args: argparse.Namespace) -> int:
     fields = [
         (
             tr("Case"),
-            f"{case['id']}  {case['status_label']} ({case['status']})"
+            f"{case['id']}  {case['status_label']}"
             + ("  " + tr("OVERDUE") if case["overdue"] else ""),
         ),
         (
@@ -337,10 +340,11 @@ def case_show(args: argparse.Namespace) -> int:
         print(f"{key:<{width}}  {value}")
     print(tr("History:"))
     for e in case["history"]:
-        extra = " ".join(f"{k}={v}" for k, v in e["details"].items() if k not in ("version",) and v not in (None, ""))
-        reason = f" — {e['reason']}" if e["reason"] else ""
+        extra = details_text(e["details"])
+        reason = f" — {reason_text(e['reason'])}" if e["reason"] else ""
+        before = state_label(e["from"]) if e["from"] else "-"
         print(
-            f"  {e['at'][:19]}  {e['actor']:<10} {e['action']:<18} {e['from'] or '-'} → {e['to']}{reason}"
-            f"{'  ' + extra if extra else ''}"
+            f"  {local_time(e['at'])}  {e['who']:<10} {action_label(e['action'])}  {before} → {state_label(e['to'])}"
+            f"{reason}{'  ' + extra if extra else ''}"
         )
     return 0

@@ -11,6 +11,7 @@ from workstation.demo.scenarios import ScenarioError, list_scenarios, load_scena
 from workstation.demo.scoring import score_run
 from workstation.demo.world import seed_world
 from workstation.domain.lifecycle import Role
+from workstation.formatting import duration
 from workstation.i18n import tr
 from workstation.services.errors import ValidationError
 from workstation.services.reports import parse_time
@@ -102,7 +103,9 @@ def demo_score(args: argparse.Namespace) -> int:
         common.emit_json(result)
         return 0
     run = result["run"]
-    print(tr("run {id}: {scenario}, trainee {trainee}", id=run["id"], scenario=run["scenario"], trainee=run["trainee"]))
+    titles = {sc.name: sc.title for sc in list_scenarios()}
+    scenario = titles.get(run["scenario"], run["scenario"])
+    print(tr("run {id}: {scenario}, trainee {trainee}", id=run["id"], scenario=scenario, trainee=run["trainee"]))
     d, f = result["dispatch_seconds"], result["first_action_seconds"]
     print(
         tr(
@@ -112,8 +115,16 @@ def demo_score(args: argparse.Namespace) -> int:
             correct=result["correct"],
         )
     )
-    print(tr("to first action: median {median} s, 90th percentile {p90} s", median=f["median"], p90=f["p90"]))
-    print(tr("to dispatch: median {median} s, 90th percentile {p90} s", median=d["median"], p90=d["p90"]))
+    print(
+        tr(
+            "to first action: median {median}, 90th percentile {p90}",
+            median=duration(f["median"]),
+            p90=duration(f["p90"]),
+        )
+    )
+    print(
+        tr("to dispatch: median {median}, 90th percentile {p90}", median=duration(d["median"]), p90=duration(d["p90"]))
+    )
     for key, label in (("category", tr("category")), ("unit", tr("unit"))):
         part = result[key]
         print(
@@ -130,7 +141,8 @@ def demo_score(args: argparse.Namespace) -> int:
     )
     print(tr("merges: {correct} of {expected} right", correct=m["correct"], expected=m["expected"]))
     print(tr("deadlines missed: {n}", n=result["deadlines_missed"]))
-    print(tr("keystrokes per case: {n}", n=result["keystrokes"]["per_case"]))
+    per_case = result["keystrokes"]["per_case"]
+    print(tr("keystrokes per case: {n}", n="—" if per_case is None else per_case))
     return 0
 
 

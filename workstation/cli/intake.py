@@ -118,6 +118,10 @@ def _usage(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], in
     return show
 
 
+def _name(names: dict[str, str], code: str) -> str:
+    return tr(names[code]) if code in names else code
+
+
 def _print_quarantined(held: list[tuple[str, int | None, str]]) -> None:
     for key, qid, reason in held:
         print(tr("quarantined #{id} ({key}): {reason}", id=qid, key=key, reason=reason), file=sys.stderr)
@@ -243,7 +247,9 @@ def intake_status(args: argparse.Namespace) -> int:
             continue
         state = tr("ok") if st.ok else tr("failing ({n}×): {error}", n=st.failures, error=st.last_error or "")
         last = st.last_success_at.isoformat() if st.last_success_at else "-"
-        print(f"{st.name:<30} {state}  " + tr("last success: {at}", at=last))
+        kind, sep, target = st.name.partition(":")
+        name = tr("outbox to {target}", target=target) if sep and kind == "outbox" else st.name
+        print(f"{name:<30} {state}  " + tr("last success: {at}", at=last))
     if not found and not args.json:
         path = default_settings_path()
         if path.exists():
@@ -303,7 +309,8 @@ def quarantine_list(args: argparse.Namespace) -> int:
         else:
             reported = quarantine.report_time_text(row, ZoneInfo(DEFAULT_TZ))
             print(
-                f"{row['id']:>6}  {row['status']:<11} {row['source']:<14} {row['kind']:<4} "
+                f"{row['id']:>6}  {_name(quarantine.STATUS_NAMES, row['status']):<11} {row['source']:<14} "
+                f"{_name(quarantine.KIND_NAMES, row['kind']):<4} "
                 f"{row['external_id'] or '-':<20} {reported}  ×{row['times_seen']}  {row['reason']}"
             )
     return 0
@@ -317,10 +324,21 @@ def quarantine_show(args: argparse.Namespace) -> int:
     if args.json:
         common.emit_json(row)
         return 0
-    for key in ("id", "status", "source", "source_kind", "kind", "external_id", "reason", "received_at", "times_seen"):
-        print(f"{key:<12} {row[key]}")
+    fields = [
+        (tr("Number"), row["id"]),
+        (tr("Status"), _name(quarantine.STATUS_NAMES, row["status"])),
+        (tr("Source"), f"{row['source']} ({row['source_kind']})"),
+        (tr("Type"), _name(quarantine.KIND_NAMES, row["kind"])),
+        (tr("Source number"), row["external_id"] or "-"),
+        (tr("Reason"), row["reason"]),
+        (tr("Received"), row["received_at"]),
+        (tr("Times seen"), row["times_seen"]),
+    ]
     if row["note"]:
-        print(f"{'note':<12} {row['note']}")
+        fields.append((tr("Note"), row["note"]))
+    width = max(len(k) for k, _ in fields)
+    for key, value in fields:
+        print(f"{key:<{width}}  {value}")
     print(tr("payload:"))
     print(row["payload"])
     return 0
@@ -373,9 +391,13 @@ def outbox_list(args: argparse.Namespace) -> int:
         if args.json:
             common.emit_json(masked_message(row))
         else:
+            status_, kind = _name(outbox.STATUS_NAMES, row["status"]), _name(outbox.KIND_NAMES, row["kind"])
             print(
-                f"{row['id']:>6}  {row['status']:<7} {row['kind']:<15} {row['target']:<16} "
-                f"case {row['case_id'] or '-':<6} tries {row['attempts']}/{row['budget']}  {row['last_error'] or ''}"
+                f"{row['id']:>6}  {status_:<7} {kind:<15} {row['target']:<16} "
+                + tr("case {case}", case=row["case_id"] or "-")
+                + "  "
+                + tr("tries {n}/{budget}", n=row["attempts"], budget=row["budget"])
+                + f"  {row['last_error'] or ''}"
             )
     return 0
 

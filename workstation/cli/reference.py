@@ -8,8 +8,10 @@ from datetime import date
 
 from sqlalchemy import select
 
-from workstation.cli import common
+from workstation.cli import audit, common
 from workstation.domain.calendar import LimitError
+from workstation.domain.lifecycle import N_
+from workstation.formatting import limit_text, weekday
 from workstation.i18n import tr
 from workstation.models import Category
 from workstation.services.calendar import load_calendar, set_day
@@ -19,6 +21,9 @@ from workstation.storage import migrate
 from workstation.storage.bootstrap import open_database
 from workstation.storage.db import make_engine, resolve_db_url
 
+URGENCY = {"normal": N_("normal"), "urgent": N_("urgent")}
+DAY_KINDS = {"holiday": N_("a holiday"), "workday": N_("a make-up working day"), "normal": N_("a normal day")}
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the commands of this area."""
@@ -26,6 +31,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     db = sub.add_parser("db", help="database schema", parents=opts).add_subparsers(dest="cmd", metavar="CMD")
     up = db.add_parser("upgrade", help="bring the database to this program's schema", parents=opts)
     up.set_defaults(handler=db_upgrade)
+    audit.register_db_roles(db, opts)
 
     cat = sub.add_parser("catalogue", help="the category catalogue", parents=opts)
     cat_sub = cat.add_subparsers(dest="cmd", metavar="CMD")
@@ -100,7 +106,8 @@ def catalogue_list(args: argparse.Namespace) -> int:
             continue
         print(f"{major['code']}  {major['name']}")
         for m in major["minors"]:  # type: ignore[attr-defined]
-            print(f"  {m['code']}  {m['name']:<12}\t{m['unit']:<10}\t{m['limit']:>5}\t{m['urgency']}")
+            limit, urgency = limit_text(m["limit"]), tr(URGENCY.get(str(m["urgency"]), str(m["urgency"])))
+            print(f"  {m['code']}  {m['name']:<12}\t{m['unit']:<10}\t{limit:>8}\t{urgency}")
     return 0
 
 
@@ -119,7 +126,7 @@ def calendar_due(args: argparse.Namespace) -> int:
         due = cal.add(start, args.limit)
     except LimitError as exc:
         raise ValidationError(str(exc), {"limit": str(exc)}) from None
-    print(due.strftime("%A %Y-%m-%d %H:%M %z")[:-2] + ":" + due.strftime("%z")[-2:])
+    print(f"{weekday(due)} " + due.strftime("%Y-%m-%d %H:%M %z")[:-2] + ":" + due.strftime("%z")[-2:])
     if not cal.covers(start, due):
         print(
             tr(
@@ -155,5 +162,5 @@ def calendar_set(args: argparse.Namespace) -> int:
         raise ValidationError(tr("{value} is not a date: use YYYY-MM-DD.", value=args.day), {"day": args.day}) from None
     db = common.database(args)
     set_day(db, common.actor(db, args), day, args.kind)
-    print(tr("{day} is now {kind}", day=day.isoformat(), kind=args.kind))
+    print(tr("{day} is now {kind}", day=day.isoformat(), kind=tr(DAY_KINDS[args.kind])))
     return 0

@@ -101,7 +101,7 @@ def user_list(args: argparse.Namespace) -> int:
     db = common.database(args)
     common.actor(db, args, [Role.ADMIN], tr("list users"))
     for a in list_users(db):
-        print(f"{a.name:<20} {a.role:<10} {a.community_code or a.unit_code or ''}")
+        print(f"{a.name:<20} {role_label(a.role):<10} {a.community_code or a.unit_code or ''}")
     return 0
 
 

@@ -31,6 +31,9 @@ MENUS: dict[str, str] = {
     "care": N_("C&are"),
     "integration": N_("&Integration"),
     "training": N_("&Training"),
+    "users": N_("&Users"),
+    "calendar": N_("Ca&lendar"),
+    "mappings": N_("Service &mappings"),
     "view": N_("&View"),
     "help": N_("&Help"),
 }
@@ -44,7 +47,49 @@ COMMANDS: list[Command] = [
     Command("case.verify", N_("Send to verification"), "case", N_("Ask the grid member on site to confirm")),
     Command("case.close", N_("Close"), "case", N_("Close a verified case")),
     Command("case.rework", N_("Send back for rework…"), "case", N_("Verification failed: back to the unit")),
-    Command("case.extension", N_("Decide extension…"), "case", N_("Approve or refuse a unit's extension request")),
+    # A shift lead's work (scope "lead": the window of leads and trainers).
+    Command(
+        "case.extension",
+        N_("Decide extension…"),
+        "case",
+        N_("Approve or refuse a unit's extension request"),
+        scope="lead",
+    ),
+    Command("case.supervise", N_("Supervise (督办)…"), "case", N_("Press the unit on an overdue case"), scope="lead"),
+    Command(
+        "case.suspend",
+        N_("Suspend (挂账)…"),
+        "case",
+        N_("Park a case that cannot be solved in time, with the explanation"),
+        scope="lead",
+    ),
+    Command("case.resume", N_("Resume a suspended case"), "case", N_("Back to the unit (恢复)"), scope="lead"),
+    Command(
+        "case.reopen",
+        N_("Reopen (重新受理)…"),
+        "case",
+        N_("A rejected or merged report comes back to the queue"),
+        scope="lead",
+    ),
+    # A unit's answer by phone, recorded by the seat on the unit's behalf.
+    Command(
+        "case.unit_acknowledge",
+        N_("Unit acknowledged (by phone)"),
+        "case",
+        N_("Record the unit's 签收 on its behalf"),
+    ),
+    Command(
+        "case.unit_return",
+        N_("Unit returned the case (by phone)…"),
+        "case",
+        N_("Record the unit's 退回 and its reason on its behalf"),
+    ),
+    Command(
+        "case.unit_result",
+        N_("Unit reported its result (by phone)…"),
+        "case",
+        N_("Record the unit's 处置反馈: what was done, and photos"),
+    ),
     Command("case.undo", N_("Undo last action"), "case", N_("Undo your last action within 30 seconds")),
     Command(
         "case.photos",
@@ -110,6 +155,66 @@ COMMANDS: list[Command] = [
     Command("demo.scenario", N_("Start a scenario…"), "training", scope="demo"),
     Command("demo.score", N_("Score of this run"), "training", scope="demo"),
     Command("demo.reset", N_("Reset the training world"), "training", scope="demo"),
+    # The administrator's window (scope "admin", keymap mode "admin").
+    Command("admin.users", N_("Users"), "users", N_("Every account: role, community or unit, active"), scope="admin"),
+    Command("admin.user_add", N_("Add a user…"), "users", scope="admin"),
+    Command(
+        "admin.user_active",
+        N_("Disable or enable the user"),
+        "users",
+        N_("A disabled user cannot sign in; the history keeps the name"),
+        scope="admin",
+    ),
+    Command("admin.user_password", N_("Reset the password…"), "users", scope="admin"),
+    Command(
+        "admin.user_unlock",
+        N_("Unlock the sign-in"),
+        "users",
+        N_("Clear the lock after repeated wrong passwords"),
+        scope="admin",
+    ),
+    Command("admin.user_role", N_("Change the role…"), "users", scope="admin"),
+    Command(
+        "admin.user_place",
+        N_("Set the community or unit…"),
+        "users",
+        N_("Station staff belong to a community, unit accounts to a unit"),
+        scope="admin",
+    ),
+    Command(
+        "admin.calendar",
+        N_("Working calendar"),
+        "calendar",
+        N_("Holidays and make-up working days, per year"),
+        scope="admin",
+    ),
+    Command("admin.calendar_year", N_("Show another year…"), "calendar", scope="admin"),
+    Command("admin.holiday_add", N_("Add a holiday…"), "calendar", scope="admin"),
+    Command(
+        "admin.workday_add",
+        N_("Add a make-up working day…"),
+        "calendar",
+        N_("A weekend day that is worked (调休上班)"),
+        scope="admin",
+    ),
+    Command(
+        "admin.day_remove",
+        N_("Remove the day"),
+        "calendar",
+        N_("The selected day becomes an ordinary day again"),
+        scope="admin",
+    ),
+    Command(
+        "admin.mappings",
+        N_("Service mappings"),
+        "mappings",
+        N_("Each source's service codes and the categories they map to"),
+        scope="admin",
+    ),
+    Command("admin.mapping_edit", N_("Map to a category…"), "mappings", scope="admin"),
+    Command("admin.search", N_("Search the list…"), "view", scope="admin"),
+    Command("admin.export", N_("Export the list…"), "view", N_("Write the list shown to a CSV file"), scope="admin"),
+    Command("admin.refresh", N_("Refresh"), "view", scope="admin"),
     Command("view.palette", N_("Command palette…"), "view", N_("Every command, with its key"), scope="any"),
     Command("view.focus_queue", N_("Focus the queue"), "view"),
     Command("view.focus_case", N_("Focus the case"), "view"),
@@ -121,6 +226,14 @@ COMMANDS: list[Command] = [
 ]
 
 BY_ID: dict[str, Command] = {c.id: c for c in COMMANDS}
+
+MODES: dict[str, str] = {"station": "station", "admin": "admin"}
+"""The keymap mode of each window's scope; every other scope works in the operator's "queue" mode."""
+
+
+def mode_of(command: Command) -> str:
+    """The keymap mode a command's keys are looked up in."""
+    return MODES.get(command.scope, "queue")
 
 
 def register(command: Command) -> None:

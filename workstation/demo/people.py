@@ -20,6 +20,7 @@ from workstation.demo.reference import Reference
 from workstation.demo.world import STATION_COMMUNITIES
 from workstation.domain.care import id_check_digit
 from workstation.models import CareGroup, CareMembership, CarePerson, CareVisit
+from workstation.models.chain import seal_rows
 from workstation.services.calendar import calendar_from
 from workstation.storage.db import Database
 
@@ -225,6 +226,7 @@ def seed(db: Database, seed: int, people: int, *, now: datetime, progress: Progr
             (CareMembership, membership_rows),
             (CareVisit, visit_rows),
         )
+        seal_rows(s.connection(), "care_visits", visit_rows)
         for table, rows in batches:
             for start in range(0, len(rows), 4000):
                 s.execute(insert(table.__table__), rows[start : start + 4000])

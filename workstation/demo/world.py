@@ -29,6 +29,7 @@ from workstation.demo.reference import Reference
 from workstation.domain.lifecycle import Role
 from workstation.i18n import tr
 from workstation.models import Case, CaseEvent, CaseUnit, ExtensionRequest, Meta, User
+from workstation.models.chain import seal_rows
 from workstation.services import accounts
 from workstation.services.calendar import calendar_from
 from workstation.services.errors import ValidationError
@@ -192,6 +193,7 @@ def seed_world(
         _insert(s, Case, case_rows, progress, "writing cases")
         _insert(s, ExtensionRequest, extensions, None, "")
         _insert(s, CaseUnit, co_units, None, "")
+        seal_rows(s.connection(), "case_events", events)
         _insert(s, CaseEvent, events, progress, "writing history")
         pictures.store_for_cases(s, case_rows)  # the photo:// references show made-up photos
         _fix_sequences(s, ("cases", "extension_requests"))

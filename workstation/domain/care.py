@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from workstation.domain.lifecycle import N_
 
@@ -77,6 +77,25 @@ class Status(StrEnum):
     OVERDUE = "overdue"
     DUE = "due"
     SCHEDULED = "scheduled"
+
+
+REASON_NAMES: Final = {
+    "first": N_("first visit since joining the group"),
+    "interval": N_("every {days} days after the last visit"),
+    "override": N_("date set at the last visit"),
+    "urgent": N_("major change: visit within 24 hours"),
+    "campaign": N_("visit campaign"),
+}
+
+
+def schedule_reason(row: dict[str, Any]) -> str:
+    """Why a person is due when they are (a worklist row or a schedule), in the language in force."""
+    from workstation.i18n import tr
+
+    reason = row.get("reason")
+    if reason not in REASON_NAMES:
+        return ""
+    return tr(REASON_NAMES[reason], days=row.get("interval_days") or "-")
 
 
 class Reason(StrEnum):

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from workstation.domain.lifecycle import N_
+
+# Channel code -> its name (an English source string: shown through ``i18n.channel_label``).
 CHANNELS: dict[str, str] = {
-    "PDA": "网格员PDA",
-    "PATROL": "信息员巡查",
-    "12345": "12345热线",
-    "12319": "12319热线",
-    "WECHAT": "微信公众号",
-    "APP": "共治包河APP",
-    "POLICE": "公安非警务",
-    "VISIT": "走访发现",
-    "PHONE": "坐席来电",
-    "OPEN311": "Open311",
+    "PDA": N_("Grid member PDA"),
+    "PATROL": N_("Information officer patrol"),
+    "12345": N_("12345 hotline"),
+    "12319": N_("12319 hotline"),
+    "WECHAT": N_("WeChat official account"),
+    "APP": N_("Gongzhi Baohe app"),
+    "POLICE": N_("Police non-emergency"),
+    "VISIT": N_("Found on a care visit"),
+    "PHONE": N_("Call to the centre"),
+    "OPEN311": N_("Open311"),
 }
 
 # Reports from grid members and information officers can be filed directly; the others usually

@@ -102,6 +102,8 @@ _DESK = frozenset({Role.OPERATOR, Role.LEAD, Role.TRAINER})
 _LEAD = frozenset({Role.LEAD, Role.TRAINER})
 # Unit actions: the unit's own liaison account, or a seat recording what the unit said by phone.
 _UNIT = frozenset({Role.UNIT, Role.OPERATOR, Role.LEAD, Role.TRAINER})
+# The unit's own actions: taken by a seat, they are recorded as said by the unit on the phone.
+UNIT_ACTIONS = frozenset({"return", "acknowledge", "handle", "request_extension"})
 
 
 @dataclass(frozen=True)

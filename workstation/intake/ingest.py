@@ -39,6 +39,7 @@ from workstation.models import (
     Street,
     utcnow,
 )
+from workstation.models.chain import seal_rows
 from workstation.services.actors import SYSTEM, Actor
 from workstation.services.errors import WorkstationError
 from workstation.services.notices import notify
@@ -632,6 +633,7 @@ def _store(
         if outcome.status == "existing":
             outcome.status = "updated"
     if events:
+        seal_rows(s.connection(), "case_events", events)
         s.execute(insert(CaseEvent), events)  # no RETURNING needed: one executemany
     for index, key in copies:
         outcomes[index] = Outcome("existing", existing[key])

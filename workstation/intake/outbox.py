@@ -23,7 +23,7 @@ import requests
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from workstation.domain.lifecycle import Role
+from workstation.domain.lifecycle import N_, Role
 from workstation.i18n import tr
 from workstation.intake import messages, status
 from workstation.intake.http import FetchError, backoff, request
@@ -38,6 +38,13 @@ from workstation.storage.db import Database
 DEFAULT_BUDGET = 8
 CLAIM = timedelta(seconds=120)  # a row being sent is not picked up by another seat meanwhile
 STATUSES = ("pending", "sent", "failed")
+STATUS_NAMES: dict[str, str] = {"pending": N_("pending"), "sent": N_("sent"), "failed": N_("failed")}
+KIND_NAMES: dict[str, str] = {
+    "dispatch_order": N_("Dispatch order"),
+    "withdrawal": N_("Withdrawal"),
+    "status_change": N_("Status change"),
+    "open311_update": N_("Open311 update"),
+}
 
 
 def write_messages(s: Session, case: Case, event: CaseEvent) -> None:

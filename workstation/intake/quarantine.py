@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from workstation.domain.lifecycle import Role
+from workstation.domain.lifecycle import N_, Role
 from workstation.i18n import tr
 from workstation.intake import ingest
 from workstation.intake.base import CursorSource, Source, build_source
@@ -32,6 +32,8 @@ from workstation.services.notices import notify
 from workstation.storage.db import Database
 
 STATUSES = ("open", "reprocessed", "discarded")
+STATUS_NAMES: dict[str, str] = {"open": N_("open"), "reprocessed": N_("reprocessed"), "discarded": N_("discarded")}
+KIND_NAMES: dict[str, str] = {"item": N_("item"), "page": N_("whole page")}
 ROLES = (Role.OPERATOR, Role.LEAD, Role.ADMIN, Role.SYSTEM)
 
 

@@ -21,6 +21,9 @@ case the unit already reported as handled, a repeated "handled") or ``refused`` 
 the case as it is now: the reason says why). Applying the same response again changes nothing and
 returns the remembered outcome. Responses may arrive in any order: "handled" is applied even when
 no acknowledgement came first, because the lifecycle allows it.
+
+A unit without a system phones its answer in: ``record_for_unit`` checks it the same way and applies
+it through the same lifecycle calls, as the seat's user on the unit's behalf; the history keeps both.
 """
 
 from __future__ import annotations
@@ -165,15 +168,62 @@ def _record(db: Database, row: UnitResponse) -> ResponseResult:
     return ResponseResult(row.response_id, row.outcome, row.reason, row.case_id)
 
 
-def _apply(db: Database, actor: Actor, data: dict[str, Any]) -> lc.Outcome:
+def _apply(db: Database, actor: Actor, data: dict[str, Any], **options: Any) -> lc.Outcome:
     case_id = data["case_id"]
     if data["type"] == "acknowledge":
-        return lc.acknowledge(db, actor, case_id)
+        return lc.acknowledge(db, actor, case_id, **options)
     if data["type"] == "return":
-        return lc.return_case(db, actor, case_id, data["reason"])
+        return lc.return_case(db, actor, case_id, data["reason"], **options)
     if data["type"] == "extension":
-        return lc.request_extension(db, actor, case_id, data["limit"], data["reason"])
-    return lc.handle(db, actor, case_id, data["result"], data["photos"])
+        return lc.request_extension(db, actor, case_id, data["limit"], data["reason"], **options)
+    return lc.handle(db, actor, case_id, data["result"], data["photos"], **options)
+
+
+def record_for_unit(
+    db: Database,
+    by: Actor,
+    case_id: int,
+    kind: str,
+    *,
+    unit: str | None = None,
+    reason: str = "",
+    result: str = "",
+    photos: list[str] | None = None,
+    limit: str = "",
+    expected_version: int | None = None,
+) -> lc.Outcome:
+    """A seat records the answer a unit phoned in (签收, 退回, 延期, 处置反馈) on the unit's behalf.
+
+    Checked like a response from a unit's system and applied through the same lifecycle call; the
+    event's actor is the seat's user and its details name the unit (``for_unit``).
+
+    Args:
+        db: the database.
+        by: the seat's user (operator, shift lead or trainer).
+        case_id: the case.
+        kind: acknowledge, return, extension or handled.
+        unit: the unit that answered (default: the case's unit).
+        reason: return and extension: why.
+        result: handled: what was done.
+        photos: handled: photo references.
+        limit: extension: the extra time asked for.
+        expected_version: the version the seat saw.
+
+    Raises:
+        ValidationError: a missing reason or result, or a unit not on the case, each named.
+        NotFoundError, PermissionDeniedError, InvalidTransitionError, ConflictError: as the lifecycle.
+    """
+    if unit is None:
+        with db.read() as s:
+            case = s.get(Case, case_id)
+            if case is None:
+                raise NotFoundError(tr("There is no case {id}.", id=case_id))
+            unit = case.unit_code or ""
+    payload = {"type": kind, "case_id": case_id, "unit": unit, "reason": reason, "result": result, "limit": limit}
+    data, errors = _check({**payload, "photos": list(photos or [])})
+    if errors:
+        raise ValidationError("; ".join(f"{k}: {v}" for k, v in errors.items()), errors)
+    return _apply(db, by, data, expected_version=expected_version, for_unit=data["unit"])
 
 
 def _state(db: Database, case_id: int) -> str | None:

@@ -89,6 +89,8 @@ class CareVisit(Base):
     client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     recorded_by: Mapped[str] = mapped_column(String(50))
+    chain_seq: Mapped[int | None]  # position in its hash chain (models/chain.py)
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_care_visits_person_at", "person_id", "visited_at"),)
 
@@ -155,5 +157,7 @@ class CareReveal(Base):
     field: Mapped[str] = mapped_column(String(30))
     reason: Mapped[str] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    chain_seq: Mapped[int | None]  # position in its hash chain (models/chain.py)
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_care_reveals_actor_at", "actor", "at"),)

@@ -93,6 +93,8 @@ class CaseEvent(Base):
     to_state: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text, default="")
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    chain_seq: Mapped[int | None]  # position in its hash chain (models/chain.py)
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_case_events_actor_at", "actor", "at"),)
 

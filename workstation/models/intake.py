@@ -150,5 +150,7 @@ class UnitResponse(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     event_id: Mapped[int | None]
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    chain_seq: Mapped[int | None]  # position in its hash chain (models/chain.py)
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_unit_responses_case", "case_id"),)

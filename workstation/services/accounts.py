@@ -219,3 +219,148 @@ def list_users(db: Database) -> list[Actor]:
 
 def _summary(errors: dict[str, str]) -> str:
     return "; ".join(f"{k}: {v}" for k, v in errors.items())
+
+
+# -- the administrator's window: reading and changing accounts --------------------------------------
+
+
+def user_rows(db: Database, by: Actor) -> list[dict[str, object]]:
+    """Every account as a row for the administrator: role, community or unit, active.
+
+    Raises:
+        PermissionDeniedError: not an administrator.
+    """
+    by.require([Role.ADMIN], tr("manage users"))
+    with db.read() as s:
+        communities = {code: name for code, name in s.execute(select(Community.code, Community.name))}
+        units = {code: name for code, name in s.execute(select(Unit.code, Unit.name))}
+        return [
+            {
+                "id": u.name,
+                "name": u.name,
+                "display_name": u.display_name,
+                "role": u.role,
+                "community_code": u.community_code,
+                "community": communities.get(u.community_code or "", ""),
+                "unit_code": u.unit_code,
+                "unit": units.get(u.unit_code or "", ""),
+                "active": u.active,
+                "created_at": u.created_at,
+            }
+            for u in s.scalars(select(User).order_by(User.name))
+        ]
+
+
+def _editable(s: Session, by: Actor, name: str, what: str) -> User:
+    by.require([Role.ADMIN], what)
+    user = s.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise NotFoundError(tr("There is no user named {name}.", name=name))
+    return user
+
+
+def _keep_an_admin(s: Session, user: User) -> None:
+    """Refuse a change that would leave no active administrator."""
+    others = s.scalar(
+        select(func.count()).select_from(User).where(User.role == Role.ADMIN, User.active, User.id != user.id)
+    )
+    if user.role == Role.ADMIN and user.active and not others:
+        raise ValidationError(
+            tr("{name} is the only active administrator; add another administrator first.", name=user.name),
+            {"name": tr("the only administrator")},
+        )
+
+
+def set_active(db: Database, by: Actor, name: str, active: bool) -> None:
+    """Disable a user (who then cannot sign in) or enable them again; the history keeps the name.
+
+    Raises:
+        PermissionDeniedError: not an administrator.
+        NotFoundError: no such user.
+        ValidationError: disabling yourself or the only active administrator.
+    """
+    with db.write() as s:
+        user = _editable(s, by, name, tr("disable or enable users"))
+        if not active:
+            if user.name == by.name:
+                raise ValidationError(tr("You cannot disable your own account."), {"name": tr("yourself")})
+            _keep_an_admin(s, user)
+        user.active = active
+
+
+def reset_password(db: Database, by: Actor, name: str, password: str) -> None:
+    """Set a new password for a user (who signs in with it from now on).
+
+    Raises:
+        PermissionDeniedError: not an administrator.
+        NotFoundError: no such user.
+        ValidationError: the password is too weak (too short, common, or the user name).
+    """
+    problem = password_problem(name, password)
+    if problem:
+        raise ValidationError(tr("The new password is refused: {problem}.", problem=problem), {"password": problem})
+    with db.write() as s:
+        user = _editable(s, by, name, tr("reset passwords"))
+        user.password_hash = hash_password(password)
+
+
+def _check_place(user: User) -> None:
+    if user.role == Role.STATION and not user.community_code:
+        raise ValidationError(
+            tr("Station staff belong to a community: set {name}'s community.", name=user.name),
+            {"community": tr("required")},
+        )
+    if user.role == Role.UNIT and not user.unit_code:
+        raise ValidationError(
+            tr("A unit account belongs to a unit: set {name}'s unit.", name=user.name), {"unit": tr("required")}
+        )
+
+
+def _set_place(s: Session, user: User, community: str | None, unit: str | None) -> None:
+    if community is not None:
+        user.community_code = _community_code(s, community) if community.strip() else None
+    if unit is not None:
+        code = unit.strip() or None
+        if code is not None and s.get(Unit, code) is None:
+            raise ValidationError(tr("Unknown unit {code}.", code=code), {"unit": tr("unknown unit")})
+        user.unit_code = code
+
+
+def change_role(
+    db: Database, by: Actor, name: str, role: str, *, community: str | None = None, unit: str | None = None
+) -> None:
+    """Give a user another role (with the community or unit the new role needs).
+
+    Raises:
+        PermissionDeniedError: not an administrator.
+        NotFoundError: no such user.
+        ValidationError: unknown role; a station role without community, a unit role without unit;
+            the only active administrator losing the role.
+    """
+    if role not in {r.value for r in USER_ROLES}:
+        raise ValidationError(
+            tr("Unknown role {role}.", role=role),
+            {"role": tr("one of: {roles}", roles=", ".join(r.value for r in USER_ROLES))},
+        )
+    with db.write() as s:
+        user = _editable(s, by, name, tr("change roles"))
+        if role != Role.ADMIN:
+            _keep_an_admin(s, user)
+        _set_place(s, user, community, unit)
+        user.role = role
+        _check_place(user)
+
+
+def set_place(db: Database, by: Actor, name: str, *, community: str | None = None, unit: str | None = None) -> None:
+    """Set (or with an empty text, clear) a user's community and unit; None leaves one as it is.
+
+    Raises:
+        PermissionDeniedError: not an administrator.
+        NotFoundError: no such user.
+        ValidationError: unknown community or unit; station staff without community, a unit account
+            without unit.
+    """
+    with db.write() as s:
+        user = _editable(s, by, name, tr("change users"))
+        _set_place(s, user, community, unit)
+        _check_place(user)

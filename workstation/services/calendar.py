@@ -42,6 +42,11 @@ def set_day(db: Database, by: Actor, day: date, kind: str) -> None:
     if kind not in ("holiday", "workday", "normal"):
         raise ValidationError(tr("A day is a holiday, a workday or normal."), {"kind": kind})
     with db.write() as s:
+        if kind == "workday" and day.isoweekday() in calendar_from(s).weekdays:
+            raise ValidationError(
+                tr("{day} is a regular working day already; a make-up working day is a weekend day.", day=day),
+                {"day": tr("already a working day")},
+            )
         row = s.get(CalendarYear, day.year) or CalendarYear(year=day.year, holidays=[], workdays=[])
         text = day.isoformat()
         holidays = [d for d in row.holidays if d != text]
@@ -52,3 +57,22 @@ def set_day(db: Database, by: Actor, day: date, kind: str) -> None:
             workdays.append(text)
         row.holidays, row.workdays, row.source = sorted(holidays), sorted(workdays), "admin"
         s.add(row)
+
+
+def year_days(db: Database, year: int) -> list[dict[str, object]]:
+    """The listed days of a year, in date order: each holiday and make-up working day."""
+    with db.read() as s:
+        row = s.get(CalendarYear, year)
+        if row is None:
+            return []
+        days = [(d, "holiday") for d in row.holidays] + [(d, "workday") for d in row.workdays]
+        return [
+            {"id": d, "date": d, "kind": kind, "weekday": date.fromisoformat(d).isoweekday(), "source": row.source}
+            for d, kind in sorted(days)
+        ]
+
+
+def known_years(db: Database) -> list[int]:
+    """The years that have a stored list of holidays and make-up days."""
+    with db.read() as s:
+        return sorted(s.scalars(select(CalendarYear.year)))

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from workstation.domain.calendar import Limit, LimitError
-from workstation.domain.lifecycle import ACTIONS, RUNNING, Role, State
+from workstation.domain.lifecycle import ACTIONS, RUNNING, UNIT_ACTIONS, Role, State
 from workstation.i18n import action_label, state_label, tr
 from workstation.models import (
     Case,
@@ -60,7 +60,14 @@ class Outcome:
 
 
 class _Lost(Exception):
-    """The conditional update matched no row: someone else changed the case first."""
+    """The conditional update matched no row: someone else changed the case first.
+
+    ``case_id`` names another case that changed (a merge's target), when it was not the acted-on one.
+    """
+
+    def __init__(self, case_id: int | None = None) -> None:
+        super().__init__(case_id)
+        self.case_id = case_id
 
 
 Prepare = Callable[[Session, Case], tuple[dict[str, Any], dict[str, Any]]]
@@ -123,16 +130,68 @@ def _check_unit_actor(s: Session, by: Actor, case: Case) -> None:
         raise PermissionDeniedError(tr("Case {id} is not dispatched to your unit.", id=case.id))
 
 
-def _check_lease(s: Session, by: Actor, case_id: int, now: datetime) -> None:
+def _on_behalf(s: Session, by: Actor, case: Case, action: str, for_unit: str | None) -> dict[str, Any]:
+    """A seat taking a unit's action records what the unit said: which unit, kept in the event's details.
+
+    Raises:
+        ValidationError: the unit named does not work on the case, or a unit account names another unit.
+    """
+    if action not in UNIT_ACTIONS or by.role in (Role.UNIT, Role.SYSTEM):
+        if for_unit and by.role == Role.UNIT and for_unit != by.unit_code:
+            raise ValidationError(
+                tr("A unit account records only its own unit's answers."), {"unit": tr("not your unit")}
+            )
+        return {}
+    code = (for_unit or case.unit_code or "").strip()
+    working = {case.unit_code, *s.scalars(select(CaseUnit.unit_code).where(CaseUnit.case_id == case.id))}
+    if not code or code not in working:
+        raise ValidationError(
+            tr(
+                "{unit} does not work on case {id}: record the answer of a unit the case is dispatched to.",
+                unit=code or "-",
+                id=case.id,
+            ),
+            {"unit": tr("not on the case")},
+        )
+    unit = s.get(Unit, code)
+    return {"for_unit": code, "for_unit_name": unit.name if unit else code}
+
+
+_UNREAD: Any = object()
+
+
+def _check_lease(s: Session, by: Actor, case_id: int, now: datetime, lease: CaseLease | None = _UNREAD) -> None:
+    """Refuse a seat's action on a case another seat holds (``lease``: already read, e.g. by ``_lock``)."""
     if by.role not in (Role.OPERATOR, Role.LEAD, Role.TRAINER):
         return  # units and the system act from outside the seats
-    lease = s.get(CaseLease, case_id)
+    if lease is _UNREAD:
+        lease = s.get(CaseLease, case_id)
     if lease is not None and lease.holder != by.name and lease.expires_at > now:
         raise TakenError(
             tr("Case {id} is open at {who}'s seat; it is theirs until they move on.", id=case_id, who=lease.holder),
             lease.holder,
             lease.acquired_at,
         )
+
+
+def _lock(s: Session, *case_ids: int) -> dict[int, tuple[Case, CaseLease | None]]:
+    """Lock the cases an action reads, in id order, before it reads anything.
+
+    PostgreSQL: ``SELECT … FOR UPDATE``. Without it, each statement of a READ COMMITTED transaction
+    sees its own snapshot: an action could read the case at the version the seat saw, then read an
+    extension request another seat had just decided, and refuse for the wrong reason instead of
+    reporting the conflict. SQLite ignores the clause: its immediate write transaction already holds
+    the one write lock. Each case comes with its lease (if any), read in the same round trip.
+    """
+    ids = sorted(set(case_ids))
+    query = (
+        select(Case, CaseLease)
+        .outerjoin(CaseLease, CaseLease.case_id == Case.id)
+        .where(Case.id.in_(ids))
+        .order_by(Case.id)
+        .with_for_update(of=Case)
+    )
+    return {case.id: (case, lease) for case, lease in s.execute(query)}
 
 
 def _write(
@@ -181,6 +240,35 @@ def _write(
     return outcome
 
 
+def check_state(case_id: int, status: str, action: str) -> None:
+    """Refuse an action the case's state does not allow (the window asks before it opens a dialog).
+
+    Raises:
+        InvalidTransitionError: naming the state and the states the action applies to.
+    """
+    spec = ACTIONS[action]
+    if State(status) not in spec.sources:
+        raise InvalidTransitionError(
+            tr(
+                "Case {id} is {state}: {action} applies only to cases that are {states}.",
+                id=case_id,
+                state=state_label(status),
+                action=action_label(action),
+                states=tr(" or ").join(state_label(st) for st in State if st in spec.sources),
+            )
+        )
+
+
+def check_allowed(by: Actor, case_id: int, status: str, action: str) -> None:
+    """Refuse early what ``transition`` would refuse for the actor's role or the case's state.
+
+    Raises:
+        PermissionDeniedError, InvalidTransitionError.
+    """
+    by.require(ACTIONS[action].roles, action_label(action))
+    check_state(case_id, status, action)
+
+
 def transition(
     db: Database,
     by: Actor,
@@ -190,6 +278,8 @@ def transition(
     reason: str = "",
     expected_version: int | None = None,
     prepare: Prepare | None = None,
+    for_unit: str | None = None,
+    lock: tuple[int, ...] = (),
 ) -> Outcome:
     """Run one lifecycle action; see the module docstring for the guarantees.
 
@@ -201,6 +291,11 @@ def transition(
         reason: why (required by some actions).
         expected_version: the version the actor saw; a different current version is a conflict.
         prepare: computes (column values, event details) from the current case; may raise.
+        for_unit: a unit's action taken by a seat: the unit whose answer it records (default: the
+            case's unit). The event keeps both the seat's user (its actor) and the unit.
+        lock: other cases the action reads and must hold still (a merge's target). The case and these
+            are locked in id order before anything is read (see ``_lock``), so two actions over the
+            same pair of cases run one after the other and the second sees what the first did.
 
     Raises:
         NotFoundError, PermissionDeniedError, InvalidTransitionError, ValidationError, ConflictError.
@@ -214,7 +309,8 @@ def transition(
     now = utcnow()
     try:
         with db.write() as s:
-            case = s.get(Case, case_id)
+            locked = _lock(s, case_id, *lock)  # held: the session keeps loaded rows only while referenced
+            case, lease = locked.get(case_id, (None, None))
             if case is None:
                 raise NotFoundError(tr("There is no case {id}.", id=case_id))
             if expected_version is not None and case.version != expected_version:
@@ -222,18 +318,11 @@ def transition(
             if action in DEMO_ONLY_ACTIONS:
                 require_demo_for_trainer(s, by, label)
             _check_unit_actor(s, by, case)
-            _check_lease(s, by, case_id, now)
-            if State(case.status) not in spec.sources:
-                raise InvalidTransitionError(
-                    tr(
-                        "Case {id} is {state}: {action} applies only to cases that are {states}.",
-                        id=case_id,
-                        state=state_label(case.status),
-                        action=label,
-                        states=tr(" or ").join(state_label(st) for st in State if st in spec.sources),
-                    )
-                )
+            _check_lease(s, by, case_id, now, lease)
+            check_state(case_id, case.status, action)
+            behalf = _on_behalf(s, by, case, action, for_unit)
             values, details = prepare(s, case) if prepare else ({}, {})
+            details.update(behalf)
             rows = details.pop("_rows", [])
             target = spec.target.value if spec.target else case.status
             before = {k: _json(getattr(case, k)) for k in values}
@@ -241,8 +330,8 @@ def transition(
             values.update(status=target)
             details = {**{k: _json(v) for k, v in details.items()}, "before": before}
             outcome = _write(s, by, case, values, action, reason, details, rows, now)
-    except _Lost:
-        raise _conflict(db, case_id) from None
+    except _Lost as lost:
+        raise _conflict(db, lost.case_id or case_id) from None
     notify("case", [case_id])
     return outcome
 
@@ -362,9 +451,23 @@ def reject(db: Database, by: Actor, case_id: int, reason: str, *, expected_versi
 
 
 def merge(
-    db: Database, by: Actor, case_id: int, into: int, *, expected_version: int | None = None, note: str = ""
+    db: Database,
+    by: Actor,
+    case_id: int,
+    into: int,
+    *,
+    expected_version: int | None = None,
+    expected_into_version: int | None = None,
+    note: str = "",
 ) -> Outcome:
-    """Merge a duplicate report into the case it duplicates."""
+    """Merge a duplicate report into the case it duplicates.
+
+    Both cases are locked (in id order) for the action, and the target is checked under the lock: it
+    must not be merged itself or rejected (a closed case may take duplicates: a late report of a solved
+    problem is linked to it). So no chain of merges can form a cycle, and two
+    seats merging two reports into each other leave exactly one of them open; the loser is told who
+    changed its target when it said which version of the target it saw (``expected_into_version``).
+    """
 
     def prepare(s: Session, case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
         if into == case.id:
@@ -372,6 +475,8 @@ def merge(
         target = s.get(Case, into)
         if target is None:
             raise ValidationError(tr("There is no case {id} to merge into.", id=into), {"into": tr("unknown case")})
+        if expected_into_version is not None and target.version != expected_into_version:
+            raise _Lost(into)
         if target.status == State.MERGED:
             raise ValidationError(
                 tr(
@@ -388,17 +493,29 @@ def merge(
             )
         return {"merged_into_id": into}, {"into": into}
 
-    return transition(db, by, case_id, "merge", reason=note, expected_version=expected_version, prepare=prepare)
+    return transition(
+        db, by, case_id, "merge", reason=note, expected_version=expected_version, prepare=prepare, lock=(into,)
+    )
 
 
-def return_case(db: Database, by: Actor, case_id: int, reason: str, *, expected_version: int | None = None) -> Outcome:
+def return_case(
+    db: Database,
+    by: Actor,
+    case_id: int,
+    reason: str,
+    *,
+    expected_version: int | None = None,
+    for_unit: str | None = None,
+) -> Outcome:
     """The unit says the case is not theirs; it goes back to the operator queue."""
-    return transition(db, by, case_id, "return", reason=reason, expected_version=expected_version)
+    return transition(db, by, case_id, "return", reason=reason, expected_version=expected_version, for_unit=for_unit)
 
 
-def acknowledge(db: Database, by: Actor, case_id: int, *, expected_version: int | None = None) -> Outcome:
+def acknowledge(
+    db: Database, by: Actor, case_id: int, *, expected_version: int | None = None, for_unit: str | None = None
+) -> Outcome:
     """The unit acknowledges the case (签收)."""
-    return transition(db, by, case_id, "acknowledge", expected_version=expected_version)
+    return transition(db, by, case_id, "acknowledge", expected_version=expected_version, for_unit=for_unit)
 
 
 def handle(
@@ -409,6 +526,7 @@ def handle(
     photos: list[str] | None = None,
     *,
     expected_version: int | None = None,
+    for_unit: str | None = None,
 ) -> Outcome:
     """The unit reports its result (text and photo references)."""
     if not (result or "").strip():
@@ -420,7 +538,9 @@ def handle(
             {"photos": list(photos or [])},
         )
 
-    return transition(db, by, case_id, "handle", reason=result, expected_version=expected_version, prepare=prepare)
+    return transition(
+        db, by, case_id, "handle", reason=result, expected_version=expected_version, prepare=prepare, for_unit=for_unit
+    )
 
 
 def _limit(text: str) -> Limit:
@@ -431,7 +551,14 @@ def _limit(text: str) -> Limit:
 
 
 def request_extension(
-    db: Database, by: Actor, case_id: int, limit: str, reason: str, *, expected_version: int | None = None
+    db: Database,
+    by: Actor,
+    case_id: int,
+    limit: str,
+    reason: str,
+    *,
+    expected_version: int | None = None,
+    for_unit: str | None = None,
 ) -> Outcome:
     """The unit asks for more time (延期); a shift lead decides."""
     extra = _limit(limit)
@@ -451,7 +578,14 @@ def request_extension(
         return {}, {"limit": str(extra), "_rows": [row]}
 
     return transition(
-        db, by, case_id, "request_extension", reason=reason, expected_version=expected_version, prepare=prepare
+        db,
+        by,
+        case_id,
+        "request_extension",
+        reason=reason,
+        expected_version=expected_version,
+        prepare=prepare,
+        for_unit=for_unit,
     )
 
 
@@ -586,7 +720,8 @@ def undo(db: Database, by: Actor, case_id: int, window: timedelta = UNDO_WINDOW)
     now = utcnow()
     try:
         with db.write() as s:
-            case = s.get(Case, case_id)
+            locked = _lock(s, case_id)
+            case = locked[case_id][0] if case_id in locked else None
             if case is None:
                 raise NotFoundError(tr("There is no case {id}.", id=case_id))
             _check_lease(s, by, case_id, now)  # another seat's hold on the case counts for undo too

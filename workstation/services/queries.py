@@ -12,9 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workstation.domain.channels import CHANNELS
 from workstation.domain.lifecycle import State
-from workstation.i18n import state_label, tr
+from workstation.i18n import channel_label, state_label, tr
 from workstation.models import Case, CaseEvent, CaseUnit, Community, ExtensionRequest, Grid, Street
 from workstation.services.calendar import calendar_from
 from workstation.services.errors import NotFoundError, ValidationError
@@ -48,7 +47,7 @@ def _row(
         "status_label": state_label(case.status),
         "priority": case.priority,
         "channel": case.channel,
-        "channel_label": CHANNELS.get(case.channel, case.channel),
+        "channel_label": channel_label(case.channel),
         "external_id": case.external_id,
         "text": case.text,
         "address": case.address,
@@ -83,12 +82,20 @@ def _row(
     }
 
 
+def who_acted(actor: str, details: dict[str, Any]) -> str:
+    """Who an event names: the user, or "recorded by the user for the unit" for a unit's phoned-in answer."""
+    name = tr("system") if actor == "system" else actor
+    unit = details.get("for_unit_name") or details.get("for_unit")
+    return tr("recorded by {actor} for {unit}", actor=name, unit=unit) if unit else name
+
+
 def _history(s: Session, case_id: int, tz: tzinfo) -> list[dict[str, Any]]:
     events = s.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id))
     return [
         {
             "at": _iso(e.at, tz),
             "actor": e.actor,
+            "who": who_acted(e.actor, e.details),
             "role": e.actor_role,
             "action": e.action,
             "from": e.from_state,

@@ -11,6 +11,8 @@ from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
 
 from workstation.domain.lifecycle import RUNNING, State
 from workstation.domain.privacy import mask_phone
+from workstation.domain.reasons import reason_text
+from workstation.formatting import duration
 from workstation.i18n import action_label, state_label, tr
 from workstation.models import utcnow
 from workstation.services import photos
@@ -95,7 +97,7 @@ class CasePanel(QWidget):
                 text, state = (
                     tr(
                         "⚠ OVERDUE by {left} — deadline {when}",
-                        left=left.lstrip("-"),
+                        left=duration((now - deadline).total_seconds()),
                         when=deadline.strftime("%m-%d %H:%M"),
                     ),
                     "overdue",
@@ -164,6 +166,22 @@ class CasePanel(QWidget):
             )
         if c.get("result"):
             rows.append((tr("Result"), _esc(c["result"])))
+        for req in (x for x in c.get("extensions", []) if x["status"] == "pending"):
+            rows.append(
+                (
+                    tr("Extension asked"),
+                    _esc(
+                        tr(
+                            "{limit} more, asked by {who}: {reason}",
+                            limit=req["limit"],
+                            who=req["requested_by"],
+                            reason=req["reason"],
+                        )
+                    )
+                    + " · "
+                    + _esc(tr("a shift lead decides (e)")),
+                )
+            )
         if c.get("merged_into"):
             rows.append((tr("Merged into"), _esc(c["merged_into"])))
         taken = ""
@@ -185,9 +203,9 @@ class CasePanel(QWidget):
         history = "".join(
             f"<tr><td style='color:#555;white-space:nowrap'>{_esc((e['at'] or '')[5:16].replace('T', ' '))}</td>"
             f"<td style='padding:0 8px'><b>{_esc(action_label(e['action']))}</b></td>"
-            f"<td>{_esc(tr('system') if e['actor'] == 'system' else e['actor'])}</td>"
+            f"<td>{_esc(e['who'])}</td>"
             f"<td>{_esc(state_label(e['to']))}</td>"
-            f"<td style='color:#333'>{_esc(e['reason']) if e['reason'] else ''}</td></tr>"
+            f"<td style='color:#333'>{_esc(reason_text(e['reason']))}</td></tr>"
             for e in c.get("history", [])
         )
         return (

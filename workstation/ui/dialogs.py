@@ -87,8 +87,8 @@ class FirstAdminDialog(_Form):
         super().__init__(
             tr("First run: create the administrator"),
             tr(
-                "This database has no users yet. Create the administrator; the administrator then adds the operators, "
-                "shift leads and station staff with `workstation user add` (see the README)."
+                "This database has no users yet. Create the administrator; the administrator's window opens next, "
+                "where you add the operators, shift leads and station staff (n) and set the working calendar."
             ),
             parent,
         )

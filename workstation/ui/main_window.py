@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy import select
 
 from workstation.commands.keymap import Keymap
+from workstation.domain.lifecycle import Role
 from workstation.i18n import role_label, tr
 from workstation.models import SavedFilter
 from workstation.services import photos
@@ -39,6 +40,7 @@ from workstation.storage.db import Database
 from workstation.ui.actions import build_actions
 from workstation.ui.case_panel import CasePanel
 from workstation.ui.layout import restore_layout, save_layout
+from workstation.ui.lead_actions import LeadActions
 from workstation.ui.live import Live
 from workstation.ui.photo_view import PhotoViewer
 from workstation.ui.pickers import PickItem
@@ -46,6 +48,7 @@ from workstation.ui.queue_model import COLUMNS, QueueModel
 from workstation.ui.seat_window import SeatWindow
 from workstation.ui.table_pane import EmptyTableView
 from workstation.ui.triage import Triage
+from workstation.ui.unit_answers import UnitAnswers
 
 
 class Extension(Protocol):
@@ -77,7 +80,11 @@ class MainWindow(SeatWindow):
         self.seat = seat or f"{actor.name}@seat"
         self.demo = demo
         self.extensions = list(extensions)
-        self.scopes = {"desk"} | {ext.scope for ext in self.extensions}
+        # 督办, 挂账, extensions…: a shift lead's, and a trainer's while teaching (the services refuse a
+        # trainer outside demo mode, so the window does not offer them there)
+        leading = actor.role == Role.LEAD or (actor.role == Role.TRAINER and demo)
+        leads = {"lead"} if leading else set()
+        self.scopes = {"desk"} | leads | {ext.scope for ext in self.extensions}
         self.current_picker = None
         self.photo_viewer: PhotoViewer | None = None
         self.keystrokes: dict[int, int] = {}
@@ -86,6 +93,8 @@ class MainWindow(SeatWindow):
         self.filter = q.QueueFilter(queue="new", actor=actor.name)
         self.model = QueueModel(db, self.filter, self)
         self.triage = Triage(self)
+        self.lead = LeadActions(self)  # kept: Qt holds only weak references to the handlers' objects
+        self.unit_answers = UnitAnswers(self)
         self._build()
         handlers = self._handlers()
         for ext in self.extensions:
@@ -188,6 +197,7 @@ class MainWindow(SeatWindow):
         bar.addWidget(self.message, 1)
         bar.addPermanentWidget(self.counts_label)
         bar.addPermanentWidget(self.connection_label)
+        self.add_audit_mark(bar)
         self.table.setFocus()
 
     def _handlers(self) -> dict[str, Any]:
@@ -201,13 +211,14 @@ class MainWindow(SeatWindow):
             "case.verify": t.verify,
             "case.close": t.close,
             "case.rework": t.rework,
-            "case.extension": t.extension,
             "case.undo": t.undo,
             "case.photos": lambda: self.open_photos(),
+            **self.lead.handlers(),
+            **self.unit_answers.handlers(),
             "queue.next": lambda: self.move_selection(1),
             "queue.previous": lambda: self.move_selection(-1),
             "queue.search": self.focus_search,
-            **{f"queue.{k}": (lambda k=k: self.show_queue(k)) for k in q.QUEUES},
+            **{f"queue.{k}": (lambda _checked=False, k=k: self.show_queue(k)) for k in q.QUEUES},
             "queue.save_filter": self.save_filter,
             "queue.saved_filters": self.open_saved_filter,
             "queue.export": self.export,

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from workstation.domain.lifecycle import N_
 from workstation.i18n import tr
 from workstation.intake import outbox
+from workstation.intake.outbox import KIND_NAMES, STATUS_NAMES
 from workstation.models import OutboxMessage
 from workstation.services.errors import WorkstationError
 from workstation.storage.db import Database
@@ -29,14 +30,7 @@ if TYPE_CHECKING:
     from workstation.ui.main_window import MainWindow
 
 SENT_SHOWN = 200
-STATUS_NAMES = {"pending": N_("pending"), "sent": N_("sent"), "failed": N_("failed")}
 STATUS_COLOURS = {"pending": "#8a5a00", "sent": "#1b5e20", "failed": "#b71c1c"}
-KIND_NAMES = {
-    "dispatch_order": N_("Dispatch order"),
-    "withdrawal": N_("Withdrawal"),
-    "status_change": N_("Status change"),
-    "open311_update": N_("Open311 update"),
-}
 COLUMNS = [
     ("status", N_("Status")),
     ("target", N_("Target")),

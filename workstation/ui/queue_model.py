@@ -17,9 +17,9 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor
 from sqlalchemy import select
 
-from workstation.domain.channels import CHANNELS
+from workstation import formatting
 from workstation.domain.lifecycle import N_, RUNNING, State
-from workstation.i18n import state_label, tr
+from workstation.i18n import channel_label, state_label, tr
 from workstation.models import Grid, utcnow
 from workstation.services import queue as q
 from workstation.services.calendar import calendar_from
@@ -61,18 +61,8 @@ class Row:
 
 
 def countdown(deadline: datetime, now: datetime) -> str:
-    """A short, signed time left: ``1h05m``, ``-25m``."""
-    seconds = int((deadline - now).total_seconds())
-    sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    if days:
-        return f"{sign}{days}d{hours:02d}h"
-    if hours:
-        return f"{sign}{hours}h{minutes:02d}m"
-    return f"{sign}{minutes}m{rest % 60:02d}s"
+    """The time left to a deadline in words, or how long it is overdue (see :mod:`workstation.formatting`)."""
+    return formatting.countdown(deadline, now)
 
 
 def urgency_of(row: Row, now: datetime) -> str:
@@ -239,7 +229,7 @@ class QueueModel(QAbstractTableModel):
         if column == "status":
             return state_label(row.status)
         if column == "channel":
-            return CHANNELS.get(row.channel, row.channel)
+            return channel_label(row.channel)
         if column == "text":
             return row.text.replace("\n", " ")
         if column == "grid":
@@ -250,7 +240,7 @@ class QueueModel(QAbstractTableModel):
             if row.deadline is None:
                 return "—"
             state = urgency_of(row, now)
-            mark = {"overdue": tr("⚠ OVERDUE"), "near": tr("⏳ due soon")}.get(state, "")
+            mark = {"overdue": "⚠", "near": tr("⏳ due soon")}.get(state, "")  # the countdown says "overdue"
             left = (
                 countdown(row.deadline, now)
                 if State(row.status) in RUNNING

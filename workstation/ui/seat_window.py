@@ -10,13 +10,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDialog, QLabel, QMainWindow, QTableView
+from PySide6.QtWidgets import QDialog, QLabel, QMainWindow, QStatusBar, QTableView
 
 from workstation import __version__
 from workstation.commands.keymap import Keymap
-from workstation.commands.registry import all_commands
+from workstation.commands.registry import MENUS, all_commands
 from workstation.i18n import tr
+from workstation.services.actors import Actor
 from workstation.storage.db import Database
+from workstation.ui.audit_mark import AuditMark, add_audit_mark
 from workstation.ui.pickers import Picker, PickItem
 
 
@@ -25,12 +27,18 @@ class SeatWindow(QMainWindow):
 
     key_mode = "queue"  # the keymap mode of the window's main list
     db: Database
+    actor: Actor
     keymap: Keymap
     scopes: set[str]
     table: QTableView
     message: QLabel
     actions_by_id: dict[str, QAction]
     current_picker: QDialog | None = None
+    audit_mark: AuditMark | None = None
+
+    def add_audit_mark(self, bar: QStatusBar) -> None:
+        """Administrators: the history's verification mark, checked in the background after sign-in."""
+        self.audit_mark = add_audit_mark(bar, self.db, self.actor)
 
     def pick(self, title: str, items: Sequence[PickItem], **options: Any) -> Any:
         """Run a picker; the chosen key, or None when it was closed. The keyboard returns to the list."""
@@ -48,7 +56,9 @@ class SeatWindow(QMainWindow):
         items = []
         for command in all_commands(self.scopes):
             keys = ", ".join(self.keymap.keys_for(command.id, self.key_mode))
-            items.append(PickItem(command.id, tr(command.title), keys or command.id, (command.id, keys)))
+            where = tr(MENUS[command.menu]).replace("&", "") if command.menu in MENUS else ""
+            # without a key, the menu it is in (the id still matches when typed, but is not shown)
+            items.append(PickItem(command.id, tr(command.title), keys or where, (command.id, keys)))
         chosen = self.pick(tr("Command palette"), items)
         if chosen:
             self.actions_by_id[chosen].trigger()

@@ -18,6 +18,8 @@ QLabel#countdown[state="running"] { background: #e8f5e9; color: #1b5e20; }
 QLabel#countdown[state="overdue"] { background: #ffebee; color: #b71c1c; font-weight: bold; }
 QLabel#demoBanner { background: #ff6f00; color: white; font-weight: bold; font-size: 15px; padding: 4px; }
 QLabel#message[error="true"] { color: #b71c1c; font-weight: bold; }
+QLabel#auditMark { padding: 0 6px; color: #1b5e20; }
+QLabel#auditMark[error="true"] { background: #b71c1c; color: white; font-weight: bold; }
 QLabel#formError { color: #b71c1c; }
 QLabel#connection[online="false"] { color: #b71c1c; font-weight: bold; }
 QLabel#intake { padding: 0 6px; }

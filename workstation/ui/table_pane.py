@@ -296,3 +296,15 @@ def say(label: QLabel, text: str, error: bool = False) -> None:
     label.setProperty("error", error)
     label.style().unpolish(label)
     label.style().polish(label)
+
+
+def export_csv(model: RowsModel, path: str) -> int:
+    """Write the rows shown (filter applied), as they read on screen, to a CSV file Excel opens; returns the count."""
+    import csv
+
+    with open(path, "w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow([tr(title) for _, title in model.columns])
+        for row in model.shown:
+            writer.writerow([model.text(row, key) for key, _ in model.columns])
+    return len(model.shown)

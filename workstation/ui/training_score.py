@@ -27,9 +27,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workstation import formatting
 from workstation.domain.lifecycle import N_
 from workstation.i18n import tr
 from workstation.services.export_cells import SafeCsvWriter
+from workstation.ui.training_inject import REJECT_LABELS
 
 OUTCOMES = {
     "rejected": N_("rejected"),
@@ -41,17 +43,8 @@ OUTCOMES = {
 
 
 def duration_text(seconds: float | None) -> str:
-    """Seconds as ``1 min 35 s`` (``—`` when there is nothing to show)."""
-    if seconds is None:
-        return "—"
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return tr("{h} h {m} min", h=hours, m=minutes)
-    if minutes:
-        return tr("{m} min {s} s", m=minutes, s=secs)
-    return tr("{s} s", s=secs)
+    """Seconds as ``1 min 35 s`` / ``1分35秒`` (``—`` when there is nothing to show)."""
+    return formatting.duration(seconds)
 
 
 def _share(part: dict[str, Any]) -> str:
@@ -120,7 +113,8 @@ def summary_rows(score: dict[str, Any]) -> list[tuple[str, str]]:
 def expected_text(expected: dict[str, Any]) -> str:
     """An answer as a short line: ``file 0707 → CG``, ``reject (vague)``, ``merge into r1``."""
     if expected.get("reject"):
-        return tr("reject ({why})", why=expected["reject"])
+        why = expected["reject"]
+        return tr("reject ({why})", why=tr(REJECT_LABELS[why]) if why in REJECT_LABELS else why)
     if expected.get("merge"):
         return tr("merge into {key}", key=expected["merge"])
     unit = f" → {expected['unit']}" if expected.get("unit") else ""

@@ -13,6 +13,8 @@ from sqlalchemy import select
 
 from workstation.assist.categories import suggest_categories
 from workstation.assist.duplicates import merge_candidates
+from workstation.domain.reasons import REJECT_REASONS, REWORK_REASONS
+from workstation.formatting import limit_text
 from workstation.i18n import tr
 from workstation.models import Case, Category, Unit
 from workstation.services import lifecycle as lc
@@ -23,21 +25,6 @@ from workstation.ui.pickers import PickItem
 
 if TYPE_CHECKING:
     from workstation.ui.main_window import MainWindow
-
-REJECT_REASONS = [
-    "Insufficient information: the place or the problem cannot be determined",
-    "Out of scope: not a matter for the grid-governance platform",
-    "Not confirmed on site: the problem does not exist",
-    "Already solved before dispatch",
-    "Abusive or malicious report",
-    "Duplicate without a case to merge into",
-]
-REWORK_REASONS = [
-    "The closure standard is not met on site",
-    "The result report has no photos or they do not show the site",
-    "The problem came back",
-]
-
 
 class Triage:
     """Runs the case commands for a window."""
@@ -80,7 +67,10 @@ class Triage:
         seen = {sug.code for sug in suggestions}
         items += [
             PickItem(
-                c.code, f"{c.code} {c.name}", f"{c.major_name} · {c.time_limit}", (c.code, c.major_name, *c.keywords)
+                c.code,
+                f"{c.code} {c.name}",
+                f"{c.major_name} · {limit_text(c.time_limit)}",
+                (c.code, c.major_name, *c.keywords),
             )
             for c in cats
             if c.code not in seen
@@ -203,8 +193,10 @@ class Triage:
             return
         candidates = merge_candidates(self.w.db, case["id"])
         items = []
+        seen: dict[int, int] = {}  # the version of each candidate shown: a target changed since is a conflict
         for cand in candidates:
             other = get_case(self.w.db, cand.case_id, history=False)
+            seen[cand.case_id] = other["version"]
             items.append(
                 PickItem(
                     cand.case_id,
@@ -229,7 +221,14 @@ class Triage:
             return
         if self._run(
             case,
-            lambda: lc.merge(self.w.db, self.w.actor, case["id"], into, expected_version=case["version"]),
+            lambda: lc.merge(
+                self.w.db,
+                self.w.actor,
+                case["id"],
+                into,
+                expected_version=case["version"],
+                expected_into_version=seen.get(into),
+            ),
             tr("Case #{id} merged into #{into}.", id=case["id"], into=into),
         ):
             self.w.refresh(keep=case["id"], advance=True)
@@ -269,32 +268,6 @@ class Triage:
             tr("Case #{id} sent back for rework.", id=case["id"]),
         ):
             self.w.refresh(keep=case["id"], advance=True)
-
-    def extension(self) -> None:
-        """``e``: a shift lead approves or refuses the pending extension request."""
-        case = self._case()
-        if case is None:
-            return
-        pending = [x for x in case.get("extensions", []) if x["status"] == "pending"]
-        if not pending:
-            self.w.notify(tr("Case #{id} has no extension request waiting.", id=case["id"]), error=True)
-            return
-        req = pending[0]
-        detail = tr(
-            "{limit} more, asked by {who}: {reason}", limit=req["limit"], who=req["requested_by"], reason=req["reason"]
-        )
-        choice = self.w.pick(
-            tr("Extension for case #{id}", id=case["id"]),
-            [PickItem(True, tr("Approve"), detail), PickItem(False, tr("Refuse"), detail)],
-        )
-        if choice is not None and self._run(
-            case,
-            lambda: lc.decide_extension(
-                self.w.db, self.w.actor, case["id"], bool(choice), expected_version=case["version"]
-            ),
-            tr("Extension decided for case #{id}.", id=case["id"]),
-        ):
-            self.w.refresh(keep=case["id"], advance=False)
 
     def undo(self) -> None:
         """``Ctrl+Z``: undo this seat's last action, within 30 seconds."""

@@ -199,7 +199,8 @@ class CareActions:
             except WorkstationError as exc:
                 self.w.notify(exc.message, error=True)
             return
-        items = [PickItem(key, tr(label), key, (key,)) for key, label in care_privacy.REVEALABLE.items()]
+        # the label only: the field id still matches when typed, but is not shown
+        items = [PickItem(key, tr(label), "", (key,)) for key, label in care_privacy.REVEALABLE.items()]
         field = self.w.pick(tr("Reveal which field of {name}?", name=page["name"]), items)
         if not field:
             return

@@ -162,7 +162,7 @@ class StationWindow(SeatWindow):
         outer.addWidget(self.work_area, 1)
         self.setCentralWidget(central)
 
-        self.user_label = QLabel(f"{self.actor.display_name or self.actor.name} · {self.actor.role}")
+        self.user_label = QLabel(f"{self.actor.display_name or self.actor.name} · {role_label(self.actor.role)}")
         self.user_label.setObjectName("user")
         self.community_label = QLabel()
         self.community_label.setObjectName("community")
@@ -178,6 +178,7 @@ class StationWindow(SeatWindow):
         bar.addWidget(self.message, 1)
         bar.addPermanentWidget(self.counts_label)
         bar.addPermanentWidget(self.connection_label)
+        self.add_audit_mark(bar)
         self.table.setFocus()
 
     def _handlers(self) -> dict[str, Any]:

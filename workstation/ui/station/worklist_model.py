@@ -13,6 +13,7 @@ from typing import Any, Final
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
+from workstation.domain.care import schedule_reason as reason_text
 from workstation.domain.lifecycle import N_
 from workstation.i18n import tr
 
@@ -43,13 +44,6 @@ COLOURS: Final = {
     "scheduled": ("#455a64", ""),
     "none": ("#757575", ""),
 }
-REASONS: Final = {
-    "first": N_("first visit since joining the group"),
-    "interval": N_("every {days} days after the last visit"),
-    "override": N_("date set at the last visit"),
-    "urgent": N_("major change: visit within 24 hours"),
-    "campaign": N_("visit campaign"),
-}
 
 
 def state_of(row: dict[str, Any]) -> str:
@@ -67,12 +61,6 @@ def short_time(value: str | None, *, with_time: bool = False) -> str:
     return value[5:16].replace("T", " ") if with_time else value[:10]
 
 
-def reason_text(row: dict[str, Any]) -> str:
-    """Why the person is due then, in words."""
-    reason = row.get("reason")
-    if reason not in REASONS:
-        return ""
-    return tr(REASONS[reason], days=row.get("interval_days") or "-")
 
 
 def matches(row: dict[str, Any], words: Sequence[str]) -> bool:

@@ -1,0 +1,186 @@
+"""The hash chain sealed onto every append-only entry: history, visits, unit responses and reveals.
+
+Each entry of a chained table carries its position in its chain (``chain_seq``, from 1) and
+``chain_hash = sha256(previous hash | position | the entry's content)``. The content is every column
+but the surrogate id and the hash itself, written as canonical JSON (sorted keys, UTC instants,
+absent NULLs, so a column added later as NULL does not change old hashes). ``audit_heads`` keeps the
+newest position and hash of every chain, so an entry removed from the end shows too.
+
+Chains: the history is one chain per case (``case:<id>``); its writers already hold the case's row
+lock (the lifecycle's guarded update), so a per-case chain costs no extra serialisation. Visits,
+unit responses and reveals are one chain per table; a writer locks the head row (``SELECT … FOR
+UPDATE`` on PostgreSQL; SQLite's immediate write transaction already serialises).
+
+Every ORM insert is sealed by a ``before_insert`` hook; bulk inserts (``insert(Table)`` with many
+rows) call :func:`seal_rows` first. :mod:`workstation.services.audit` verifies.
+
+Changing a chained table: a new column must be nullable with no server default (old rows read it as
+NULL, which the content leaves out, so their hashes still hold); renaming or retyping a column, or
+filling it in old rows, changes their content and needs a migration that re-seals them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import Connection, String, Table, bindparam, event, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, Mapper, mapped_column
+
+from workstation.models.base import Base
+from workstation.models.care import CareReveal, CareVisit
+from workstation.models.case import CaseEvent
+from workstation.models.intake import UnitResponse
+
+GENESIS = "0" * 64
+HASH_COLUMNS = ("chain_seq", "chain_hash")
+
+
+class AuditHead(Base):
+    """The newest entry of one chain: its position and hash."""
+
+    __tablename__ = "audit_heads"
+    chain: Mapped[str] = mapped_column(String(60), primary_key=True)
+    seq: Mapped[int]
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+def _case_chain(values: Mapping[str, Any]) -> str:
+    return f"case:{values['case_id']}"
+
+
+# table name -> (model, the chain an entry belongs to, columns that are not content)
+CHAINED: dict[str, tuple[type[Base], Callable[[Mapping[str, Any]], str], tuple[str, ...]]] = {
+    "case_events": (CaseEvent, _case_chain, ("id",)),
+    "care_visits": (CareVisit, lambda _values: "care_visits", ("id",)),
+    "care_reveals": (CareReveal, lambda _values: "care_reveals", ("id",)),
+    "unit_responses": (UnitResponse, lambda _values: "unit_responses", ()),
+}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return _plain(value.value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def content(table: Table, values: Mapping[str, Any], skip: Iterable[str]) -> bytes:
+    """The canonical bytes of an entry: every non-NULL column but the skipped ones and the hash."""
+    left_out = {*skip, "chain_hash", "chain_seq"}
+    data = {c.name: _plain(values.get(c.name)) for c in table.columns if c.name not in left_out}
+    data = {k: v for k, v in data.items() if v is not None}
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def entry_hash(previous: str, seq: int, body: bytes) -> str:
+    """The hash of the entry at position ``seq`` after the entry whose hash is ``previous``."""
+    return hashlib.sha256(f"{previous}|{seq}|".encode() + body).hexdigest()
+
+
+def _with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    """Fill the client-side column defaults the insert would apply, so the hash sees them."""
+    for column in table.columns:
+        if values.get(column.name) is not None or column.default is None or column.primary_key:
+            continue
+        default: Any = column.default
+        if default.is_scalar:
+            values[column.name] = default.arg
+        elif default.is_callable:
+            values[column.name] = default.arg(None)
+    return values
+
+
+def _heads(conn: Connection, chains: list[str]) -> dict[str, tuple[int, str]]:
+    """The heads of these chains, locked; a chain without one gets its start (position 0) first."""
+    heads: Table = AuditHead.__table__  # type: ignore[assignment]
+    found: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(chains), 500):
+        part = chains[start : start + 500]
+        query = select(AuditHead.chain, AuditHead.seq, AuditHead.hash).where(AuditHead.chain.in_(part))
+        query = query.order_by(AuditHead.chain).with_for_update()
+        have = {chain: (seq, value) for chain, seq, value in conn.execute(query)}
+        missing = [c for c in part if c not in have]
+        if missing:
+            starts = [{"chain": c, "seq": 0, "hash": GENESIS} for c in missing]
+            dialect = conn.dialect.name
+            if dialect in ("postgresql", "sqlite"):
+                insert = pg_insert if dialect == "postgresql" else sqlite_insert
+                conn.execute(insert(heads).on_conflict_do_nothing(index_elements=["chain"]), starts)
+            else:
+                conn.execute(heads.insert(), starts)
+            have.update({chain: (seq, value) for chain, seq, value in conn.execute(query)})
+        found.update(have)
+    return found
+
+
+def seal_rows(conn: Connection, table_name: str, rows: list[dict[str, Any]]) -> None:
+    """Give each row (dicts about to be inserted, in this order) its chain position and hash.
+
+    Fills the rows' column defaults and moves the heads of their chains, in the caller's transaction.
+    """
+    model, chain_of, skip = CHAINED[table_name]
+    table: Table = model.__table__  # type: ignore[assignment]
+    chains = [chain_of(_with_defaults(table, row)) for row in rows]
+    if len(rows) == 1 and conn.dialect.name == "postgresql" and _advance(conn, chains[0], rows[0], table, skip):
+        return
+    known = _heads(conn, sorted(set(chains)))
+    heads = dict(known)
+    for row, chain in zip(rows, chains, strict=True):
+        seq, previous = heads.get(chain, (0, GENESIS))
+        row["chain_seq"] = seq + 1
+        row["chain_hash"] = entry_hash(previous, seq + 1, content(table, row, skip))
+        heads[chain] = (seq + 1, row["chain_hash"])
+    moved = [{"c": c, "seq": s, "hash": h} for c, (s, h) in heads.items() if known[c] != (s, h)]
+    if moved:
+        conn.execute(
+            update(AuditHead)
+            .where(AuditHead.chain == bindparam("c"))
+            .values(seq=bindparam("seq"), hash=bindparam("hash")),
+            moved,
+        )
+
+
+# One entry on PostgreSQL: lock the head, hash and move it in one round trip (the same hash as
+# entry_hash: sha256 of "previous|position|" followed by the content).
+_ADVANCE = text(
+    "UPDATE audit_heads SET seq = seq + 1, "
+    "hash = encode(sha256(convert_to(hash || '|' || (seq + 1)::text || '|', 'UTF8') || :body), 'hex') "
+    "WHERE chain = :chain RETURNING seq, hash"
+)
+
+
+def _advance(conn: Connection, chain: str, row: dict[str, Any], table: Table, skip: Iterable[str]) -> bool:
+    """Seal one row by moving its chain's head in the database; False when the chain has no head yet."""
+    moved = conn.execute(_ADVANCE, {"chain": chain, "body": content(table, row, skip)}).first()
+    if moved is None:
+        return False
+    row["chain_seq"], row["chain_hash"] = moved
+    return True
+
+
+def _seal_one(_mapper: Mapper[Any], conn: Connection, target: Any) -> None:
+    table: Table = target.__table__
+    values = {c.name: getattr(target, c.key, None) for c in table.columns}
+    seal_rows(conn, table.name, [values])
+    for column in table.columns:
+        keep = column.name not in HASH_COLUMNS and getattr(target, column.key, None) is not None
+        if not keep and values.get(column.name) is not None:
+            setattr(target, column.key, values[column.name])
+
+
+for _model, _chain, _skip in CHAINED.values():
+    event.listen(_model, "before_insert", _seal_one)

@@ -1,0 +1,1 @@
+"""The administrator's window: users, the working calendar and the service mappings."""
