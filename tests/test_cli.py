@@ -315,9 +315,12 @@ def test_report_add_reads_a_byte_order_mark_and_refuses_other_encodings(cli, use
     with_bom.write_bytes(b"\xef\xbb\xbf" + json.dumps(article_report(), ensure_ascii=False).encode() + b"\n")
     assert cli("report", "add", str(with_bom), "--as", "op1").out == "line 1: added as case 1\n"
     gbk = tmp_path / "gbk.jsonl"
-    gbk.write_bytes(json.dumps(article_report(external_id="g"), ensure_ascii=False).encode("gbk") + b"\n")
-    out = cli("report", "add", str(gbk), "--as", "op1", code=1)
-    assert out.err.startswith(f"error: {gbk} is not UTF-8 text")
+    lines = [json.dumps(article_report(external_id=x), ensure_ascii=False) for x in ("a", "g", "b")]
+    gbk.write_bytes(lines[0].encode() + b"\n" + lines[1].encode("gbk") + b"\n" + lines[2].encode() + b"\n")
+    out = cli("report", "add", str(gbk), "--as", "op1", code=1)  # the GBK line is refused alone; the next goes in
+    assert out.out == "line 1: added as case 2\nline 3: added as case 3\n"
+    assert out.err.startswith("line 2 refused: line: not UTF-8 text")
+    assert "2 added, 0 already present, 1 refused" in out.err
 
 
 def test_report_add_from_standard_input(cli, users, monkeypatch):

@@ -11,13 +11,26 @@ from sqlalchemy import select
 
 from tests.conftest import article_report, run_cli
 from tests.test_intake_feed import Feed, three_pages
-from tests.test_intake_parsers import SPEC_REQUESTS_JSON, SPEC_REQUESTS_XML, SPEC_SERVICES_JSON
+from tests.test_intake_parsers import SPEC_REQUESTS_JSON as SPEC_JSON
+from tests.test_intake_parsers import SPEC_REQUESTS_XML as SPEC_XML
+from tests.test_intake_parsers import SPEC_SERVICES_JSON
 from workstation.intake.settings import load_settings
 from workstation.intake.targets import set_target
 from workstation.models import Case
 from workstation.resources import resource_path
 from workstation.services import lifecycle as lc
 from workstation.services.reports import add_report
+
+
+def local(doc: str) -> str:
+    """A specification example moved to this district and this decade: San Francisco's 2010 points and
+    times lie outside the territory and the plausible window, and would be quarantined for that."""
+    return (
+        doc.replace("2010-04-", "2026-04-").replace("37.762221815", "31.7369032").replace("-122.4651145", "117.2665624")
+    )
+
+
+SPEC_REQUESTS_JSON, SPEC_REQUESTS_XML = local(SPEC_JSON), local(SPEC_XML)
 
 
 @pytest.fixture(autouse=True)
@@ -46,19 +59,19 @@ def test_open311_file_json_imports_once_and_again_finds_them(db, db_url, capsys,
 
 
 def test_open311_xml_with_sloppy_items_exits_1_naming_each_quarantined(db_url, capsys, tmp_path):
-    sloppy = SPEC_REQUESTS_XML.replace("2010-04-19T06:37:38-08:00", "2010-04-19 06:37:38", 1)
-    sloppy = sloppy.replace("<lat>37.762221815</lat>", "<lat>north</lat>", 1)  # the first request
+    sloppy = SPEC_REQUESTS_XML.replace("2026-04-19T06:37:38-08:00", "2026-04-19 06:37:38", 1)
+    sloppy = sloppy.replace("<lat>31.7369032</lat>", "<lat>north</lat>", 1)  # the first request
     doc = tmp_path / "requests.xml"
     doc.write_text(sloppy)
     code, out, err = run(capsys, db_url, "intake", "open311", str(doc))
     assert code == 1
     assert "quarantined #1 (638344): lat/long: unreadable coordinates" in err
-    assert "quarantined #2 (638349): requested_datetime: 2010-04-19 06:37:38 has no timezone" in err
+    assert "quarantined #2 (638349): requested_datetime: 2026-04-19 06:37:38 has no timezone" in err
     code, out, err = run(capsys, db_url, "intake", "open311", str(doc), "--assume-tz=-08:00")
     assert code == 1 and "638349: new case" in out and "(638344)" in err  # same payload: same quarantine row
     code, out, _ = run(capsys, db_url, "intake", "quarantine", "list")
     assert len(out.splitlines()) == 1 and "638344" in out and "×2" in out  # 638349 went in: its row closed
-    assert "2010-04-14 22:37" in out  # the request's own time (06:37:38-08:00), in the centre's zone
+    assert "2026-04-14 22:37" in out  # the request's own time (06:37:38-08:00), in the centre's zone
 
 
 def test_open311_service_map_and_a_broken_file(db, db_url, capsys, tmp_path):

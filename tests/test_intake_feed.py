@@ -18,6 +18,7 @@ from workstation.intake import status
 from workstation.intake.base import RoundResult
 from workstation.intake.ingest import read_cursor
 from workstation.intake.mappings import list_mappings, set_mapping
+from workstation.intake.open311 import Position
 from workstation.intake.poller import Poller
 from workstation.intake.settings import Retry, Settings, SourceConfig
 from workstation.models import Case, CaseEvent, QuarantinedItem
@@ -424,14 +425,16 @@ def test_open311_polling_maps_service_codes_and_keeps_unmapped_ones_uncategorise
         ("001", "0101"),
         ("002", None),
     }
-    assert requests_seen[0] == {"jurisdiction_id": "baohe"}
+    assert requests_seen[0] == {"jurisdiction_id": "baohe", "page": "1"}
+    # the server does not page: page 2 answers page 1 again, which ends the sweep
+    assert [r["page"] for r in requests_seen] == ["1", "2"]
     assert read_cursor(db, "citizen311") == "2026-06-04T03:00:00Z"
     # the mapping is completed later: later requests of that code arrive categorised
     set_mapping(db, users["admin"], "citizen311", "002", "0201")
     batch[:] = [_request(2, "002", "2026-06-04T11:00:00+08:00"), _request(3, "002", "2026-06-04T12:00:00+08:00")]
     again = p.poll_all()[0]
     assert (again.created, again.existing) == (1, 1)
-    assert requests_seen[1]["start_date"] == "2026-06-04T03:00:00Z"
+    assert requests_seen[2]["updated_after"] == "2026-06-04T02:55:00Z"  # the position less the overlap window
     third = cases(db, "OPEN311")[2]
     assert (third.external_id, third.category_code, third.category_name) == ("citizen311:3", "0201", "非机动车乱停放")
     assert cases(db, "OPEN311")[1].category_code is None  # what came earlier is not rewritten
@@ -462,10 +465,11 @@ def test_open311_xml_endpoint_with_paging_stores_the_cursor_only_after_the_last_
     cfg = source(httpserver, "/v2", name="x311", kind="open311", options={"format": "xml", "page_size": 2})
     first = poller(db, cfg).poll_all()[0]
     assert not first.ok and first.created == 2  # page 1 kept ...
-    assert read_cursor(db, "x311") is None  # ... but the cursor waits for the whole round
+    position = Position.read(read_cursor(db, "x311"))
+    assert (position.since, position.page) == (None, 2)  # the position waits for the whole sweep; page 2 is next
     fail_page_2[0] = False
     second = poller(db, cfg).poll_all()[0]
-    assert second.ok and (second.created, second.existing, second.pages) == (1, 2, 2)
+    assert second.ok and (second.created, second.existing, second.pages) == (1, 0, 1)  # resumed at page 2
     assert read_cursor(db, "x311") == "2026-06-04T05:00:00Z"
     assert [c.external_id for c in cases(db)] == ["x311:13", "x311:12", "x311:11"]
 

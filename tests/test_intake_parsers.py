@@ -209,7 +209,8 @@ def test_spec_requests_parse_into_reports(doc):
     }
     assert (first.service_code, first.service_name) == ("006", "Sidewalk and Curb Issues")
     assert any("no description" in n for n in first.notes)
-    assert any("closed at the source" in n for n in first.notes)
+    assert (first.status, first.status_notes) == ("closed", "Duplicate request.")  # recorded on the case at ingest
+    assert first.updated_at == datetime(2010, 4, 14, 14, 37, 38, tzinfo=UTC)
     assert not any("closed" in n for n in page.items[1].notes)
     # the original payload of each item is kept
     assert "638344" in first.payload and "638349" not in first.payload
@@ -344,6 +345,7 @@ def test_xml_nested_and_repeated_elements_are_noted():
         ("hello", "neither JSON nor XML"),
         ('{"foo": 1}', "expected a list of service requests"),
         ("<foo/>", "unexpected XML document <foo>"),
+        ("<foo><bar>1</bar></foo>", "unexpected XML document <foo>"),
         (
             '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x "boom">]><service_requests>&x;</service_requests>',
             "DTD",

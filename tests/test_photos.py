@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from werkzeug import Request, Response
 
 from tests.conftest import article_report, run_cli
-from tests.test_intake_parsers import SPEC_REQUESTS_JSON
+from tests.test_intake_cli import SPEC_REQUESTS_JSON  # the specification's example, in this district and decade
 from workstation.demo.pictures import picture
 from workstation.i18n import set_language
 from workstation.models import Case, Photo, PhotoBlob, utcnow

@@ -14,6 +14,7 @@ from workstation.services import notices
 from workstation.services.errors import ValidationError
 from workstation.services.queries import get_case
 from workstation.services.reports import add_report
+from workstation.services.territory import territory_bounds
 
 
 def _counts(db) -> tuple[int, int]:
@@ -177,12 +178,18 @@ def test_grid_from_the_point(db):
     assert as_text["grid"] == "S13C01G01"
 
 
-def test_a_point_outside_the_district_is_added_without_a_grid(db):
-    added = add_report(db, article_report(grid=None, lon=116.40, lat=39.90))  # Beijing
+def test_a_point_just_outside_the_district_is_added_without_a_grid_and_a_far_one_is_refused(db):
+    with db.read() as s:
+        _x0, x1, y0, y1 = territory_bounds(s)
+    near = (x1 + 0.05, (y0 + y1) / 2)  # about 5 km east of the last grid: within the margin
+    added = add_report(db, article_report(grid=None, lon=near[0], lat=near[1]))
     case = get_case(db, added.case_id)
     assert added.created and case["status"] == "reported"
     assert (case["grid"], case["grid_name"], case["community"], case["street"]) == (None, None, None, None)
-    assert (case["lon"], case["lat"]) == (116.40, 39.90)
+    assert (case["lon"], case["lat"]) == near
+    with pytest.raises(ValidationError, match="outside the territory") as refused:
+        add_report(db, article_report(external_id="far", grid=None, lon=116.40, lat=39.90))  # Beijing
+    assert set(refused.value.fields) == {"lon"}
 
 
 @pytest.mark.parametrize(

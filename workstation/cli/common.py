@@ -126,7 +126,13 @@ def read_secret(args: argparse.Namespace, prompt: str) -> str:
         ValidationError: no terminal to ask on and no ``--password-stdin``, or standard input ended.
     """
     if getattr(args, "password_stdin", False):
-        line = sys.stdin.readline()
+        # From the byte layer when there is one: the text layer would read ahead past this line, and a
+        # command reading the rest as bytes (report add judges each line's encoding alone) would lose it.
+        buffer = getattr(sys.stdin, "buffer", None)
+        if buffer is not None:
+            line = buffer.readline().decode(getattr(sys.stdin, "encoding", None) or "utf-8", "replace")
+        else:
+            line = sys.stdin.readline()
         if not line:
             raise ValidationError(
                 tr("--password-stdin: standard input ended before the password line."), {"password": tr("required")}

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import requests
@@ -18,7 +19,7 @@ from workstation.i18n import tr
 from workstation.intake import ingest, mappings, outbox, quarantine, status
 from workstation.intake.base import PollContext
 from workstation.intake.formats import decode
-from workstation.intake.items import PageError
+from workstation.intake.items import Page, PageError
 from workstation.intake.open311 import Open311Source
 from workstation.intake.poller import Poller
 from workstation.intake.settings import Retry, Settings, SourceConfig, load_settings
@@ -126,6 +127,9 @@ def _print_quarantined(held: list[tuple[str, int | None, str]]) -> None:
         print(tr("quarantined #{id} ({key}): {reason}", id=qid, key=key, reason=reason), file=sys.stderr)
 
 
+ONE_SHOT_PAGES = 10_000  # ``intake open311 URL`` reads every page up to this many
+
+
 def intake_open311(args: argparse.Namespace) -> int:
     """Import a requests document (URL or file) once; exit 1 if anything was quarantined."""
     db = common.database(args)
@@ -139,17 +143,40 @@ def intake_open311(args: argparse.Namespace) -> int:
     is_url = target.startswith(("http://", "https://"))
     retry = Retry(timeout_s=args.timeout, attempts=3, backoff_s=1.0, backoff_max_s=10.0)
     source = Open311Source(
-        SourceConfig(name=args.source, kind="open311", url=target if is_url else "", retry=retry, options=options)
+        SourceConfig(
+            name=args.source,
+            kind="open311",
+            url=target if is_url else "",
+            retry=retry,
+            options=options,
+            max_pages=ONE_SHOT_PAGES,
+        )
     )
     notes: list[str] = []
+    pages: list[Page] = []
     if is_url:
         ctx = PollContext(db, requests.Session())
-        if target.rstrip("/").endswith((".json", ".xml")):
-            body = source.fetch(ctx, target)
-        else:
+        url = target
+        if not urlsplit(target).path.rstrip("/").endswith((".json", ".xml")):
             notes.extend(source.sync_services(ctx))
-            body = source.fetch(ctx, source.endpoint("requests"))
-        text, problem = decode(body.body, body.content_type)
+            url = source.endpoint("requests")
+        ended = False
+        for _, page, text, problem in source.sweep(ctx, url, {}):
+            if problem is not None:
+                qid = ingest.quarantine_page(db, source.name, source.kind, text, problem)
+                _print_quarantined([(tr("whole document"), qid, problem)])
+                return 1
+            if page is None:
+                ended = True
+            else:
+                pages.append(page)
+        if not ended:
+            notes.append(
+                tr(
+                    "stopped after {n} pages, the server has more: read them with intake run",
+                    n=ONE_SHOT_PAGES,
+                )
+            )
     else:
         try:
             raw = Path(target).read_bytes()
@@ -158,14 +185,15 @@ def intake_open311(args: argparse.Namespace) -> int:
                 tr("Cannot read {path}: {reason}", path=target, reason=exc.strerror or exc), {"file": target}
             ) from None
         text, problem = decode(raw)
-    try:
-        if problem:
-            raise PageError(problem)
-        page = source.parse_page(text)
-    except PageError as exc:
-        qid = ingest.quarantine_page(db, source.name, source.kind, text, exc.message)
-        _print_quarantined([(tr("whole document"), qid, exc.message)])
-        return 1
+        try:
+            if problem:
+                raise PageError(problem)
+            pages.append(source.parse_page(text))
+        except PageError as exc:
+            qid = ingest.quarantine_page(db, source.name, source.kind, text, exc.message)
+            _print_quarantined([(tr("whole document"), qid, exc.message)])
+            return 1
+    page = Page([i for p in pages for i in p.items], None, False, [n for p in pages for n in p.notes])
     stored = source.store(db, page.items)
     held = []
     for item, outcome in zip(page.items, stored.outcomes, strict=True):

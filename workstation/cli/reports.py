@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
-from collections.abc import Iterator
-from typing import IO
+from collections.abc import Iterable, Iterator
+from typing import cast
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from workstation.cli import common
 from workstation.i18n import tr
-from workstation.services.errors import ValidationError
+from workstation.services.errors import ValidationError, WorkstationError
 from workstation.services.masking import masked_input
 from workstation.services.reports import add_report
 
@@ -26,24 +29,39 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.set_defaults(handler=report_add)
 
 
-def _open(path: str) -> IO[str]:
+def _stdin_lines() -> Iterable[bytes]:
+    """Standard input's lines as bytes (its byte layer: a password line before them was read from it too)."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is not None:
+        return cast(Iterable[bytes], buffer)
+    return (line.encode("utf-8", "surrogatepass") for line in sys.stdin)  # a text stream (tests)
+
+
+def _open(path: str) -> Iterable[bytes]:
     if path == "-":
-        return sys.stdin
+        return _stdin_lines()
     try:
-        return open(path, encoding="utf-8-sig")  # a byte-order mark (Windows editors) is not part of line 1
+        return open(path, "rb")
     except OSError as exc:
         raise ValidationError(
             tr("Cannot read {path}: {reason}", path=path, reason=exc.strerror or exc), {"file": path}
         ) from None
 
 
-def _lines(path: str, stream: IO[str]) -> Iterator[tuple[int, str]]:
-    try:
-        yield from enumerate(stream, start=1)
-    except UnicodeDecodeError:
-        raise ValidationError(
-            tr("{path} is not UTF-8 text: save it as UTF-8 and add it again.", path=path), {"file": path}
-        ) from None
+def _lines(stream: Iterable[bytes]) -> Iterator[tuple[int, str | None, bytes]]:
+    """Each line decoded alone: (number, text or None when it is not UTF-8, raw bytes)."""
+    for number, raw in enumerate(stream, start=1):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]  # a byte-order mark (Windows editors) is not part of line 1
+        try:
+            yield number, raw.decode("utf-8"), raw
+        except UnicodeDecodeError:
+            yield number, None, raw
+
+
+def _printable(text: str) -> str:
+    """Text any terminal can take: lone surrogates replaced."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def report_add(args: argparse.Namespace) -> int:
@@ -54,7 +72,12 @@ def report_add(args: argparse.Namespace) -> int:
     added = updated = existing = refused = 0
     progress = common.Progress(tr("reports"))
     try:
-        for number, raw in _lines(args.file, stream):
+        for number, raw, data_bytes in _lines(stream):
+            if raw is None:
+                refused += 1
+                why = {"line": tr("not UTF-8 text: save the file as UTF-8 and add this line again")}
+                _refused(args, number, why, data_bytes.decode("utf-8", "replace"))
+                continue
             if not raw.strip():
                 continue
             try:
@@ -64,9 +87,18 @@ def report_add(args: argparse.Namespace) -> int:
                 refused += 1
                 _refused(args, number, {"json": tr("not valid JSON ({reason})", reason=exc.msg)}, raw)
                 continue
+            except (ValueError, RecursionError) as exc:  # an integer of thousands of digits, nesting too deep
+                refused += 1
+                _refused(args, number, {"json": tr("not valid JSON ({reason})", reason=str(exc)[:100])}, raw)
+                continue
             except ValidationError as exc:
                 refused += 1
                 _refused(args, number, exc.fields or {"report": exc.message}, raw)
+                continue
+            except (SQLAlchemyError, WorkstationError) as exc:  # this line's write failed: the next ones go on
+                refused += 1
+                reason = exc.message if isinstance(exc, WorkstationError) else type(exc).__name__
+                _refused(args, number, {"database": tr("not saved: {reason}", reason=reason)}, raw)
                 continue
             if result.created:
                 added += 1
@@ -88,7 +120,7 @@ def report_add(args: argparse.Namespace) -> int:
             progress.step()
     finally:
         progress.finish()
-        if stream is not sys.stdin:
+        if isinstance(stream, io.IOBase):
             stream.close()
     if updated:
         summary = tr(
@@ -110,8 +142,9 @@ def report_add(args: argparse.Namespace) -> int:
 
 
 def _refused(args: argparse.Namespace, number: int, fields: dict[str, str], raw: str) -> None:
+    fields = {_printable(str(k)): _printable(str(v)) for k, v in fields.items()}
     if args.json:
-        common.emit_json({"line": number, "refused": fields, "input": masked_input(raw.rstrip("\n"))})
+        common.emit_json({"line": number, "refused": fields, "input": _printable(masked_input(raw.rstrip("\n")))})
         return
     reasons = "; ".join(f"{k}: {v}" for k, v in fields.items())
     print(tr("line {n} refused: {reasons}", n=number, reasons=reasons), file=sys.stderr)

@@ -72,6 +72,7 @@ ROLE_NAMES: dict[str, str] = {
 ACTION_NAMES: dict[str, str] = {
     "report": N_("report"),
     "report_update": N_("source update"),  # a re-delivered, changed report (not a user action)
+    "source_status": N_("source status"),  # the source closed or reopened the report (intake.ingest)
     "file": N_("file"),
     "reject": N_("reject"),
     "merge": N_("merge"),

@@ -152,6 +152,7 @@ class Source(ABC):
             credentials=self.config.credentials,
             headers={"Accept": "application/json, application/xml;q=0.9, */*;q=0.1"},
             sleep=ctx.sleep,
+            limits=self.config.limits,
         )
 
     def text_of(self, response: Response) -> str:
@@ -195,6 +196,15 @@ class CursorSource(Source):
             try:
                 text = self.text_of(response)
                 page = self.parse_page(text)
+                limit = self.config.limits.max_items_per_page
+                if len(page.items) > limit:
+                    raise PageError(
+                        tr(
+                            "the page lists {n} entries, more than the limit of {limit} (limits.max_items_per_page)",
+                            n=len(page.items),
+                            limit=limit,
+                        )
+                    )
                 if page.has_more and (page.next_cursor is None or page.next_cursor == cursor):
                     raise PageError(tr("has_more is true but next_cursor does not move on: the feed would loop"))
             except PageError as exc:

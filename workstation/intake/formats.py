@@ -9,6 +9,7 @@ without defusedxml.
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import re
@@ -45,16 +46,25 @@ def decode(body: bytes, content_type: str = "") -> tuple[str, str | None]:
     if body.startswith(b"\xef\xbb\xbf"):
         body, charset = body[3:], "utf-8"
     try:
-        return body.decode(charset), None
+        if not getattr(codecs.lookup(charset), "_is_text_encoding", True):
+            raise LookupError(charset)  # base64, zlib, rot13...: not a character set
     except LookupError:
-        return body.decode("utf-8", "replace"), tr("unknown character set {name}", name=charset)
+        return body.decode("utf-8", "replace"), tr("unknown character set {name}", name=clip(charset, 40))
+    try:
+        return body.decode(charset), None
     except UnicodeDecodeError as exc:
-        return body.decode(charset, "replace"), tr(
-            "the body is not valid {charset} (byte {pos})", charset=charset, pos=exc.start
-        )
+        problem = tr("the body is not valid {charset} (byte {pos})", charset=charset, pos=exc.start)
+    except (UnicodeError, ValueError, LookupError, IndexError, TypeError):  # codecs such as "undefined", "punycode"
+        return body.decode("utf-8", "replace"), tr("the character set {name} cannot be read", name=clip(charset, 40))
+    try:
+        return body.decode(charset, "replace"), problem
+    except (UnicodeError, ValueError, LookupError, IndexError, TypeError):
+        return body.decode("utf-8", "replace"), problem
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_UNSTORABLE_TIME = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 def clean_text(text: str) -> str:
@@ -75,7 +85,9 @@ def clean_value(value: Any) -> Any:
 
 def dumps(value: Any) -> str:
     """A parsed JSON value written back as compact JSON text (an item's kept payload)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    # A lone surrogate is written as its JSON escape: the payload stays storable and reads back the same.
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text) if _SURROGATE.search(text) else text
 
 
 def sniff(text: str) -> str:
@@ -107,8 +119,9 @@ def _strict_constant(name: str) -> Any:
 def _parse(text: str, constant: Any) -> Any:
     """json.loads with every number and constant kept storable; PageError for anything else wrong."""
     try:
-        value = json.loads(text, parse_int=_int, parse_float=_float, parse_constant=constant)
-        return clean_value(value)
+        # NUL bytes and lone surrogates are kept: each field is judged (and refused) where it is used;
+        # what is kept verbatim (quarantine, the case's first event) is made storable there.
+        return json.loads(text, parse_int=_int, parse_float=_float, parse_constant=constant)
     except json.JSONDecodeError as exc:
         raise PageError(
             tr("not valid JSON: {reason} (line {line}, column {col})", reason=exc.msg, line=exc.lineno, col=exc.colno)
@@ -151,15 +164,23 @@ class _Refused(Exception):
     pass
 
 
+class _TooDeep(Exception):
+    pass
+
+
+MAX_XML_DEPTH = 32  # the default of ``Limits.max_xml_depth``
+
+
 def _refuse(*_args: Any) -> None:
     raise _Refused
 
 
-def parse_xml(text: str) -> ET.Element:
-    """Parse an XML document safely: no DTD, no entity declarations, no external entities.
+def parse_xml(text: str, max_depth: int = MAX_XML_DEPTH) -> ET.Element:
+    """Parse an XML document safely: no DTD, no entity declarations, no external entities, bounded depth.
 
     Raises:
-        PageError: malformed XML, or a DTD or entity declaration (refused), with the reason.
+        PageError: malformed XML, a DTD or entity declaration (refused), or elements nested deeper
+            than ``max_depth``, with the reason.
     """
     builder = ET.TreeBuilder()
     parser = xml.parsers.expat.ParserCreate()
@@ -172,14 +193,30 @@ def parse_xml(text: str) -> ET.Element:
     ):
         setattr(parser, handler, _refuse)
     parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.StartElementHandler = lambda tag, attrs: builder.start(tag, attrs)
-    parser.EndElementHandler = lambda tag: builder.end(tag)
+    depth = [0]
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        depth[0] += 1
+        if depth[0] > max_depth:
+            raise _TooDeep
+        builder.start(tag, attrs)
+
+    def end(tag: str) -> None:
+        depth[0] -= 1
+        builder.end(tag)
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
     parser.CharacterDataHandler = builder.data
     # The text is already decoded: drop the declaration so expat does not decode it a second time.
     data = _XML_DECL_TEXT.sub("", text.lstrip("\ufeff"), count=1).encode("utf-8", "surrogatepass")
     try:
         parser.Parse(data, True)
         return builder.close()
+    except _TooDeep:
+        raise PageError(
+            tr("XML nested deeper than {n} elements is refused (limits.max_xml_depth)", n=max_depth)
+        ) from None
     except _Refused:
         raise PageError(tr("XML with a document type (DTD) or entity declarations is refused")) from None
     except xml.parsers.expat.ExpatError as exc:
@@ -254,6 +291,10 @@ def read_time(value: Any, assume: tzinfo | None = None) -> tuple[datetime, bool]
         raise ValueError(tr("missing"))
     if not isinstance(value, str):
         raise ValueError(tr("not a time: {value}", value=clip(repr(value), 40)))
+    if len(value) > 60 or _UNSTORABLE_TIME.search(value):
+        raise ValueError(
+            tr("not an ISO 8601 time: {value} (e.g. 2026-06-04T10:19:00+08:00)", value=clip(repr(value), 40))
+        )
     text = value.strip()
     if text[-1:] in ("Z", "z"):
         text = text[:-1] + "+00:00"

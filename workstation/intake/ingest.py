@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from workstation.domain.geo import contains
 from workstation.i18n import tr
-from workstation.intake.formats import clean_text
+from workstation.intake.formats import clean_text, clean_value
 from workstation.intake.items import CursorMove, Item, clip, digest
 from workstation.models import (
     Case,
@@ -45,14 +45,17 @@ from workstation.services.errors import WorkstationError
 from workstation.services.notices import notify
 from workstation.services.reports import (
     SOURCE_COLUMNS,
+    WINDOW,
     CaseChangedError,
+    TimeWindow,
+    check_point,
     new_case_values,
     recorded_after_triage,
     report_changes,
     update_from_report,
     validate,
 )
-from workstation.services.territory import Place, grid_at, grid_by_name_or_code, place_of
+from workstation.services.territory import MARGIN_M, Place, grid_at, grid_by_name_or_code, place_of, territory_bounds
 from workstation.storage.db import Database
 
 CHUNK = 400  # bound on the number of values in one IN (...) list
@@ -190,6 +193,14 @@ class _Places:
         self.grids: list[tuple[str, float, float, float, float, list[Any]]] = []
         self.places: dict[str, Place | None] = {}
         self.names: dict[str, str | None] = {}
+        self._bounds: Any = False
+
+    @property
+    def bounds(self) -> Any:
+        """The territory's box (None: no territory)."""
+        if self._bounds is False:
+            self._bounds = territory_bounds(self.s)
+        return self._bounds
 
     def _load(self) -> None:
         if self.loaded:
@@ -259,7 +270,7 @@ def _mappings(s: Session, source: str, items: Sequence[Item], now: datetime) -> 
             select(ServiceMapping).where(ServiceMapping.source == source, ServiceMapping.service_code.in_(part))
         ):
             rows[row.service_code] = row
-    names = {i.service_code: i.service_name or "" for i in items if i.service_code}
+    names = {i.service_code: clean_text(i.service_name or "") for i in items if i.service_code}
     for code in codes:
         if code not in rows:
             rows[code] = ServiceMapping(
@@ -305,21 +316,128 @@ _COMPARED = (*SOURCE_COLUMNS, "source_service", *_CATEGORY)
 def _existing(s: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
     """The cases already holding these keys: id, version, status and the columns a delivery sets.
 
-    For triaged cases, ``recorded`` holds the source values earlier re-deliveries recorded (not applied).
+    For triaged cases, ``recorded`` holds the source values earlier re-deliveries recorded (not applied);
+    ``source_status`` the status the source last gave (from the ``source_status`` events).
     """
     found: dict[tuple[str, str], dict[str, Any]] = {}
     ordered = sorted(keys)
     cols = [Case.id, Case.version, Case.status, Case.channel, Case.external_id] + [getattr(Case, c) for c in _COMPARED]
     for part in _chunks(ordered):
         for row in s.execute(select(*cols).where(tuple_(Case.channel, Case.external_id).in_(part))):
-            found[(row.channel, row.external_id or "")] = {**row._asdict(), "recorded": {}}
+            found[(row.channel, row.external_id or "")] = {**row._asdict(), "recorded": {}, "source_status": None}
     triaged = sorted(r["id"] for r in found.values() if r["status"] != "reported")
     recorded: dict[int, dict[str, Any]] = {}
     for ids in _chunks(triaged):
         recorded.update(recorded_after_triage(s, list(ids)))
+    statuses: dict[int, str] = {}
+    for ids in _chunks(sorted(r["id"] for r in found.values())):
+        rows = s.execute(
+            select(CaseEvent.case_id, CaseEvent.details)
+            .where(CaseEvent.case_id.in_(ids), CaseEvent.action == STATUS_ACTION)
+            .order_by(CaseEvent.id)
+        )
+        for case_id, details in rows:
+            statuses[case_id] = str((details or {}).get("status") or "")
     for case in found.values():
         case["recorded"] = recorded.get(case["id"], {})
+        case["source_status"] = statuses.get(case["id"])
     return found
+
+
+def _renamed(s: Session, missing: set[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Cases that were known under one of these (token) ids and have since taken their real id.
+
+    A late copy of a request delivered by its token alone finds its case through the rename's event.
+    """
+    if not missing:
+        return {}
+    alias = CaseEvent.details["alias"].as_string()
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    for part in _chunks(sorted(ext for _, ext in missing)):
+        query = (
+            select(Case.channel, Case.external_id, alias)
+            .join(Case, Case.id == CaseEvent.case_id)
+            .where(CaseEvent.action == "report_update", alias.in_(part))
+        )
+        for channel, external_id, old in s.execute(query):
+            if (channel, old) in missing and external_id:
+                found[(channel, old)] = (channel, external_id)
+    current = _existing(s, set(found.values()))
+    return {old: current[now] for old, now in found.items() if now in current}
+
+
+STATUS_ACTION = "source_status"
+
+
+def _identify(s: Session, row: dict[str, Any], new_id: str, by: Actor, now: datetime) -> dict[str, Any]:
+    """Give a case first seen under an alias (a token) the item's real external id; returns the event row."""
+    old = row["external_id"]
+    result = s.execute(
+        update(Case)
+        .where(Case.id == row["id"], Case.version == row["version"])
+        .values(external_id=new_id, version=row["version"] + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise CaseChangedError(tr("Case {id} changed meanwhile; the report update was not applied.", id=row["id"]))
+    row["version"] += 1
+    row["external_id"] = new_id
+    return {
+        "case_id": row["id"],
+        "at": now,
+        "actor": by.name,
+        "actor_role": by.role,
+        "action": "report_update",
+        "from_state": row["status"],
+        "to_state": row["status"],
+        "reason": tr("the source gave the request its identifier"),
+        "details": {"changed": {"external_id": [old, new_id]}, "alias": old, "version": row["version"]},
+    }
+
+
+def _status_change(
+    s: Session, case_id: int, version: int, state: str, item: Item, by: Actor, now: datetime
+) -> tuple[dict[str, Any], str]:
+    """Record the source's new status on a case; returns the event row and the case's state after it.
+
+    An untriaged case closed at the source is set aside (rejected, with that reason: a lead can
+    reopen it); any other change is recorded and flags the case for the operator.
+
+    Raises:
+        CaseChangedError: the case is no longer at ``version``.
+    """
+    closing = state == "reported" and item.status == "closed"
+    values: dict[str, Any] = {"version": version + 1}
+    if closing:
+        values.update(status="rejected", last_actor=by.name, last_action_at=now)
+    result = s.execute(
+        update(Case)
+        .where(Case.id == case_id, Case.version == version)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise CaseChangedError(tr("Case {id} changed meanwhile; the report update was not applied.", id=case_id))
+    to_state = "rejected" if closing else state
+    details: dict[str, Any] = {"status": item.status, "version": version + 1}
+    if item.status_notes:
+        details["status_notes"] = item.status_notes
+    if item.updated_at is not None:
+        details["updated_at"] = item.updated_at.isoformat()
+    event = {
+        "case_id": case_id,
+        "at": now,
+        "actor": by.name,
+        "actor_role": by.role,
+        "action": STATUS_ACTION,
+        "from_state": state,
+        "to_state": to_state,
+        "reason": tr("closed at the source before anyone triaged it")
+        if closing
+        else tr("the source changed its status: check whether the case still needs work"),
+        "details": details,
+    }
+    return event, to_state
 
 
 def _redelivered(
@@ -369,6 +487,14 @@ def _settle(
             row.note = tr("imported from a later delivery")
 
 
+@dataclass(frozen=True)
+class Rules:
+    """What an item must satisfy beyond its fields' types: a plausible time, a point in the territory."""
+
+    window: TimeWindow = WINDOW
+    margin_m: float = MARGIN_M
+
+
 def _store(
     s: Session,
     source: str,
@@ -377,25 +503,43 @@ def _store(
     by: Actor,
     quarantine: bool,
     now: datetime,
+    rules: Rules = Rules(),
 ) -> Stored:
     checked: list[tuple[Item, dict[str, Any] | None, str | None]] = []
     keys: set[tuple[str, str]] = set()
+    places = _Places(s, len(items))
     for item in items:
         if not item.ok or item.report is None:
             checked.append((item, None, item.reason or tr("not understood")))
             continue
-        valid, errors = validate(item.report)
+        valid, errors = validate(item.report, now, rules.window)
+        if not errors and valid["lon"] is not None and not valid["grid"]:
+            outside = check_point(valid, places.bounds, rules.margin_m)
+            if outside:
+                errors["lon"] = outside
         if errors:
             checked.append((item, None, "; ".join(f"{k}: {v}" for k, v in errors.items())))
             continue
         checked.append((item, valid, None))
         if valid["external_id"] is not None:
             keys.add((valid["channel"], valid["external_id"]))
+            keys.update((valid["channel"], alias) for alias in item.aliases)
     rows = _existing(s, keys)
-    existing = {key: row["id"] for key, row in rows.items()}
+    rows.update(_renamed(s, {key for key in keys if key not in rows and ":token-" in key[1]}))
     updates: list[dict[str, Any]] = []
+    for item, clean, _ in checked:  # a case first seen under an alias (a token) takes the real id
+        if clean is None or clean["external_id"] is None:
+            continue
+        key = (clean["channel"], clean["external_id"])
+        if key in rows:
+            continue
+        alias = next((a for a in item.aliases if (clean["channel"], a) in rows), None)
+        if alias is not None:
+            row = rows.pop((clean["channel"], alias))
+            updates.append(_identify(s, row, clean["external_id"], by, now))
+            rows[key] = row
+    existing = {key: row["id"] for key, row in rows.items()}
     mapping = _mappings(s, source, items, now)
-    places = _Places(s, len(items))
     outcomes: list[Outcome | None] = []
     new_cases: list[tuple[int, dict[str, Any], Item]] = []
     queued: set[tuple[str, str]] = set()
@@ -423,7 +567,7 @@ def _store(
         category = mapping.get(item.service_code or "")
         case = new_case_values(clean, place, by, now)
         case.update(
-            source_service=clip(item.service_name, 100) if item.service_name else None,
+            source_service=clip(clean_text(item.service_name), 100) if item.service_name else None,
             category_code=category.code if category else None,
             category_name=category.name if category else None,
             category_major=category.major_name if category else None,
@@ -444,11 +588,21 @@ def _store(
     for (index, case, item), case_id in zip(new_cases, ids, strict=True):
         existing[(case["channel"], case["external_id"] or "")] = case_id
         outcomes[index] = Outcome("created", case_id)
+        rows[(case["channel"], case["external_id"] or "")] = {
+            "id": case_id,
+            "version": 1,
+            "status": "reported",
+            "source_status": None,
+        }
         details: dict[str, Any] = {"channel": case["channel"], "external_id": case["external_id"], "source": source}
         if item.notes:
             details["not_understood"] = list(item.notes)
         if item.service_code:
             details["service_code"] = item.service_code
+        if item.status:
+            details["source_status"] = item.status
+        if item.updated_at is not None:
+            details["source_updated_at"] = item.updated_at.isoformat()
         if item.original is not None:
             details["payload"] = item.original
         events.append(
@@ -461,10 +615,23 @@ def _store(
                 "from_state": None,
                 "to_state": "reported",
                 "reason": "",
-                "details": details,
+                "details": clean_value(details),
             }
         )
     events += updates
+    for index, (item, clean, _) in enumerate(checked):  # the source's status, recorded on the case
+        outcome = outcomes[index]
+        if clean is None or outcome is None or item.status is None or clean["external_id"] is None:
+            continue
+        found = rows.get((clean["channel"], clean["external_id"]))
+        if found is None or item.status == (found["source_status"] or "open"):
+            continue
+        event, found["status"] = _status_change(s, found["id"], found["version"], found["status"], item, by, now)
+        found["version"] += 1
+        found["source_status"] = item.status
+        events.append(event)
+        if outcome.status == "existing":
+            outcome.status = "updated"
     if events:
         seal_rows(s.connection(), "case_events", events)
         s.execute(insert(CaseEvent), events)  # no RETURNING needed: one executemany
@@ -482,6 +649,57 @@ def _store(
     return Stored([o for o in outcomes if o is not None])
 
 
+# What a database (or its driver) raises for one item it cannot store: the item is isolated, not the page.
+ITEM_ERRORS = (SQLAlchemyError, CaseChangedError, OverflowError, ValueError, TypeError, UnicodeError)
+
+
+def _isolate(
+    s: Session,
+    source: str,
+    source_kind: str,
+    items: Sequence[Item],
+    by: Actor,
+    quarantine: bool,
+    now: datetime,
+    rules: Rules,
+) -> Stored:
+    """Store a batch the database refused as a whole: halves in savepoints, down to the one item it refuses.
+
+    The refused items are quarantined alone with the database's reason; every other item is stored.
+    """
+    outcomes: list[Outcome] = []
+    refused: list[tuple[Item, str]] = []
+
+    def attempt(part: Sequence[Item]) -> None:
+        try:
+            with s.begin_nested():
+                outcomes.extend(_store(s, source, source_kind, part, by, quarantine, now, rules).outcomes)
+            return
+        except ITEM_ERRORS as exc:
+            if len(part) == 1:
+                refused.append((part[0], _db_reason(exc)))
+                outcomes.append(Outcome("quarantined", None, refused[-1][1]))
+                return
+        middle = len(part) // 2
+        attempt(part[:middle])
+        attempt(part[middle:])
+
+    attempt(items)
+    if refused and quarantine:
+        held = quarantine_rows(s, source, source_kind, [(i.payload, r, i.key) for i, r in refused], now)
+        it = iter(held)
+        for outcome in outcomes:
+            if outcome.status == "quarantined" and outcome.id is None:
+                outcome.id = next(it, None)
+    return Stored(outcomes)
+
+
+def _db_reason(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = " ".join(str(orig).split())
+    return tr("the database refused this item: {reason}", reason=clip(f"{type(orig).__name__}: {text}", 300))
+
+
 def ingest_items(
     db: Database,
     source: str,
@@ -492,6 +710,7 @@ def ingest_items(
     by: Actor = SYSTEM,
     quarantine: bool = True,
     attempts: int = 3,
+    rules: Rules = Rules(),
 ) -> Stored:
     """Import a batch of items in one transaction (see the module docstring).
 
@@ -504,6 +723,10 @@ def ingest_items(
         by: who records the reports.
         quarantine: keep bad items in quarantine (False: only report their reasons).
         attempts: a batch that collides with a concurrent import of the same items is tried again.
+        rules: the time window and territory margin items must keep to.
+
+    An item the database refuses even so (a value no check foresaw) is isolated in a savepoint and
+    quarantined alone with the database's reason; the rest of the batch is stored and the cursor moves.
 
     Raises:
         CursorMovedError: another seat advanced the cursor first; nothing was written.
@@ -514,11 +737,20 @@ def ingest_items(
             with db.write() as s:
                 if move is not None:
                     _move_cursor(s, source, move, now)
-                stored = _store(s, source, source_kind, items, by, quarantine, now)
+                stored = _store(s, source, source_kind, items, by, quarantine, now, rules)
             break
+        except CursorMovedError:
+            raise
         except (IntegrityError, CaseChangedError):  # a concurrent import, or a seat acting on an updated case
-            if attempt == attempts:
-                raise
+            if attempt < attempts:
+                continue
+        except ITEM_ERRORS:
+            pass
+        with db.write() as s:  # the batch as a whole was refused: find the item(s) the database refuses
+            if move is not None:
+                _move_cursor(s, source, move, now)
+            stored = _isolate(s, source, source_kind, items, by, quarantine, now, rules)
+        break
     changed = stored.ids("created") + sorted(set(stored.ids("updated")))
     if changed:
         notify("case", changed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from workstation.services.errors import WorkstationError
@@ -27,6 +28,11 @@ class Item:
         service_name: the source's own name of its service or type, kept on the case.
         original: the parsed original (JSON value or XML text), kept in the case's first event.
         data: a non-report item's parsed content (unit responses).
+        aliases: other external ids the same item had before (an Open311 request first seen by its
+            ``token``, later by its ``service_request_id``): a case found under one is this item's case.
+        status: the item's status at its source (Open311 ``open`` / ``closed``), recorded on the case.
+        status_notes: the source's words on that status.
+        updated_at: when the source last changed the item (Open311 ``updated_datetime``).
     """
 
     payload: str
@@ -38,6 +44,10 @@ class Item:
     service_name: str | None = None
     original: Any = None
     data: dict[str, Any] | None = None
+    aliases: list[str] = field(default_factory=list)
+    status: str | None = None
+    status_notes: str | None = None
+    updated_at: datetime | None = None
 
     @property
     def ok(self) -> bool:

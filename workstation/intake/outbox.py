@@ -161,6 +161,7 @@ def _post(session: requests.Session, row: OutboxMessage, creds: Credentials, tim
         headers=headers,
         credentials=Credentials(token=creds.token, username=creds.username, password=creds.password),
         data=data,
+        allow_redirects=False,  # a redirected POST comes back as a GET: never "sent" (see http.request)
     )
     return response.status
 

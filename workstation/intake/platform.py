@@ -53,6 +53,7 @@ from workstation.i18n import tr
 from workstation.intake.base import CursorSource, register
 from workstation.intake.formats import dumps, loads_strict
 from workstation.intake.items import Item, Page, PageError, clip
+from workstation.services.reports import unstorable
 
 ITEM_FIELDS = frozenset(
     {"id", "channel", "text", "address", "lon", "lat", "grid", "reporter", "received_at", "photos", "urgency"}
@@ -93,6 +94,8 @@ def read_page(data: Any, items_key: str = "items") -> tuple[list[Any], str | Non
         raise PageError(tr("next_cursor is missing: the feed could not resume after this page"))
     if cursor is not None and len(cursor) > 1000:
         raise PageError(tr("next_cursor is longer than 1000 characters"))
+    if cursor is not None and unstorable(cursor, True):
+        raise PageError("next_cursor: " + (unstorable(cursor, True) or ""))
     return items, cursor, more
 
 

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from workstation.domain.lifecycle import Role, State
 from workstation.i18n import state_label, tr
-from workstation.intake.formats import read_time
+from workstation.intake.formats import clean_text, clean_value
 from workstation.intake.items import clip
 from workstation.intake.messages import unit_system_name
 from workstation.models import Case, CaseEvent, Unit, UnitResponse, utcnow
@@ -51,6 +51,7 @@ from workstation.services.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from workstation.services.reports import plausible_time, unstorable
 from workstation.storage.db import Database
 
 TYPES = ("acknowledge", "return", "extension", "handled")
@@ -105,38 +106,44 @@ def _stored(db: Database, response_id: str) -> ResponseResult | None:
         return ResponseResult(row.response_id, row.outcome, row.reason, row.case_id, row.event_id, duplicate=True)
 
 
+MAX_ID = 2**31 - 1  # the largest id every database stores in an INTEGER column
+
+
 def _check(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
     kind = payload.get("type")
     if kind not in TYPES:
         errors["type"] = tr("one of: {codes}", codes=", ".join(TYPES))
-    out["type"] = str(kind)[:20] if kind is not None else ""
+    out["type"] = clean_text(str(kind))[:20] if kind is not None else ""
     case_id = payload.get("case_id")
-    if isinstance(case_id, str) and case_id.strip().isdigit():
+    if isinstance(case_id, str) and case_id.strip().isdigit() and len(case_id.strip()) <= 18:
         case_id = int(case_id)
-    if isinstance(case_id, bool) or not isinstance(case_id, int):
+    if isinstance(case_id, bool) or not isinstance(case_id, int) or not 1 <= case_id <= MAX_ID:
         errors["case_id"] = tr("required: the case id of the dispatch order")
         case_id = None
     out["case_id"] = case_id
     unit = payload.get("unit")
-    if not isinstance(unit, str) or not unit.strip() or len(unit) > 40:
+    if not isinstance(unit, str) or not unit.strip() or len(unit) > 40 or unstorable(unit, True):
         errors["unit"] = tr("required: the unit code")
         unit = ""
     out["unit"] = unit.strip()
     out["at"] = None
     if payload.get("at") not in (None, ""):
         try:
-            out["at"] = read_time(payload.get("at"))[0]
+            out["at"] = plausible_time(payload.get("at"), utcnow())
         except ValueError as exc:
             errors["at"] = str(exc)
     for key in ("reason", "result", "limit", "by"):
         value = payload.get(key)
         if value is not None and not isinstance(value, str):
             errors[key] = tr("must be text")
+        elif isinstance(value, str) and (len(value) > 5000 or unstorable(value)):
+            errors[key] = unstorable(value) or tr("at most {n} characters", n=5000)
+            value = None
         out[key] = (value or "").strip() if isinstance(value, str) else ""
     photos = payload.get("photos") or []
-    if not isinstance(photos, list) or not all(isinstance(p, str) for p in photos):
+    if not isinstance(photos, list) or not all(isinstance(p, str) and not unstorable(p, True) for p in photos):
         errors["photos"] = tr("a list of photo references (text)")
         photos = []
     out["photos"] = photos
@@ -237,7 +244,7 @@ def apply_unit_response(db: Database, payload: Mapping[str, Any], *, attempts: i
     rid = payload.get("response_id")
     if isinstance(rid, int) and not isinstance(rid, bool):
         rid = str(rid)
-    if not isinstance(rid, str) or not rid.strip() or len(rid.strip()) > 100:
+    if not isinstance(rid, str) or not rid.strip() or len(rid.strip()) > 100 or unstorable(rid, True):
         raise ValidationError(
             tr("A unit response needs a response_id (text, at most 100 characters)."), {"response_id": tr("required")}
         )
@@ -255,7 +262,7 @@ def apply_unit_response(db: Database, payload: Mapping[str, Any], *, attempts: i
         received_at=utcnow(),
         outcome="refused",
         reason="",
-        payload=dict(payload),
+        payload=clean_value(dict(payload)),
     )
     if errors:
         row.reason = "; ".join(f"{k}: {v}" for k, v in errors.items())

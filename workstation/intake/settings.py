@@ -13,8 +13,12 @@ A JSON file (``resources/intake.example.json`` shows every key)::
         {"name": "cg", "kind": "webhook", "url": "https://.../orders", "units": ["CG"],
          "credentials": {"basic": {"username": "ws", "password": "${CG_PASSWORD}"}}}
       ],
-      "outbox": {"attempts": 8, "backoff_s": 30, "backoff_max_s": 3600}
+      "outbox": {"attempts": 8, "backoff_s": 30, "backoff_max_s": 3600},
+      "limits": {"max_response_bytes": 20971520, "deadline_s": 120, "max_items_per_page": 10000}
     }
+
+``limits`` (every key optional; also per source) bounds what a source can make the workstation read:
+see ``Limits``.
 
 A credential written ``${NAME}`` is read from the environment variable NAME, so secrets need not
 sit in the file. Credentials stay in the file: the database only names targets.
@@ -71,6 +75,36 @@ class Retry:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """Bounds on what one source may make the workstation read (the ``limits`` object of the settings).
+
+    Attributes:
+        max_response_bytes: a response body larger than this is refused unread (Content-Length) or
+            abandoned once that much has arrived; the round fails with that reason.
+        deadline_s: the most one request may take from connect to its last byte (the socket
+            timeout bounds each read; this bounds the whole).
+        max_items_per_page: a page listing more items than this is refused whole.
+        max_xml_depth: elements nested deeper than this make an XML page unreadable.
+        max_excel_rows, max_excel_columns: an Excel roster larger than this is refused.
+        max_excel_unzipped_bytes: a workbook whose parts unpack to more than this is refused (zip bombs).
+        report_past_days, report_future_s: an item's time must lie within this window around now
+            (older or later items are quarantined: a year-1 date or one in 2098 never moves a cursor).
+        territory_margin_m: a point farther than this outside the territory's grids is quarantined.
+    """
+
+    max_response_bytes: int = 20 * 1024 * 1024
+    deadline_s: float = 120.0
+    max_items_per_page: int = 10_000
+    max_xml_depth: int = 32
+    max_excel_rows: int = 100_000
+    max_excel_columns: int = 200
+    max_excel_unzipped_bytes: int = 200 * 1024 * 1024
+    report_past_days: int = 3653
+    report_future_s: float = 600.0
+    territory_margin_m: float = 20_000.0
+
+
+@dataclass(frozen=True)
 class SourceConfig:
     """One inbound source."""
 
@@ -84,6 +118,7 @@ class SourceConfig:
     max_pages: int = 50
     enabled: bool = True
     options: Mapping[str, Any] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass(frozen=True)
@@ -112,6 +147,7 @@ class Settings:
         default_factory=lambda: Retry(timeout_s=10.0, attempts=8, backoff_s=30.0, backoff_max_s=3600.0)
     )
     path: str | None = None
+    limits: Limits = field(default_factory=Limits)
 
     def source(self, name: str) -> SourceConfig | None:
         """The source of that name."""
@@ -126,6 +162,16 @@ def default_path() -> Path:
     """``$WORKSTATION_INTAKE``, else ``intake.json`` in the user's configuration folder."""
     given = os.environ.get(ENV_SETTINGS)
     return Path(given) if given else Path(user_config_dir(APP_NAME, appauthor=False)) / "intake.json"
+
+
+def configured_limits() -> Limits:
+    """The ``limits`` of the settings file where there is a usable one, else the defaults."""
+    if not default_path().is_file():
+        return Limits()
+    try:
+        return load_settings().limits
+    except ValidationError:
+        return Limits()
 
 
 def load_settings(path: str | Path | None = None) -> Settings:
@@ -209,6 +255,23 @@ class _Checker:
             api_key=self.secret(obj.get("api_key"), f"{where}.api_key"),
         )
 
+    def limits(self, obj: Any, where: str, base: Limits) -> Limits:
+        if obj in (None, {}):
+            return base
+        if not isinstance(obj, Mapping):
+            self.errors[where] = tr("must be a JSON object")
+            return base
+        known = set(Limits.__dataclass_fields__)
+        unknown = sorted(set(obj) - known)
+        if unknown:
+            self.errors[where] = tr("unknown key(s): {names}", names=", ".join(unknown))
+        values: dict[str, Any] = {}
+        for key in known:
+            default = getattr(base, key)
+            number = self.number(obj, key, where, default, 1)
+            values[key] = int(number) if isinstance(default, int) else number
+        return Limits(**values)
+
     def retry(self, obj: Mapping[str, Any], where: str, base: Retry) -> Retry:
         return Retry(
             timeout_s=self.number(obj, "timeout_s", where, base.timeout_s, 0.01),
@@ -235,6 +298,7 @@ def parse_settings(data: Any, path: str | None = None) -> Settings:
         defaults = {}
     base = check.retry(defaults, "defaults", Retry())
     page_limit = int(check.number(defaults, "page_limit", "defaults", 100, 1))
+    limits = check.limits(data.get("limits"), "limits", Limits())
     sources: list[SourceConfig] = []
     raw_sources = data.get("sources") or []
     if not isinstance(raw_sources, list):
@@ -269,6 +333,7 @@ def parse_settings(data: Any, path: str | None = None) -> Settings:
                 max_pages=int(check.number(raw, "max_pages", where, 50, 1)),
                 enabled=bool(raw.get("enabled", True)),
                 options=dict(options),
+                limits=check.limits(raw.get("limits"), f"{where}.limits", limits),
             )
         )
     targets: list[TargetConfig] = []
@@ -326,4 +391,4 @@ def parse_settings(data: Any, path: str | None = None) -> Settings:
             ),
             check.errors,
         )
-    return Settings(tuple(sources), tuple(targets), timezone_name, outbox, path)
+    return Settings(tuple(sources), tuple(targets), timezone_name, outbox, path, limits)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final
-from zipfile import BadZipFile
+from zipfile import BadZipFile, ZipFile
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
@@ -26,6 +26,7 @@ from workstation.domain.care import LIVING, IdNumberError, normalise_id
 from workstation.domain.lifecycle import N_
 from workstation.domain.privacy import mask_id
 from workstation.i18n import tr
+from workstation.intake.settings import Limits, configured_limits
 from workstation.models import CareMembership, CarePerson, Community, Grid
 from workstation.services.actors import Actor
 from workstation.services.care import clean_person, group_codes, local_today, new_person, parse_date, resolve_grid
@@ -185,16 +186,97 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _read(path: Path) -> list[tuple[int, list[Any]]]:
+def _refuse(path: Path, reason: str) -> ValidationError:
+    return ValidationError(
+        tr("Cannot read {path} as an .xlsx workbook: {reason}", path=path, reason=reason), {"file": str(path)}
+    )
+
+
+def _check_package(path: Path, limits: Limits) -> None:
+    """Refuse a workbook that unpacks to more than the limit (a zip bomb) or holds a DTD in any XML part."""
+    try:
+        with ZipFile(path) as package:
+            parts = package.infolist()
+            total = sum(p.file_size for p in parts)
+            if total > limits.max_excel_unzipped_bytes:
+                raise _refuse(
+                    path,
+                    tr(
+                        "it unpacks to {size} MB, more than the limit of {limit} MB (limits.max_excel_unzipped_bytes)",
+                        size=total // 1024 // 1024,
+                        limit=limits.max_excel_unzipped_bytes // 1024 // 1024,
+                    ),
+                )
+            for part in parts:
+                if not part.filename.endswith((".xml", ".rels")):
+                    continue
+                with package.open(part) as stream:
+                    data = stream.read(limits.max_excel_unzipped_bytes + 1)
+                if _DOCTYPE.search(data):
+                    raise _refuse(
+                        path, tr("a document type (DTD) inside the workbook is refused ({part})", part=part.filename)
+                    )
+    except (OSError, BadZipFile, RuntimeError, ValueError) as exc:  # not a zip at all: openpyxl names it
+        if isinstance(exc, ValidationError):
+            raise
+        raise _refuse(path, str(exc)) from None
+
+
+_DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.I)
+
+
+def read_rows(path: Path, limits: Limits | None = None, max_rows: int | None = None) -> list[tuple[int, list[Any]]]:
+    """The first sheet's rows (numbered, trailing blanks dropped), at most ``max_rows`` of them.
+
+    Raises:
+        ValidationError: not a readable workbook, or past a limit (see ``_read``).
+    """
+    return _read(path, limits, max_rows)
+
+
+def _read(path: Path, limits: Limits | None = None, max_rows: int | None = None) -> list[tuple[int, list[Any]]]:
+    """The first sheet's rows as they are in the file (never trusting the stored dimension), within limits."""
+    bounds = limits or configured_limits()
+    if Path(path).is_file():
+        _check_package(Path(path), bounds)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
-    except (OSError, InvalidFileException, BadZipFile, KeyError, ValueError) as exc:
-        raise ValidationError(
-            tr("Cannot read {path} as an .xlsx workbook: {reason}", path=path, reason=exc), {"file": str(path)}
-        ) from None
+    except (OSError, InvalidFileException, BadZipFile, KeyError, ValueError, SyntaxError) as exc:
+        raise _refuse(path, str(exc)) from None
     try:
         sheet = book.worksheets[0]
-        return [(n, [_cell(v) for v in row]) for n, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
+        reset = getattr(sheet, "reset_dimensions", None)
+        if reset is not None:
+            reset()  # a stale A1:J2 would hide rows; a claimed A1:XFD1048576 would pad every row
+        rows: list[tuple[int, list[Any]]] = []
+        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if max_rows is not None and number > max_rows:
+                break
+            values = [_cell(v) for v in row]
+            while values and values[-1] in (None, ""):
+                values.pop()
+            if len(values) > bounds.max_excel_columns:
+                raise _refuse(
+                    path,
+                    tr(
+                        "row {n} has {count} columns, more than the limit of {limit} (limits.max_excel_columns)",
+                        n=number,
+                        count=len(values),
+                        limit=bounds.max_excel_columns,
+                    ),
+                )
+            if len(rows) >= bounds.max_excel_rows and values:
+                raise _refuse(
+                    path,
+                    tr("more than {limit} rows (limits.max_excel_rows)", limit=bounds.max_excel_rows),
+                )
+            rows.append((number, values))
+        while rows and not rows[-1][1]:
+            rows.pop()
+        width = max((len(v) for _, v in rows), default=0)
+        return [(n, v + [None] * (width - len(v))) for n, v in rows]
+    except (KeyError, ValueError, SyntaxError) as exc:
+        raise _refuse(path, str(exc)) from None
     finally:
         book.close()
 

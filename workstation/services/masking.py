@@ -46,7 +46,7 @@ def masked_input(raw: str) -> str:
     """A refused input line as it may be echoed: its reporter's phone (and any mobile number) masked."""
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, a number of thousands of digits, nested too deeply
         data = None
     if isinstance(data, dict) and data.get(FIELD):
         data = {**data, FIELD: mask_phone(str(data[FIELD]))}

@@ -8,9 +8,10 @@ the case's history (the operators' decisions stand), each time as one ``report_u
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -24,7 +25,16 @@ from workstation.models import Case, CaseEvent, utcnow
 from workstation.services.actors import SYSTEM, Actor
 from workstation.services.errors import ConflictError, ValidationError
 from workstation.services.notices import notify
-from workstation.services.territory import Place, grid_at, grid_by_name_or_code, place_of
+from workstation.services.territory import (
+    MARGIN_M,
+    Bounds,
+    Place,
+    grid_at,
+    grid_by_name_or_code,
+    place_of,
+    territory_bounds,
+    within,
+)
 from workstation.storage.db import Database
 
 FIELDS = (
@@ -170,12 +180,39 @@ def update_from_report(
 def _number(value: Any) -> float | None:
     if value is None or value == "":
         return None
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValueError
-    number = float(value)
+    if isinstance(value, str) and len(value) > 40:
+        raise ValueError
+    number = float(value)  # OverflowError for a huge integer
     if math.isnan(number) or math.isinf(number):
         raise ValueError
     return number
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """The times a report may carry: not older than ``past``, not later than ``future`` from now."""
+
+    past: timedelta = timedelta(days=3653)
+    future: timedelta = timedelta(minutes=10)
+
+
+WINDOW = TimeWindow()
+# NUL, the other C0 controls but tab and line breaks, DEL, and lone surrogates (not Unicode at all).
+_BAD_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_BAD_IN_LINE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def unstorable(text: str, one_line: bool = False) -> str | None:
+    """Why a text cannot be kept as it is (a NUL byte, a control character, a lone surrogate), or None."""
+    found = (_BAD_IN_LINE if one_line else _BAD_IN_TEXT).search(text)
+    if found is None:
+        return None
+    char = found.group(0)
+    if "\ud800" <= char <= "\udfff":
+        return tr("contains a lone surrogate (not valid Unicode)")
+    return tr("contains a control character (U+{code:04X})", code=ord(char))
 
 
 def parse_time(value: Any) -> datetime:
@@ -187,7 +224,9 @@ def parse_time(value: Any) -> datetime:
     if isinstance(value, datetime):
         parsed = value
     else:
-        text = str(value).strip()
+        if not isinstance(value, str) or len(value) > 60 or unstorable(value, True):
+            raise ValueError(tr("not an ISO 8601 time (e.g. 2026-06-04T10:19:00+08:00)"))
+        text = value.strip()
         if text.endswith(("Z", "z")):
             text = text[:-1] + "+00:00"
         try:
@@ -199,34 +238,94 @@ def parse_time(value: Any) -> datetime:
     return parsed
 
 
-def validate(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """Check a report's fields; returns the clean values and the reason for each bad field."""
+def plausible_time(value: Any, now: datetime, window: TimeWindow = WINDOW) -> datetime:
+    """A report's time, read (``parse_time``) and within ``window`` around ``now``.
+
+    Raises:
+        ValueError: unreadable, no timezone, beyond what a database can store, or implausibly old or late.
+    """
+    parsed = parse_time(value)
+    try:
+        utc = parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError(tr("outside the range of times that can be stored")) from None
+    if utc < now - window.past:
+        raise ValueError(tr("more than {days} days ago: not a plausible time", days=window.past.days))
+    if utc > now + window.future:
+        raise ValueError(tr("in the future (later than now): not a plausible time"))
+    return parsed
+
+
+def _identifier(value: Any) -> tuple[str | None, str | None]:
+    """An external id as text, and the reason it is not one."""
+    if value is None or value == "":
+        return None, None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None, tr("text or a whole number")
+    if isinstance(value, int) and value.bit_length() > 330:
+        return None, tr("at most 100 characters")
+    text = str(value).strip()
+    if not text:
+        return None, None
+    if len(text) > 100:
+        return None, tr("at most 100 characters")
+    problem = unstorable(text, True)
+    return (None, problem) if problem else (text, None)
+
+
+def check_point(clean: Mapping[str, Any], bounds: Bounds | None, margin_m: float = MARGIN_M) -> str | None:
+    """Why a validated report's point is not a place in the territory (None: it is, or there is none)."""
+    lon, lat = clean.get("lon"), clean.get("lat")
+    if lon is None or lat is None or within(bounds, lon, lat, margin_m):
+        return None
+    return tr("({lon}, {lat}) lies outside the territory", lon=f"{lon:.6g}", lat=f"{lat:.6g}")
+
+
+def validate(
+    data: Mapping[str, Any], now: datetime | None = None, window: TimeWindow = WINDOW
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Check a report's fields; returns the clean values and the reason for each bad field.
+
+    Every value is checked against what the database and the domain accept: times within ``window``
+    around ``now``, ids as bounded text, no control characters or lone surrogates, real coordinates
+    (the territory's bounds are checked where the database is at hand: ``check_point``).
+    """
     errors: dict[str, str] = {}
     clean: dict[str, Any] = {}
     if not isinstance(data, Mapping):
         return clean, {"report": tr("must be a JSON object")}
-    unknown = sorted(set(data) - set(FIELDS))
+    now = now or utcnow()
+    unknown = sorted(set(map(str, data)) - set(FIELDS))
     if unknown:
-        errors["fields"] = tr("unknown field(s): {names}", names=", ".join(unknown))
-    channel = normalise(str(data.get("channel") or ""))
+        errors["fields"] = tr("unknown field(s): {names}", names=", ".join(n[:40] for n in unknown[:10]))
+    raw_channel = data.get("channel")
+    channel = normalise(raw_channel) if isinstance(raw_channel, str) and len(raw_channel) < 40 else None
     if channel is None:
         errors["channel"] = tr("one of: {codes}", codes=", ".join(CHANNELS))
     clean["channel"] = channel
-    ext = data.get("external_id")
-    clean["external_id"] = None if ext in (None, "") else str(ext).strip()
-    if clean["external_id"] is not None and len(clean["external_id"]) > 100:
-        errors["external_id"] = tr("at most 100 characters")
+    clean["external_id"], problem = _identifier(data.get("external_id"))
+    if problem:
+        errors["external_id"] = problem
     text = data.get("text")
     if not isinstance(text, str) or not text.strip():
         errors["text"] = tr("required: what was reported")
+    elif len(text) > 20_000:
+        errors["text"] = tr("at most {n} characters", n=20_000)
+    elif unstorable(text):
+        errors["text"] = unstorable(text) or ""
     else:
         clean["text"] = text.strip()
     for key, limit in (("address", 300), ("reporter_name", 50), ("reporter_phone", 30)):
         value = data.get(key) or ""
-        if not isinstance(value, str | int):
+        if isinstance(value, bool) or not isinstance(value, str | int):
             errors[key] = tr("must be text")
-        elif len(str(value)) > limit:
+            value = ""
+        elif (isinstance(value, int) and value.bit_length() > 200) or len(str(value)) > limit:
             errors[key] = tr("at most {n} characters", n=limit)
+            value = ""
+        elif unstorable(str(value), True):
+            errors[key] = unstorable(str(value), True) or ""
+            value = ""
         clean[key] = str(value).strip()
     phone = clean.get("reporter_phone", "")
     if phone and not all(ch.isdigit() or ch in "+- ()" for ch in phone):
@@ -238,27 +337,40 @@ def validate(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         elif lon is not None and lat is not None and not valid_point(lon, lat):
             errors["lon"] = tr("not a longitude/latitude pair")
         clean["lon"], clean["lat"] = lon, lat
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         errors["lon"] = tr("lon and lat must be numbers")
+        clean["lon"] = clean["lat"] = None
     received = data.get("received_at")
     if received in (None, ""):
         errors["received_at"] = tr("required: when the report was received, with timezone")
     else:
         try:
-            clean["received_at"] = parse_time(received)
+            clean["received_at"] = plausible_time(received, now, window)
         except ValueError as exc:
             errors["received_at"] = str(exc)
     photos = data.get("photos") or []
-    if not isinstance(photos, list) or not all(isinstance(p, str) for p in photos):
+    if (
+        not isinstance(photos, list)
+        or len(photos) > 50
+        or not all(isinstance(p, str) and len(p) <= 1000 and not unstorable(p, True) for p in photos)
+    ):
         errors["photos"] = tr("a list of photo references (text)")
     else:
         clean["photos"] = photos
-    urgency = str(data.get("urgency") or "normal").lower()
+    raw_urgency = data.get("urgency")
+    urgency = raw_urgency.lower() if isinstance(raw_urgency, str) else "normal" if raw_urgency is None else ""
     if urgency not in PRIORITY:
         errors["urgency"] = tr("one of: {codes}", codes=", ".join(PRIORITY))
     clean["priority"] = PRIORITY.get(urgency, 2)
     grid = data.get("grid")
-    clean["grid"] = str(grid).strip() if grid not in (None, "") else None
+    clean["grid"] = None
+    if grid not in (None, ""):
+        if isinstance(grid, bool) or not isinstance(grid, str | int) or len(str(grid)) > 100:
+            errors["grid"] = tr("a grid code or name")
+        elif unstorable(str(grid), True):
+            errors["grid"] = unstorable(str(grid), True) or ""
+        else:
+            clean["grid"] = str(grid).strip() or None
     return clean, errors
 
 
@@ -307,8 +419,12 @@ def add_report(db: Database, data: Mapping[str, Any], by: Actor = SYSTEM) -> Add
                 grid = grid_by_name_or_code(s, clean["grid"])
                 if grid is None:
                     errors["grid"] = tr("no grid with code or name {name}", name=clean["grid"])
-            elif clean["lon"] is not None:
-                grid = grid_at(s, clean["lon"], clean["lat"])
+            elif clean.get("lon") is not None and not errors:
+                outside = check_point(clean, territory_bounds(s))
+                if outside:
+                    errors["lon"] = outside
+                else:
+                    grid = grid_at(s, clean["lon"], clean["lat"])
             place = place_of(s, grid.code if grid else None)
     if errors:
         raise ValidationError("; ".join(f"{k}: {v}" for k, v in errors.items()), errors)

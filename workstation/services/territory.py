@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workstation.domain.geo import contains
@@ -51,6 +52,29 @@ def grid_at(s: Session, lon: float, lat: float) -> Grid | None:
         if contains(grid.polygon, lon, lat):
             return grid
     return None
+
+
+Bounds = tuple[float, float, float, float]  # min_lon, max_lon, min_lat, max_lat
+MARGIN_M = 20_000  # how far outside the territory's grids a point is still taken as a place (metres)
+
+
+def territory_bounds(s: Session) -> Bounds | None:
+    """The box around every grid of the territory (None: no territory loaded)."""
+    row = s.execute(
+        select(func.min(Grid.min_lon), func.max(Grid.max_lon), func.min(Grid.min_lat), func.max(Grid.max_lat))
+    ).first()
+    if row is None or any(v is None for v in row):
+        return None
+    return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+
+def within(bounds: Bounds | None, lon: float, lat: float, margin_m: float = MARGIN_M) -> bool:
+    """Whether the point lies in the territory's box widened by ``margin_m`` (always, with no territory)."""
+    if bounds is None:
+        return True
+    dlat = margin_m / 111_000.0
+    dlon = dlat / max(0.1, math.cos(math.radians((bounds[2] + bounds[3]) / 2)))
+    return bounds[0] - dlon <= lon <= bounds[1] + dlon and bounds[2] - dlat <= lat <= bounds[3] + dlat
 
 
 def territorial_unit(s: Session, role: str, place: Place | None) -> Unit | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Final
 
-from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
@@ -30,7 +29,14 @@ from PySide6.QtWidgets import (
 from workstation.domain.lifecycle import N_
 from workstation.i18n import tr
 from workstation.services.actors import Actor
-from workstation.services.care_import import FIELDS, HEADER_SEARCH, ImportResult, detect_mapping, import_roster
+from workstation.services.care_import import (
+    FIELDS,
+    HEADER_SEARCH,
+    ImportResult,
+    detect_mapping,
+    import_roster,
+    read_rows,
+)
 from workstation.services.errors import ValidationError, WorkstationError
 from workstation.storage.db import Database
 from workstation.ui.pickers import Picker, PickItem
@@ -46,19 +52,15 @@ def read_headers(path: Path) -> tuple[int, list[str]]:
     Raises:
         ValidationError: the file is not a readable .xlsx workbook.
     """
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
+    try:  # the same bounded, dimension-proof reading as the import (zip bombs, DTDs, stale dimensions)
+        found = read_rows(path, max_rows=HEADER_SEARCH)
+    except ValidationError:
+        raise
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
         raise ValidationError(
             tr("Cannot read {path} as an .xlsx workbook: {reason}", path=path, reason=exc), {"file": str(path)}
         ) from None
-    try:
-        rows = [
-            (n, ["" if v is None else str(v).strip() for v in row])
-            for n, row in enumerate(book.worksheets[0].iter_rows(max_row=HEADER_SEARCH, values_only=True), start=1)
-        ]
-    finally:
-        book.close()
+    rows = [(n, ["" if v is None else str(v).strip() for v in values]) for n, values in found]
     for number, values in rows:
         mapping = detect_mapping(values)
         if "name" in mapping.values() and len(mapping) >= 2:
