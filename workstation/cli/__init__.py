@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from sqlalchemy.exc import SQLAlchemyError
 
 from workstation import __version__
-from workstation.cli import assist, care, cases, common, demo, intake, photos, reference, reports, users
+from workstation.cli import assist, care, cases, common, demo, intake, photos, reference, reports, serve, users
 from workstation.i18n import set_language, tr
 from workstation.services.errors import WorkstationError
 
-AREAS = (reference, reports, cases, users, assist, care, intake, photos, demo)
+AREAS = (reference, reports, cases, users, assist, care, intake, photos, demo, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,6 +12,8 @@ from workstation.models.care import CareVisitNeed as CareVisitNeed
 from workstation.models.case import Case, CaseEvent, CaseLease, CaseUnit, ExtensionRequest
 from workstation.models.demo import DemoRun as DemoRun
 from workstation.models.demo import DemoRunItem as DemoRunItem
+from workstation.models.georeport import GeoReportOutbound as GeoReportOutbound
+from workstation.models.georeport import GeoReportPost as GeoReportPost
 from workstation.models.intake import IntakeCursor as IntakeCursor
 from workstation.models.intake import IntakeStatus as IntakeStatus
 from workstation.models.intake import OutboundTarget as OutboundTarget
