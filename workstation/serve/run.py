@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from waitress import wasyncore
 from waitress.server import create_server
 
 from workstation.serve.config import ServeSettings
@@ -18,6 +19,7 @@ from workstation.serve.wsgi import GeoReportApp
 from workstation.storage.db import Database
 
 LOG = logging.getLogger("workstation.serve")
+GRACE_S = 5.0  # how long a stop waits for the requests in progress
 
 
 class Server:
@@ -32,7 +34,8 @@ class Server:
             port=settings.port,
             threads=settings.threads,
             channel_timeout=settings.timeout_s,
-            max_request_body_size=settings.max_body_bytes + 1,
+            cleanup_interval=max(0.1, min(30.0, settings.timeout_s / 2)),  # how often idle clients are dropped
+            max_request_body_size=settings.max_body_bytes * 16 + 65536,  # beyond ours: answered in our format
             max_request_header_size=16 * 1024,
             connection_limit=max(100, settings.threads * 16),
             ident="grid-workstation",
@@ -51,15 +54,41 @@ class Server:
         return str(self._server.effective_host)
 
     def run(self) -> None:
-        """Serve until ``stop`` (from another thread or a signal handler)."""
+        """Serve until ``stop`` (called from another thread)."""
         try:
             self._server.run()
         finally:
+            self._server.task_dispatcher.shutdown(cancel_pending=False, timeout=GRACE_S)
             self.stopped.set()
 
+    def _in_loop(self, thunk: Callable[[], None], wait_s: float = 1.0) -> bool:
+        """Run ``thunk`` in the serving thread (waitress's loop is not thread-safe); False if it did not run."""
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                thunk()
+            finally:
+                done.set()
+
+        self._server.trigger.pull_trigger(run)
+        return done.wait(wait_s)
+
     def stop(self) -> None:
-        """Stop listening, let the requests in progress finish, and return from ``run``."""
-        self._server.close()
+        """Stop listening, let the requests in progress finish (for up to ``GRACE_S``), then return from ``run``."""
+        if self.stopped.is_set():
+            return
+        sockets = self._server._map  # the loop ends once no socket is left in its map
+        self._in_loop(lambda: wasyncore.dispatcher.close(self._server))  # no new connections
+        end = time.monotonic() + GRACE_S
+        while time.monotonic() < end:
+            busy: list[bool] = []
+            self._in_loop(lambda: busy.append(any(getattr(ch, "requests", None) for ch in list(sockets.values()))))
+            if busy == [False]:
+                break
+            time.sleep(0.02)
+        self._in_loop(lambda: [ch.close() for ch in list(sockets.values())])
+        self.stopped.wait(GRACE_S + 5)
 
 
 def serve_forever(server: Server, on_ready: Callable[[Server], None] | None = None) -> None:
@@ -67,13 +96,12 @@ def serve_forever(server: Server, on_ready: Callable[[Server], None] | None = No
 
     def handler(signum: int, _frame: FrameType | None) -> None:
         LOG.info("signal %d: stopping", signum)
-        raise SystemExit(0)
+        threading.Thread(target=server.stop, daemon=True).start()  # the loop runs here: stop it from aside
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
     if on_ready:
         on_ready(server)
-    with contextlib.suppress(SystemExit):
-        server.run()  # waitress closes its sockets and task threads on SystemExit
+    server.run()
     LOG.info("stopped")
     sys.stdout.flush()

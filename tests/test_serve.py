@@ -1,0 +1,331 @@
+"""``workstation serve``: GeoReport v2 over HTTP, tested with a real client against the running server."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from xml.etree import ElementTree as ET
+
+import pytest
+import requests
+
+from tests.conftest import article_report
+from tests.serve_support import running
+from tests.test_intake_parsers import SPEC_ERRORS_JSON, SPEC_REQUESTS_JSON, SPEC_REQUESTS_XML, SPEC_SERVICES_XML
+from workstation.intake.formats import loads_lenient
+from workstation.intake.open311 import parse_requests, parse_services
+from workstation.models import Case, QuarantinedItem
+from workstation.services import lifecycle, tokens
+from workstation.services.reports import add_report
+
+NAME, PHONE = "方兴社区信息员", "13812345678"
+CLIENT_NAME, CLIENT_PHONE = "李秀英", "13955501234"
+
+
+@pytest.fixture
+def world(db, users):
+    """A new report, a dispatched one, a rejected (closed) one, and a visit's case that must never show."""
+    new = add_report(db, article_report(external_id="A1")).case_id
+    sent = add_report(db, article_report(external_id="A2", received_at="2026-06-04T11:00:00+08:00")).case_id
+    lifecycle.file(db, users["op1"], sent, "0105")
+    lifecycle.dispatch(db, users["op1"], sent)
+    closed = add_report(db, article_report(external_id="A3", received_at="2026-06-04T12:00:00+08:00")).case_id
+    lifecycle.reject(db, users["op1"], closed, f"{NAME} 打错了电话 {PHONE}")
+    visit = add_report(
+        db, article_report(channel="VISIT", external_id="visit-1-1", received_at="2026-06-04T13:00:00+08:00")
+    ).case_id
+    return {"new": new, "sent": sent, "closed": closed, "visit": visit}
+
+
+@pytest.fixture
+def client_key(db, users):
+    """An API key of an integration account, as an administrator makes it."""
+    _, key = tokens.add_token(db, users["admin"], "op2", "wechat app")
+    return key
+
+
+def _json(r: requests.Response):
+    assert r.headers["Content-Type"].startswith("application/json"), r.headers["Content-Type"]
+    return r.json()
+
+
+def _xml(r: requests.Response) -> ET.Element:
+    assert r.headers["Content-Type"].startswith("text/xml"), r.headers["Content-Type"]
+    return ET.fromstring(r.content)
+
+
+def test_every_get_endpoint_in_both_formats(db, world):
+    with running(db) as (_, base):
+        # services: the 118 categories grouped by major category, in Chinese
+        services = _json(requests.get(f"{base}/services.json", timeout=5))
+        assert len(services) == 118
+        first = next(s for s in services if s["service_code"] == "0101")
+        assert (first["service_name"], first["group"]) == ("暴露垃圾", "市容环境")
+        assert len({s["group"] for s in services}) > 1
+        root = _xml(requests.get(f"{base}/services.xml", timeout=5))
+        assert root.tag == "services" and len(root.findall("service")) == 118
+        assert requests.get(f"{base}/services", headers={"Accept": "text/xml"}, timeout=5).content.startswith(b"<?xml")
+        one = _json(requests.get(f"{base}/services/0105.json", timeout=5))
+        assert one["service_code"] == "0105" and one["attributes"] == []
+        assert _xml(requests.get(f"{base}/services/0105.xml", timeout=5)).tag == "service_definition"
+        # requests: newest first, the visit's case never
+        listed = _json(requests.get(f"{base}/requests.json", timeout=5))
+        assert [r["service_request_id"] for r in listed] == [str(world[k]) for k in ("closed", "sent", "new")]
+        by_id = {r["service_request_id"]: r for r in listed}
+        sent = by_id[str(world["sent"])]
+        assert sent["status"] == "open" and sent["service_code"] == "0105" and sent["agency_responsible"]
+        assert "派遣" in sent["status_notes"] and "立案" in sent["status_notes"]
+        assert by_id[str(world["closed"])]["status"] == "closed"
+        xml = _xml(requests.get(f"{base}/requests.xml", timeout=5))
+        assert xml.tag == "service_requests"
+        assert [e.findtext("service_request_id") for e in xml.findall("request")] == list(by_id)
+        # one request, both formats; the visit's case is not found
+        assert _json(requests.get(f"{base}/requests/{world['sent']}.json", timeout=5))[0] == sent
+        assert _xml(requests.get(f"{base}/requests/{world['sent']}.xml", timeout=5)).find("request") is not None
+        assert requests.get(f"{base}/requests/{world['visit']}.json", timeout=5).status_code == 404
+        assert requests.get(f"{base}/requests.json?service_request_id={world['visit']}", timeout=5).json() == []
+
+
+def test_filters_paging_and_headers(db, world):
+    with running(db) as (_, base):
+        get = lambda q: requests.get(f"{base}/requests.json?{q}", timeout=5)  # noqa: E731
+        assert [r["service_request_id"] for r in get("status=closed").json()] == [str(world["closed"])]
+        assert {r["service_request_id"] for r in get("status=open").json()} == {str(world["new"]), str(world["sent"])}
+        assert [r["service_request_id"] for r in get("service_code=0105").json()] == [str(world["sent"])]
+        window = "start_date=2026-06-04T10:30:00%2B08:00&end_date=2026-06-04T11:30:00%2B08:00"
+        assert [r["service_request_id"] for r in get(window).json()] == [str(world["sent"])]
+        ids = f"service_request_id={world['new']},{world['closed']}&status=open"  # other filters ignored
+        assert {r["service_request_id"] for r in get(ids).json()} == {str(world["new"]), str(world["closed"])}
+        assert get("updated_after=2999-01-01T00:00:00Z").json() == []
+        first = get("page_size=2")
+        assert first.headers["X-Total-Count"] == "3" and first.headers["X-Result-Count"] == "2"
+        link = re.match(r"<([^>]+)>; rel=\"next\"", first.headers["Link"])
+        assert link
+        second = requests.get(link.group(1), timeout=5)
+        assert "Link" not in second.headers and len(second.json()) == 1
+        seen = [r["service_request_id"] for r in first.json() + second.json()]
+        assert seen == [str(world[k]) for k in ("closed", "sent", "new")]
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("page_size=1001", 400),
+        ("page=0", 400),
+        ("page_size=x", 400),
+        ("status=pending", 400),
+        ("start_date=yesterday", 400),
+        ("start_date=2026-06-04T10:00:00", 400),  # no timezone
+        ("service_request_id=abc", 400),
+    ],
+)
+def test_bad_queries_get_the_spec_error_format(db, query, status):
+    with running(db) as (_, base):
+        r = requests.get(f"{base}/requests.json?{query}", timeout=5)
+        assert r.status_code == status
+        [error] = r.json()
+        assert error["code"] == status and error["description"]
+        x = requests.get(f"{base}/requests.xml?{query}", timeout=5)
+        assert x.status_code == status and _xml(x).tag == "errors"
+        assert _xml(x).find("error/code").text == str(status)
+
+
+def test_errors_are_chinese_unless_the_client_prefers_english(db):
+    with running(db) as (_, base):
+        zh = requests.get(f"{base}/requests/99999.json", timeout=5).json()[0]["description"]
+        en = requests.get(f"{base}/requests/99999.json", headers={"Accept-Language": "en-US,en;q=0.9"}, timeout=5)
+        assert "未找到" in zh or "不存在" in zh, zh
+        assert en.json()[0]["description"] == "service_request_id 99999 not found"
+        assert requests.get(f"{base}/nothing.json", timeout=5).status_code == 404
+        r = requests.delete(f"{base}/requests.json", timeout=5)
+        assert r.status_code == 405 and r.headers["Allow"] == "GET, POST" and r.json()[0]["code"] == 405
+
+
+def test_our_documents_have_the_shape_of_the_spec_examples_and_the_intake_reads_them(db, world):
+    spec_keys = set(loads_lenient(SPEC_REQUESTS_JSON)[0])
+    spec_xml_keys = {c.tag for c in ET.fromstring(SPEC_REQUESTS_XML.encode()).find("request")}
+    spec_service_keys = {c.tag for c in ET.fromstring(SPEC_SERVICES_XML.encode()).find("service")}
+    with running(db) as (_, base):
+        ours = requests.get(f"{base}/requests.json", timeout=5)
+        assert spec_keys <= set(ours.json()[0]), spec_keys - set(ours.json()[0])
+        xml = requests.get(f"{base}/requests.xml", timeout=5)
+        assert spec_xml_keys <= {c.tag for c in _xml(xml).find("request")}
+        services = requests.get(f"{base}/services.xml", timeout=5)
+        assert spec_service_keys <= {c.tag for c in _xml(services).find("service")}
+        for r in (ours, xml):
+            page = parse_requests(r.text, "peer")
+            assert all(i.ok for i in page.items) and len(page.items) == 3
+        assert len(parse_services(services.text)[0]) == 118
+        error = requests.get(f"{base}/requests/99999.json", timeout=5).json()
+        assert set(error[0]) == set(json.loads(SPEC_ERRORS_JSON)[0])
+
+
+def test_post_creates_a_case_in_the_operator_queue_idempotently(db, users, client_key):
+    from workstation.services import queue
+
+    with running(db) as (_, base):
+        form = {
+            "api_key": client_key,
+            "service_code": "0105",
+            "lat": "31.7395",
+            "long": "117.2903",
+            "description": "小区门口共享单车乱停",
+            "first_name": "秀英",
+            "last_name": "李",
+            "phone": CLIENT_PHONE,
+            "client_request_id": "wx-42",
+        }
+        began = time.monotonic()
+        r = requests.post(f"{base}/requests.json", data=form, timeout=5)
+        assert r.status_code == 201, r.text
+        [answer] = r.json()
+        rid = int(answer["service_request_id"])
+        with db.read() as s:  # the operator queue sees it within 2 s
+            ids = [row[-1] for row in queue.page(s, queue.QueueFilter(queue="new"), limit=50)]
+        assert rid in ids and time.monotonic() - began < 2
+        with db.read() as s:
+            case = s.get(Case, rid)
+            assert (case.channel, case.category_code, case.reporter_phone) == ("OPEN311", "0105", CLIENT_PHONE)
+            assert case.reporter_name == CLIENT_NAME and case.last_actor == "op2"
+        again = requests.post(f"{base}/requests.json", data=form, timeout=5)
+        assert again.status_code == 200 and again.json()[0]["service_request_id"] == str(rid)
+        assert again.json()[0]["token"] == answer["token"]
+        token = requests.get(f"{base}/tokens/{answer['token']}.xml", timeout=5)
+        assert _xml(token).find("request/service_request_id").text == str(rid)
+        with db.read() as s:
+            assert s.query(Case).filter(Case.channel == "OPEN311").count() == 1
+
+
+def test_a_bad_post_is_quarantined_and_its_token_follows_it(db, users, client_key):
+    from workstation.intake import quarantine
+
+    with running(db) as (_, base):
+        form = {"api_key": client_key, "service_code": "0105", "lat": "31.74", "long": "117.29"}
+        r = requests.post(f"{base}/requests.xml", data={**form, "phone": "call me maybe"}, timeout=5)
+        assert r.status_code == 202, r.text
+        answer = _xml(r).find("request")
+        token = answer.findtext("token")
+        assert answer.findtext("service_request_id") == "" and "reporter_phone" in answer.findtext("service_notice")
+        with db.read() as s:
+            [item] = s.query(QuarantinedItem).all()
+            assert item.source == "api.op2" and "reporter_phone" in item.reason
+        pending = requests.get(f"{base}/tokens/{token}.json", timeout=5).json()
+        assert pending == [{"service_request_id": "", "token": token}]
+        done = quarantine.reprocess(db, users["op1"], item.id)  # the operator lets it in (the phone is dropped)
+        assert done.ok
+        resolved = requests.get(f"{base}/tokens/{token}.json", timeout=5).json()[0]
+        assert resolved["service_request_id"] == str(done.case_ids[0])
+        assert requests.get(f"{base}/tokens/nope.json", timeout=5).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "word"),
+    [
+        ({"api_key": ""}, 403, "api_key"),
+        ({"api_key": "wst_wrong"}, 403, "api_key"),
+        ({"service_code": "9999"}, 404, "9999"),
+        ({"service_code": ""}, 400, "service_code"),
+        ({"lat": "", "long": ""}, 400, "lat"),
+        ({"description": "长" * 4001}, 400, "description"),
+        ({"client_request_id": "x" * 61}, 400, "client_request_id"),
+    ],
+)
+def test_post_refusals(db, users, client_key, change, status, word):
+    form = {"api_key": client_key, "service_code": "0105", "lat": "31.74", "long": "117.29", **change}
+    with running(db) as (_, base):
+        r = requests.post(f"{base}/requests.json", data=form, headers={"Accept-Language": "en"}, timeout=5)
+        assert r.status_code == status, r.text
+        assert r.json()[0]["code"] == status and word in r.json()[0]["description"]
+    with db.read() as s:
+        assert s.query(Case).count() == 0
+
+
+def test_a_revoked_key_no_longer_posts(db, users, client_key):
+    form = {"api_key": client_key, "service_code": "0105", "lat": "31.74", "long": "117.29"}
+    with running(db) as (_, base):
+        assert requests.post(f"{base}/requests.json", data=form, timeout=5).status_code == 201
+        [info] = tokens.list_tokens(db, users["admin"])
+        tokens.revoke_token(db, users["admin"], info.id)
+        assert requests.post(f"{base}/requests.json", data=form, timeout=5).status_code == 403
+
+
+def test_only_the_clients_the_settings_name_may_post(db, users, client_key):
+    form = {"api_key": client_key, "service_code": "0105", "lat": "31.74", "long": "117.29"}
+    with running(db, clients=("wechat",)) as (_, base):
+        r = requests.post(f"{base}/requests.json", data=form, timeout=5)
+        assert r.status_code == 403 and r.json()[0]["code"] == 403
+
+
+def test_limits_body_size_rate_per_key_and_per_address(db, users, client_key):
+    form = {"api_key": client_key, "service_code": "0105", "lat": "31.74", "long": "117.29"}
+    with running(db, max_body_bytes=1024, rate_per_key=2, rate_per_address=6, rate_window_s=60) as (_, base):
+        big = requests.post(f"{base}/requests.json", data={**form, "description": "x" * 2000}, timeout=5)
+        assert big.status_code == 413 and big.json()[0]["code"] == 413
+        codes = [requests.post(f"{base}/requests.json", data=form, timeout=5).status_code for _ in range(3)]
+        assert codes == [201, 201, 429]
+        limited = requests.post(f"{base}/requests.xml", data=form, timeout=5)
+        assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+        assert _xml(limited).find("error/code").text == "429"
+        # the address has spent 5 of its 6: one more read, then 429 for everyone from here
+        assert requests.get(f"{base}/services.json", timeout=5).status_code == 200
+        r = requests.get(f"{base}/services.json", timeout=5)
+        assert r.status_code == 429 and r.json()[0]["code"] == 429
+
+
+def test_a_slow_query_is_cut_off_with_503(db, users):
+    from workstation.intake import ingest
+    from workstation.intake.items import Item
+
+    items = [
+        Item(payload="{}", report=article_report(external_id=f"bulk-{i}", received_at="2026-06-04T10:19:00+08:00"))
+        for i in range(3000)
+    ]
+    ingest.ingest_items(db, "bulk", "open311", items)
+    with running(db, query_timeout_s=0.001) as (_, base):
+        r = requests.get(f"{base}/requests.json?status=open&page=20&page_size=100", timeout=10)
+        assert r.status_code == 503, r.text[:200]
+        assert r.json()[0]["code"] == 503
+    with running(db) as (_, base):
+        assert requests.get(f"{base}/requests.json?page=20&page_size=100", timeout=10).status_code == 200
+
+
+def test_a_slow_client_is_disconnected(db):
+    import socket
+
+    with running(db, timeout_s=0.5) as (server, _):
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        sock.sendall(b"GET /services.json HTTP/1.1\r\nHost: x\r\n")  # and never finishes
+        began = time.monotonic()
+        try:
+            assert sock.recv(100) == b""  # closed by the server
+        except ConnectionResetError:
+            pass  # closed by the server, abruptly
+        assert time.monotonic() - began < 4
+        sock.close()
+
+
+def test_no_response_ever_carries_the_reporters_name_phone_address_or_the_visit(db, users, world, client_key):
+    secret_address = "幸福里小区3栋502室"
+    add_report(db, article_report(external_id="A5", address=secret_address, received_at="2026-06-04T14:00:00+08:00"))
+    form = {"api_key": client_key, "service_code": "0105", "lat": "31.7395", "long": "117.2903"}
+    form.update(first_name="秀英", last_name="李", phone=CLIENT_PHONE, address_string=secret_address)
+    form["description"] = f"我是{CLIENT_NAME}，电话{CLIENT_PHONE}"
+    bodies: list[str] = []
+    with running(db) as (_, base):
+        posted = requests.post(f"{base}/requests.json", data=form, timeout=5)
+        bodies.append(posted.text)
+        rid = posted.json()[0]["service_request_id"]
+        with db.read() as s:
+            ids = [c.id for c in s.query(Case)]
+        for fmt in ("json", "xml"):
+            bodies.append(requests.get(f"{base}/requests.{fmt}?page_size=1000", timeout=5).text)
+            for case_id in ids:
+                bodies.append(requests.get(f"{base}/requests/{case_id}.{fmt}", timeout=5).text)
+            bodies.append(requests.get(f"{base}/tokens/{posted.json()[0]['token']}.{fmt}", timeout=5).text)
+            bodies.append(requests.get(f"{base}/services.{fmt}", timeout=5).text)
+    assert rid and len(bodies) > 10
+    for body in bodies:
+        for secret in (NAME, PHONE, CLIENT_NAME, "秀英", CLIENT_PHONE, secret_address, "31.7395", "117.2903"):
+            assert secret not in body, (secret, body[:300])
+        assert "visit-1-1" not in body and f'"{world["visit"]}"' not in body
