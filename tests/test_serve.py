@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 import re
 import time
 from xml.etree import ElementTree as ET
@@ -329,3 +330,119 @@ def test_no_response_ever_carries_the_reporters_name_phone_address_or_the_visit(
         for secret in (NAME, PHONE, CLIENT_NAME, "秀英", CLIENT_PHONE, secret_address, "31.7395", "117.2903"):
             assert secret not in body, (secret, body[:300])
         assert "visit-1-1" not in body and f'"{world["visit"]}"' not in body
+
+
+def test_round_trip_our_own_open311_intake_reads_every_request_once(db, users, world, fresh_db):
+    import requests as http
+
+    from workstation.intake import ingest
+    from workstation.intake.base import PollContext, build_source
+    from workstation.intake.items import Item
+    from workstation.intake.settings import SourceConfig
+    from workstation.models import CaseEvent
+
+    items = [
+        Item(
+            payload="{}",
+            report=article_report(
+                external_id=f"bulk-{i}", received_at=f"2026-06-0{1 + i % 3}T08:{i % 60:02d}:00+08:00"
+            ),
+        )
+        for i in range(230)
+    ]
+    ingest.ingest_items(db, "bulk", "open311", items)
+    other = fresh_db()
+    with running(db) as (_, base):
+        expected = {
+            r["service_request_id"]: r for r in http.get(f"{base}/requests.json?page_size=1000", timeout=10).json()
+        }
+        source = build_source(SourceConfig(name="centre", kind="open311", url=base, options={"page_size": 50}))
+        result = source.poll(PollContext(other, http.Session()))
+        assert result.ok, result.error
+        again = source.poll(PollContext(other, http.Session()))
+        assert again.ok and again.created == 0
+    assert len(expected) == 233 and result.created == 233 and result.quarantined == 0
+    with other.read() as s:
+        cases = {c.external_id: c for c in s.query(Case)}
+        assert set(cases) == {f"centre:{rid}" for rid in expected}  # every request, once
+        for rid, public in expected.items():
+            case = cases[f"centre:{rid}"]
+            assert case.text == public["description"]
+            assert (
+                case.received_at.isoformat()
+                == datetime.fromisoformat(public["requested_datetime"]).astimezone(UTC).isoformat()
+            )
+            assert (case.lat, case.lon) == (public["lat"], public["long"])
+            assert case.reporter_name == "" and case.reporter_phone == ""
+            first = s.query(CaseEvent).filter(CaseEvent.case_id == case.id).order_by(CaseEvent.id).first()
+            assert first.details["payload"]["status"] == public["status"]
+            closed_note = any("closed" in n for n in first.details.get("not_understood", []))
+            assert closed_note == (public["status"] == "closed")
+        assert cases[f"centre:{world['closed']}"].text == "待分拣的报告"
+        with db.read() as ours:
+            category = ours.get(Case, world["sent"]).category_name
+        assert category and cases[f"centre:{world['sent']}"].source_service == category
+
+
+def test_workstation_serve_as_the_readme_says_curl_post_reaches_the_queue_and_sigterm_stops_it(
+    db, db_url, users, world, client_key
+):
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+
+    from workstation.services import queue
+
+    env = {**os.environ, "WORKSTATION_LANG": "zh_CN", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workstation", "serve", "--db", db_url, "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        line = proc.stdout.readline()
+        port = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert port, line
+        base = f"http://127.0.0.1:{port.group(1)}"
+        listed = requests.get(f"{base}/requests.json?status=open", timeout=5).json()
+        assert {r["service_request_id"] for r in listed} == {str(world["new"]), str(world["sent"])}
+        curl = shutil.which("curl")
+        assert curl, "curl is needed for this test"
+        began = time.monotonic()
+        out = subprocess.run(
+            [
+                curl,
+                "-s",
+                "-X",
+                "POST",
+                f"{base}/requests.json",
+                "-d",
+                f"api_key={client_key}",
+                "-d",
+                "service_code=0105",
+            ]
+            + ["-d", "lat=31.74", "-d", "long=117.29", "-d", f"phone={CLIENT_PHONE}"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+        rid = int(json.loads(out.stdout)[0]["service_request_id"])
+        with db.read() as s:
+            ids = [row[-1] for row in queue.page(s, queue.QueueFilter(queue="new"), limit=50)]
+        assert rid in ids and time.monotonic() - began < 2
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    assert "服务已停止" in stdout
+    lines = [ln for ln in stderr.splitlines() if "workstation.serve" in ln and " /" in ln]
+    assert len(lines) == 2, stderr  # one line per request
+    assert "POST /requests.json 201" in lines[1] and "client=op2" in lines[1]
+    assert CLIENT_PHONE not in stderr and client_key not in stderr and "127.0.0.1" not in "\n".join(lines)
