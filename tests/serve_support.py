@@ -16,7 +16,7 @@ from workstation.storage.db import Database
 @contextmanager
 def running(db: Database, **settings: Any) -> Iterator[tuple[Server, str]]:
     """Serve ``db`` on 127.0.0.1 and a free port until the block ends; yields the server and its base URL."""
-    config = dataclasses.replace(ServeSettings(port=0, threads=4), **settings)
+    config = dataclasses.replace(ServeSettings(port=0, threads=4, cache_s=0), **settings)
     server = Server(db, config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from datetime import UTC, datetime
 import re
 import time
+from datetime import UTC, datetime
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -298,10 +299,8 @@ def test_a_slow_client_is_disconnected(db):
         sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
         sock.sendall(b"GET /services.json HTTP/1.1\r\nHost: x\r\n")  # and never finishes
         began = time.monotonic()
-        try:
+        with contextlib.suppress(ConnectionResetError):  # closed by the server, abruptly
             assert sock.recv(100) == b""  # closed by the server
-        except ConnectionResetError:
-            pass  # closed by the server, abruptly
         assert time.monotonic() - began < 4
         sock.close()
 
@@ -412,20 +411,10 @@ def test_workstation_serve_as_the_readme_says_curl_post_reaches_the_queue_and_si
         assert {r["service_request_id"] for r in listed} == {str(world["new"]), str(world["sent"])}
         curl = shutil.which("curl")
         assert curl, "curl is needed for this test"
+        form = ["-d", "service_code=0105", "-d", "lat=31.74", "-d", "long=117.29", "-d", f"phone={CLIENT_PHONE}"]
         began = time.monotonic()
         out = subprocess.run(
-            [
-                curl,
-                "-s",
-                "-X",
-                "POST",
-                f"{base}/requests.json",
-                "-d",
-                f"api_key={client_key}",
-                "-d",
-                "service_code=0105",
-            ]
-            + ["-d", "lat=31.74", "-d", "long=117.29", "-d", f"phone={CLIENT_PHONE}"],
+            [curl, "-s", "-X", "POST", f"{base}/requests.json", "-d", f"api_key={client_key}", *form],
             capture_output=True,
             text=True,
             timeout=10,
@@ -446,3 +435,15 @@ def test_workstation_serve_as_the_readme_says_curl_post_reaches_the_queue_and_si
     assert len(lines) == 2, stderr  # one line per request
     assert "POST /requests.json 201" in lines[1] and "client=op2" in lines[1]
     assert CLIENT_PHONE not in stderr and client_key not in stderr and "127.0.0.1" not in "\n".join(lines)
+
+
+def test_public_answers_are_kept_for_cache_s_and_a_post_clears_them(db, users, client_key):
+    add_report(db, article_report(external_id="C1"))
+    with running(db, cache_s=60) as (_, base):
+        first = requests.get(f"{base}/requests.json", timeout=5).json()
+        add_report(db, article_report(external_id="C2", received_at="2026-06-05T10:00:00+08:00"))
+        assert requests.get(f"{base}/requests.json", timeout=5).json() == first  # kept
+        form = {"api_key": client_key, "service_code": "0105", "lat": "31.74", "long": "117.29"}
+        rid = requests.post(f"{base}/requests.json", data=form, timeout=5).json()[0]["service_request_id"]
+        after = [r["service_request_id"] for r in requests.get(f"{base}/requests.json", timeout=5).json()]
+        assert len(after) == 3 and rid in after

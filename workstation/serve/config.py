@@ -8,12 +8,14 @@
       "clients": ["wechat-app"],
       "max_body_bytes": 65536, "page_size": 100, "max_page_size": 1000,
       "rate_per_key": 120, "rate_per_address": 600, "rate_window_s": 60,
-      "timeout_s": 30, "query_timeout_s": 5, "jurisdiction_id": ""
+      "timeout_s": 30, "query_timeout_s": 5, "cache_s": 5, "jurisdiction_id": ""
     }
 
 The API keys themselves are never in the file: a client's key is an API token of its account
 (``workstation user token add``), kept hashed in the database and revoked there. ``clients`` names
-the accounts whose keys may post (empty: any active account with a token).
+the accounts whose keys may post (empty: any active account with a token). ``cache_s``: how long a
+public answer (services, requests) is served again to any client before it is read anew (0: never
+kept); a post through the server clears it at once.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class ServeSettings:
     rate_window_s: float = 60.0
     timeout_s: float = 30.0
     query_timeout_s: float = 5.0
+    cache_s: float = 5.0
     jurisdiction_id: str = ""
 
 
@@ -60,6 +63,7 @@ _NUMBERS: dict[str, tuple[type, float]] = {
     "rate_window_s": (float, 0.1),
     "timeout_s": (float, 0.1),
     "query_timeout_s": (float, 0.001),
+    "cache_s": (float, 0),
 }
 
 

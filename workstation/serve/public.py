@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.orm import Session
 
-from workstation.domain.lifecycle import ACTION_NAMES, FINAL, STATE_NAMES, State
+from workstation.domain.lifecycle import ACTION_NAMES, FINAL, STATE_NAMES
 from workstation.models import Case, CaseEvent, Category, Community, Grid
 from workstation.serve.lang import Lang
 from workstation.storage.db import Database
@@ -147,7 +147,7 @@ class Deadline:
             yield
             return
         end = time.monotonic() + self.seconds
-        raw.set_progress_handler(lambda: 1 if time.monotonic() > end else 0, 1000)
+        raw.set_progress_handler(lambda: 1 if time.monotonic() > end else 0, 10_000)
         try:
             yield
         finally:
@@ -178,6 +178,21 @@ def _where(f: Filters) -> list[ColumnElement[bool]]:
     return where
 
 
+_COLUMNS = (
+    Case.id,
+    Case.status,
+    Case.category_code,
+    Case.category_name,
+    Case.unit_name,
+    Case.received_at,
+    Case.last_action_at,
+    Case.deadline_at,
+    Case.grid_code,
+    Case.lon,
+    Case.lat,
+)
+
+
 def list_requests(
     db: Database,
     f: Filters,
@@ -190,63 +205,53 @@ def list_requests(
     """One page of public requests, newest first, and the total that match (within ``deadline``)."""
     where = _where(f)
     with db.read() as s, deadline.applied(s) if deadline else nullcontext():
-        ids = list(
-            s.scalars(
-                select(Case.id)
-                .where(*where)
-                .order_by(Case.received_at.desc(), Case.id.desc())
-                .limit(size)
-                .offset((page - 1) * size)
-            )
-        )
+        rows = s.execute(
+            select(*_COLUMNS)
+            .where(*where)
+            .order_by(Case.received_at.desc(), Case.id.desc())
+            .limit(size)
+            .offset((page - 1) * size)
+        ).all()
         key = (id(db), f)
         total = counter.get(key) if counter else None
         if total is None:
             total = int(s.scalar(select(func.count()).select_from(Case).where(*where)) or 0)
             if counter:
                 counter.put(key, total)
-        return _public(db, s, ids, lang), total
+        return _public(db, s, rows, lang), total
 
 
 def get_request(db: Database, case_id: int, lang: Lang) -> dict[str, Any] | None:
     """One public request, or None (no such case, or not public)."""
     with db.read() as s:
-        found = s.scalar(select(Case.id).where(Case.id == case_id, public_where()))
-        return _public(db, s, [found], lang)[0] if found is not None else None
+        rows = s.execute(select(*_COLUMNS).where(Case.id == case_id, public_where())).all()
+        return _public(db, s, rows, lang)[0] if rows else None
 
 
 def _notes(rows: list[tuple[str, datetime]], lang: Lang) -> str:
     return "；".join(f"{at.astimezone(LOCAL):%Y-%m-%d %H:%M} {lang.tr(ACTION_NAMES.get(a, a))}" for a, at in rows)
 
 
-def _public(db: Database, s: Session, ids: list[int], lang: Lang) -> list[dict[str, Any]]:
-    if not ids:
+_STEPS_SQL = (
+    "SELECT case_id, action, at FROM case_events WHERE case_id IN ({ids}) AND action IN ("
+    + ", ".join(f"'{a}'" for a in PUBLIC_ACTIONS)
+    + ") ORDER BY case_id, id"
+)
+
+
+def _public(db: Database, s: Session, rows: Sequence[Any], lang: Lang) -> list[dict[str, Any]]:
+    if not rows:
         return []
-    cols = (
-        Case.id,
-        Case.status,
-        Case.category_code,
-        Case.category_name,
-        Case.unit_name,
-        Case.received_at,
-        Case.last_action_at,
-        Case.deadline_at,
-        Case.grid_code,
-        Case.lon,
-        Case.lat,
-    )
-    rows = {r.id: r for r in s.execute(select(*cols).where(Case.id.in_(ids)))}
+    ids = ", ".join(str(int(r.id)) for r in rows)  # integers from the database: literal, cheaper than binds
     steps: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
-    for case_id, action, at in s.execute(
-        select(CaseEvent.case_id, CaseEvent.action, CaseEvent.at)
-        .where(CaseEvent.case_id.in_(ids), CaseEvent.action.in_(PUBLIC_ACTIONS))
-        .order_by(CaseEvent.case_id, CaseEvent.id)
-    ):
+    query = text(_STEPS_SQL.format(ids=ids)).columns(CaseEvent.case_id, CaseEvent.action, CaseEvent.at)
+    for case_id, action, at in s.execute(query):
         steps[case_id].append((action, at))
     places = PLACES.get(db, s)
+    pending = lang.tr("Report awaiting triage")
+    states = {str(state): lang.tr(name) for state, name in STATE_NAMES.items()}
     out = []
-    for case_id in ids:
-        r = rows[case_id]
+    for r in rows:
         place = places.get(r.grid_code or "")
         lat: float | None
         lon: float | None
@@ -261,11 +266,11 @@ def _public(db: Database, s: Session, ids: list[int], lang: Lang) -> list[dict[s
             {
                 "service_request_id": str(r.id),
                 "status": "closed" if r.status in FINAL_STATES else "open",
-                "external_status": lang.tr(STATE_NAMES[State(r.status)]),
-                "status_notes": _notes(steps.get(case_id, []), lang),
+                "external_status": states.get(r.status, r.status),
+                "status_notes": _notes(steps.get(r.id, []), lang),
                 "service_name": r.category_name or "",
                 "service_code": r.category_code or "",
-                "description": r.category_name or lang.tr("Report awaiting triage"),
+                "description": r.category_name or pending,
                 "agency_responsible": r.unit_name or "",
                 "service_notice": "",
                 "requested_datetime": _iso(r.received_at),

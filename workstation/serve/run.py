@@ -81,13 +81,23 @@ class Server:
         sockets = self._server._map  # the loop ends once no socket is left in its map
         self._in_loop(lambda: wasyncore.dispatcher.close(self._server))  # no new connections
         end = time.monotonic() + GRACE_S
+        busy: list[bool] = []
+
+        def check() -> None:
+            busy.append(any(getattr(ch, "requests", None) for ch in list(sockets.values())))
+
         while time.monotonic() < end:
-            busy: list[bool] = []
-            self._in_loop(lambda: busy.append(any(getattr(ch, "requests", None) for ch in list(sockets.values()))))
+            busy.clear()
+            self._in_loop(check)
             if busy == [False]:
                 break
             time.sleep(0.02)
-        self._in_loop(lambda: [ch.close() for ch in list(sockets.values())])
+
+        def close_all() -> None:
+            for ch in list(sockets.values()):
+                ch.close()
+
+        self._in_loop(close_all)
         self.stopped.wait(GRACE_S + 5)
 
 

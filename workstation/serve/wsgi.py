@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -74,6 +75,42 @@ class Answer:
     client: str = "-"
 
 
+class AnswerCache:
+    """Public answers kept for ``ttl_s`` seconds: many clients polling the same page cost one query.
+
+    The rate limit per address is still applied to every request (it runs before the cache is asked);
+    a post through this server clears the cache.
+    """
+
+    def __init__(self, ttl_s: float, size: int = 2000) -> None:
+        self.ttl_s = ttl_s
+        self.size = size
+        self._kept: dict[tuple[str, ...], tuple[float, Answer]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, ...]) -> Answer | None:
+        """A kept answer younger than ``ttl_s``."""
+        if self.ttl_s <= 0:
+            return None
+        with self._lock:
+            hit = self._kept.get(key)
+        return hit[1] if hit and time.monotonic() - hit[0] < self.ttl_s else None
+
+    def put(self, key: tuple[str, ...], answer: Answer) -> None:
+        """Keep an answer (all are dropped when too many are kept)."""
+        if self.ttl_s <= 0:
+            return
+        with self._lock:
+            if len(self._kept) >= self.size:
+                self._kept.clear()
+            self._kept[key] = (time.monotonic(), answer)
+
+    def clear(self) -> None:
+        """Forget every kept answer."""
+        with self._lock:
+            self._kept.clear()
+
+
 class GeoReportApp:
     """The WSGI application over one database."""
 
@@ -83,6 +120,7 @@ class GeoReportApp:
         self.per_key = RateLimiter(self.settings.rate_per_key, self.settings.rate_window_s)
         self.per_address = RateLimiter(self.settings.rate_per_address, self.settings.rate_window_s)
         self.counter = public.Counter()
+        self.cache = AnswerCache(self.settings.cache_s)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Answer one request and log one line."""
@@ -92,8 +130,23 @@ class GeoReportApp:
         lang = Lang.from_header(environ.get("HTTP_ACCEPT_LANGUAGE"))
         match = ROUTE.match(path)
         fmt = (match.group(3) if match else None) or _by_accept(environ.get("HTTP_ACCEPT", ""))
+        key = (path, environ.get("QUERY_STRING", ""), fmt, lang.code, environ.get("HTTP_HOST", ""))
+        cacheable = method == "GET" and match is not None and match.group(1) != "tokens"
         try:
-            answer = self._route(environ, method, match, fmt, lang)
+            wait = self.per_address.take(environ.get("REMOTE_ADDR", ""))
+            if wait:
+                raise HttpError(
+                    429,
+                    lang.tr("Too many requests from this address; try again in {s} s.", s=int(wait) + 1),
+                    {"Retry-After": str(int(wait) + 1)},
+                )
+            answer = self.cache.get(key) if cacheable else None
+            if answer is None:
+                answer = self._route(environ, method, match, fmt, lang)
+                if cacheable and answer.status == 200:
+                    self.cache.put(key, answer)
+                elif method == "POST" and answer.status in (200, 201, 202):
+                    self.cache.clear()  # the poster sees its request at once
         except HttpError as exc:
             answer = Answer(exc.status, errors(fmt, exc.status, exc.description), exc.headers)
         except DBAPIError as exc:
@@ -122,14 +175,6 @@ class GeoReportApp:
     def _route(self, environ: dict[str, Any], method: str, match: re.Match[str] | None, fmt: str, lang: Lang) -> Answer:
         if match is None:
             raise HttpError(404, lang.tr("Not found: the endpoints are services, requests and tokens."))
-        address = environ.get("REMOTE_ADDR", "")
-        wait = self.per_address.take(address)
-        if wait:
-            raise HttpError(
-                429,
-                lang.tr("Too many requests from this address; try again in {s} s.", s=int(wait) + 1),
-                {"Retry-After": str(int(wait) + 1)},
-            )
         kind, arg = match.group(1), match.group(2)
         allowed = "GET, POST" if kind == "requests" and arg is None else "GET"
         if method not in allowed.split(", ") and method != "HEAD":
