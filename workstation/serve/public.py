@@ -319,7 +319,15 @@ def _service(c: Category) -> dict[str, Any]:
     }
 
 
-def known_codes(db: Database) -> dict[str, str]:
-    """Active category codes and their names."""
+_codes: dict[int, tuple[float, dict[str, str]]] = {}
+
+
+def known_codes(db: Database, ttl_s: float = 60.0) -> dict[str, str]:
+    """Active category codes and their names (read again after ``ttl_s``: the catalogue changes by release)."""
+    hit = _codes.get(id(db))
+    if hit and time.monotonic() - hit[0] < ttl_s:
+        return hit[1]
     with db.read() as s:
-        return {c: n for c, n in s.execute(select(Category.code, Category.name).where(Category.active.is_(True)))}
+        codes = {c: n for c, n in s.execute(select(Category.code, Category.name).where(Category.active.is_(True)))}
+    _codes[id(db)] = (time.monotonic(), codes)
+    return codes
