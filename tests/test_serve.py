@@ -447,3 +447,24 @@ def test_public_answers_are_kept_for_cache_s_and_a_post_clears_them(db, users, c
         rid = requests.post(f"{base}/requests.json", data=form, timeout=5).json()[0]["service_request_id"]
         after = [r["service_request_id"] for r in requests.get(f"{base}/requests.json", timeout=5).json()]
         assert len(after) == 3 and rid in after
+
+
+def test_the_readme_settings_example_is_valid_and_bad_settings_are_named():
+    from pathlib import Path
+
+    from workstation.serve.config import parse_serve
+    from workstation.services.errors import ValidationError
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = re.search(r'\n("serve": \{.*?\n\})\n', readme, re.S)
+    assert block, "the README shows the serve settings"
+    settings = parse_serve(json.loads("{" + block.group(1) + "}")["serve"])
+    assert (settings.port, settings.clients, settings.max_page_size, settings.cache_s) == (
+        8311,
+        ("wechat-app",),
+        1000,
+        5,
+    )
+    with pytest.raises(ValidationError) as bad:
+        parse_serve({"port": "eighty", "page_size": 0, "colour": "red", "clients": [1]})
+    assert set(bad.value.fields) >= {"serve.port", "serve.page_size", "serve", "serve.clients"}
