@@ -12,13 +12,15 @@ from xml.etree import ElementTree as ET
 import pytest
 import requests
 
+from tests.care_support import add as care_add
 from tests.conftest import article_report
 from tests.serve_support import running
 from tests.test_intake_parsers import SPEC_ERRORS_JSON, SPEC_REQUESTS_JSON, SPEC_REQUESTS_XML, SPEC_SERVICES_XML
 from workstation.intake.formats import loads_lenient
 from workstation.intake.open311 import parse_requests, parse_services
 from workstation.models import Case, QuarantinedItem
-from workstation.services import lifecycle, tokens
+from workstation.services import care_visits, lifecycle, tokens
+from workstation.services.care_visits import Need
 from workstation.services.reports import add_report
 
 NAME, PHONE = "方兴社区信息员", "13812345678"
@@ -34,9 +36,18 @@ def world(db, users):
     lifecycle.dispatch(db, users["op1"], sent)
     closed = add_report(db, article_report(external_id="A3", received_at="2026-06-04T12:00:00+08:00")).case_id
     lifecycle.reject(db, users["op1"], closed, f"{NAME} 打错了电话 {PHONE}")
-    visit = add_report(
-        db, article_report(channel="VISIT", external_id="visit-1-1", received_at="2026-06-04T13:00:00+08:00")
-    ).case_id
+    visit = care_visits.record_visit(  # a care visit's need, raised as a case and even dispatched
+        db,
+        users["station"],
+        care_add(db, users["station"], groups=["G3"]),
+        mode="home",
+        met=True,
+        visitor="周敏军",
+        needs=[Need("卫生间需要安装扶手", raise_case=True)],
+        key="visit-key-1",
+    ).case_ids[0]
+    lifecycle.file(db, users["op1"], visit, "0105")
+    lifecycle.dispatch(db, users["op1"], visit)
     return {"new": new, "sent": sent, "closed": closed, "visit": visit}
 
 
@@ -328,7 +339,9 @@ def test_no_response_ever_carries_the_reporters_name_phone_address_or_the_visit(
     for body in bodies:
         for secret in (NAME, PHONE, CLIENT_NAME, "秀英", CLIENT_PHONE, secret_address, "31.7395", "117.2903"):
             assert secret not in body, (secret, body[:300])
-        assert "visit-1-1" not in body and f'"{world["visit"]}"' not in body
+        assert f'"{world["visit"]}"' not in body and f">{world['visit']}<" not in body
+        for secret in ("周敏军", "卫生间需要安装扶手", "方兴大道1号3栋502", "visit-"):
+            assert secret not in body, (secret, body[:300])
 
 
 def test_round_trip_our_own_open311_intake_reads_every_request_once(db, users, world, fresh_db):
