@@ -12,10 +12,11 @@ visits, the care visits among them) are never shown at all.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -104,21 +105,44 @@ PLACES = Places()
 
 
 class Counter:
-    """Totals of filtered listings, kept for a few seconds: a count over a million cases is not free."""
+    """Totals of filtered listings: a count over a million cases is not free.
 
-    def __init__(self, ttl_s: float = 2.0) -> None:
+    A total younger than ``ttl_s`` is used as it is; an older one (up to ``max_age_s``) is used while
+    one background thread counts again; only a filter never counted (or counted long ago) waits.
+    """
+
+    def __init__(self, ttl_s: float = 2.0, max_age_s: float = 60.0) -> None:
         self.ttl_s = ttl_s
+        self.max_age_s = max_age_s
         self._cache: dict[tuple[Any, ...], tuple[float, int]] = {}
+        self._running: set[tuple[Any, ...]] = set()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...]) -> int | None:
-        """A total counted less than ``ttl_s`` ago."""
+    def total(self, key: tuple[Any, ...], count: Callable[[], int]) -> int:
+        """The total for ``key``, counted by ``count`` when none fresh enough is kept."""
+        now = time.monotonic()
         with self._lock:
             hit = self._cache.get(key)
-        return hit[1] if hit and time.monotonic() - hit[0] < self.ttl_s else None
+            refresh = bool(hit) and now - hit[0] >= self.ttl_s and key not in self._running  # type: ignore[index]
+            if refresh:
+                self._running.add(key)
+        if hit and now - hit[0] < self.max_age_s:
+            if refresh:
+                threading.Thread(target=self._refresh, args=(key, count), daemon=True).start()
+            return hit[1]
+        total = count()
+        self._put(key, total)
+        return total
 
-    def put(self, key: tuple[Any, ...], total: int) -> None:
-        """Keep a fresh total (the oldest go when too many are kept)."""
+    def _refresh(self, key: tuple[Any, ...], count: Callable[[], int]) -> None:
+        try:
+            with contextlib.suppress(Exception):  # a failed recount keeps the old total; a later request retries
+                self._put(key, count())
+        finally:
+            with self._lock:
+                self._running.discard(key)
+
+    def _put(self, key: tuple[Any, ...], total: int) -> None:
         with self._lock:
             if len(self._cache) > 1000:
                 self._cache.clear()
@@ -212,13 +236,19 @@ def list_requests(
             .limit(size)
             .offset((page - 1) * size)
         ).all()
-        key = (id(db), f)
-        total = counter.get(key) if counter else None
-        if total is None:
-            total = int(s.scalar(select(func.count()).select_from(Case).where(*where)) or 0)
-            if counter:
-                counter.put(key, total)
-        return _public(db, s, rows, lang), total
+        answer = _public(db, s, rows, lang)
+        if counter is None:
+            return answer, _count(s, where)
+
+    def count() -> int:
+        with db.read() as s:
+            return _count(s, where)
+
+    return answer, counter.total((id(db), f), count)
+
+
+def _count(s: Session, where: list[ColumnElement[bool]]) -> int:
+    return int(s.scalar(select(func.count()).select_from(Case).where(*where)) or 0)
 
 
 def get_request(db: Database, case_id: int, lang: Lang) -> dict[str, Any] | None:
