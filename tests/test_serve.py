@@ -144,6 +144,13 @@ def test_bad_queries_get_the_spec_error_format(db, query, status):
         assert _xml(x).find("error/code").text == str(status)
 
 
+def test_a_jurisdiction_other_than_ours_is_not_found(db, world):
+    with running(db, jurisdiction_id="baohe.hefei.gov.cn") as (_, base):
+        assert len(requests.get(f"{base}/requests.json?jurisdiction_id=baohe.hefei.gov.cn", timeout=5).json()) == 3
+        other = requests.get(f"{base}/services.xml?jurisdiction_id=sf.gov", timeout=5)
+        assert other.status_code == 404 and "sf.gov" in _xml(other).findtext("error/description")
+
+
 def test_errors_are_chinese_unless_the_client_prefers_english(db):
     with running(db) as (_, base):
         zh = requests.get(f"{base}/requests/99999.json", timeout=5).json()[0]["description"]

@@ -176,6 +176,9 @@ class GeoReportApp:
         if match is None:
             raise HttpError(404, lang.tr("Not found: the endpoints are services, requests and tokens."))
         kind, arg = match.group(1), match.group(2)
+        asked = parse_qs(environ.get("QUERY_STRING", "")).get("jurisdiction_id", [""])[-1].strip()
+        if asked and self.settings.jurisdiction_id and asked != self.settings.jurisdiction_id:
+            raise HttpError(404, lang.tr("jurisdiction_id {id} not found", id=asked[:60]))
         allowed = "GET, POST" if kind == "requests" and arg is None else "GET"
         if method not in allowed.split(", ") and method != "HEAD":
             raise HttpError(405, lang.tr("Method {method} is not allowed here.", method=method), {"Allow": allowed})
