@@ -8,10 +8,11 @@ One command::
 The cases come from ``bench/queue.py``'s cached SQLite build (same generator, same seed); each gets
 its "report" event, so the public history is read as in a real database. For PostgreSQL the same
 rows are copied in with ``COPY`` (once; kept in the database ``bench_serve_<size>``). The server runs
-as ``python -m workstation serve`` in its own process; the clients are threads with one
-``requests.Session`` each. Reads ask for a page of 100 newest first, on a random page of the first
-50, with and without ``status=open``; posts send a new request each (own ``client_request_id``).
-Prints one markdown table: requests per second, p50 and p99 latency, and the targets met or missed.
+as ``python -m workstation serve`` in its own process; the clients are threads with one kept-alive
+``http.client`` connection each (cheap: they share the machine with the server). Reads ask for a page
+of 100 newest first, on a random page of the first 50, with and without ``status=open``; posts send a new request each (own ``client_request_id``).
+Prints one markdown table: requests per second, p50 and p99 latency, the server process's own CPU
+time per request (what the machine's other load cannot inflate), and the targets met or missed.
 """
 
 # ruff: noqa: E402  (the imports follow the sys.path fix below)
@@ -34,9 +35,9 @@ import subprocess
 import tempfile
 import threading
 import time
+from http.client import HTTPConnection, HTTPException
 from typing import Any
-
-import requests
+from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -161,18 +162,40 @@ def start_server(url: str, folder: Path, threads: int) -> tuple[subprocess.Popen
     return proc, f"http://127.0.0.1:{found.group(1)}"
 
 
-def load(clients: int, seconds: float, one: Any) -> dict[str, float]:
-    """``clients`` threads calling ``one(session, n)`` for ``seconds``; throughput and latency percentiles."""
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU the server process has used (Linux ``/proc``), to tell its cost from the machine's load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def exchange(
+    conn: HTTPConnection, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """One request on a kept-alive connection (``http.client``: the load generator must cost little)."""
+    conn.request(method, path, body=body, headers=headers or {})
+    response = conn.getresponse()
+    data = response.read()
+    return response.status, dict(response.getheaders()), data
+
+
+def load(base: str, clients: int, seconds: float, one: Any) -> dict[str, float]:
+    """``clients`` threads calling ``one(connection, n)`` for ``seconds``; throughput and latency percentiles."""
+    host, port = urlsplit(base).hostname or "127.0.0.1", urlsplit(base).port or 80
     latencies: list[list[float]] = [[] for _ in range(clients)]
     failures = [0] * clients
     stop = time.perf_counter() + seconds
 
     def worker(i: int) -> None:
-        session = requests.Session()
+        conn = HTTPConnection(host, port, timeout=30)
         n = 0
         while time.perf_counter() < stop:
             began = time.perf_counter()
-            ok = one(session, i * 10_000_000 + n)
+            try:
+                ok = one(conn, i * 10_000_000 + n)
+            except (OSError, HTTPException):
+                conn.close()
+                conn = HTTPConnection(host, port, timeout=30)
+                ok = False
             latencies[i].append((time.perf_counter() - began) * 1000)
             failures[i] += 0 if ok else 1
             n += 1
@@ -196,17 +219,16 @@ def measure(url: str, folder: Path, clients: int, seconds: float, threads: int) 
     run = f"{time.time():.0f}"
     try:
 
-        def read(session: requests.Session, n: int) -> bool:
+        def read(conn: HTTPConnection, n: int) -> bool:
             rng = random.Random(n)
             query = {"page_size": 100, "page": rng.randint(1, 50)}
             if rng.random() < 0.5:
                 query["status"] = "open"
-            r = session.get(f"{base}/requests.json", params=query, timeout=30)
-            return (
-                r.status_code == 200 and r.headers.get("X-Result-Count") == "100"
-            )  # no parsing: the client is not measured
+            status, headers, _ = exchange(conn, "GET", f"/requests.json?{urlencode(query)}")
+            # not parsed: the clients share the machine with the server, and their JSON is not what is measured
+            return status == 200 and headers.get("X-Result-Count") == "100"
 
-        def post(session: requests.Session, n: int) -> bool:
+        def post(conn: HTTPConnection, n: int) -> bool:
             form = {
                 "api_key": key,
                 "service_code": "0105",
@@ -215,12 +237,18 @@ def measure(url: str, folder: Path, clients: int, seconds: float, threads: int) 
                 "description": "共享单车乱停放",
                 "client_request_id": f"bench-{run}-{n}",
             }
-            r = session.post(f"{base}/requests.json", data=form, timeout=30)
-            return r.status_code == 201
+            body = urlencode(form).encode()
+            kind = {"Content-Type": "application/x-www-form-urlencoded"}
+            return exchange(conn, "POST", "/requests.json", body, kind)[0] == 201
 
-        load(clients, 2, read)  # warm-up: caches, connections
-        reads = load(clients, seconds, read)
-        posts = load(clients, seconds, post)
+        load(base, clients, 2, read)  # warm-up: caches, connections
+        before = cpu_seconds(proc.pid)
+        reads = load(base, clients, seconds, read)
+        middle = cpu_seconds(proc.pid)
+        posts = load(base, clients, seconds, post)
+        after = cpu_seconds(proc.pid)
+        reads["cpu_ms"] = (middle - before) * 1000 / max(1, reads["n"])
+        posts["cpu_ms"] = (after - middle) * 1000 / max(1, posts["n"])
         return {"GET requests (page of 100)": reads, "POST requests": posts}
     finally:
         proc.terminate()
@@ -247,13 +275,18 @@ def main() -> int:
     for name in args.dbs.split(","):
         log(f"[{name}] measuring with {args.clients} clients, {args.seconds:.0f} s per phase")
         results[name] = measure(urls[name], args.dir, args.clients, args.seconds, args.threads)
-    print(f"\n{args.size:,} cases, {args.clients} concurrent clients, {args.seconds:.0f} s per phase\n")
-    print("| database | operation | requests | per second | p50 ms | p99 ms | failed |")
-    print("|---|---|---|---|---|---|---|")
+    load_avg = os.getloadavg()[0]
+    print(
+        f"\n{args.size:,} cases, {args.clients} concurrent clients, {args.seconds:.0f} s per phase, "
+        f"{os.cpu_count()} cores, load average {load_avg:.1f} at the end\n"
+    )
+    print("| database | operation | requests | per second | p50 ms | p99 ms | failed | server CPU ms per request |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, ops in results.items():
         for op, r in ops.items():
             print(
-                f"| {name} | {op} | {r['n']:,} | {r['per_s']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['failed']} |"
+                f"| {name} | {op} | {r['n']:,} | {r['per_s']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['failed']} "
+                f"| {r['cpu_ms']:.1f} |"
             )
     print()
     for name, ops in results.items():
