@@ -10,7 +10,8 @@ its "report" event, so the public history is read as in a real database. For Pos
 rows are copied in with ``COPY`` (once; kept in the database ``bench_serve_<size>``). The server runs
 as ``python -m workstation serve`` in its own process; the clients are threads with one kept-alive
 ``http.client`` connection each (cheap: they share the machine with the server). Reads ask for a page
-of 100 newest first, on a random page of the first 50, with and without ``status=open``; posts send a new request each (own ``client_request_id``).
+of 100 newest first, on a random page of the first 50, with and without ``status=open``; posts send a
+new request each (own ``client_request_id``).
 Prints one markdown table: requests per second, p50 and p99 latency, the server process's own CPU
 time per request (what the machine's other load cannot inflate), and the targets met or missed.
 """
