@@ -140,11 +140,20 @@ def client_key(url: str) -> str:
         db.dispose()
 
 
-def start_server(url: str, folder: Path, threads: int) -> tuple[subprocess.Popen[str], str]:
+def start_server(url: str, folder: Path, threads: int, cache_s: float) -> tuple[subprocess.Popen[str], str]:
     """``workstation serve`` in its own process; returns it and its base URL."""
     settings = folder / "serve-settings.json"
     settings.write_text(
-        json.dumps({"serve": {"threads": threads, "rate_per_key": 1_000_000, "rate_per_address": 1_000_000}})
+        json.dumps(
+            {
+                "serve": {
+                    "threads": threads,
+                    "rate_per_key": 1_000_000,
+                    "rate_per_address": 1_000_000,
+                    "cache_s": cache_s,
+                }
+            }
+        )
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "workstation", "serve", "--db", url, "--port", "0", "--config", str(settings)],
@@ -213,10 +222,12 @@ def load(base: str, clients: int, seconds: float, one: Any) -> dict[str, float]:
     return {"n": len(every), "per_s": len(every) / elapsed, "p50": q[49], "p99": q[98], "failed": sum(failures)}
 
 
-def measure(url: str, folder: Path, clients: int, seconds: float, threads: int) -> dict[str, dict[str, float]]:
+def measure(
+    url: str, folder: Path, clients: int, seconds: float, threads: int, cache_s: float
+) -> dict[str, dict[str, float]]:
     """Reads, then posts, against a fresh server process."""
     key = client_key(url)
-    proc, base = start_server(url, folder, threads)
+    proc, base = start_server(url, folder, threads, cache_s)
     run = f"{time.time():.0f}"
     try:
 
@@ -266,6 +277,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=8, help="server threads")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=20261101)
+    parser.add_argument("--cache-s", type=float, default=5.0, help="the server's cache_s (0: every read queries)")
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "workstation-bench")
     args = parser.parse_args()
     sqlite_url = sqlite_copy(args.size, args.seed, args.dir)
@@ -275,11 +287,11 @@ def main() -> int:
     results = {}
     for name in args.dbs.split(","):
         log(f"[{name}] measuring with {args.clients} clients, {args.seconds:.0f} s per phase")
-        results[name] = measure(urls[name], args.dir, args.clients, args.seconds, args.threads)
+        results[name] = measure(urls[name], args.dir, args.clients, args.seconds, args.threads, args.cache_s)
     load_avg = os.getloadavg()[0]
     print(
         f"\n{args.size:,} cases, {args.clients} concurrent clients, {args.seconds:.0f} s per phase, "
-        f"{os.cpu_count()} cores, load average {load_avg:.1f} at the end\n"
+        f"{os.cpu_count()} cores, load average {load_avg:.1f} at the end, cache_s {args.cache_s:g}\n"
     )
     print("| database | operation | requests | per second | p50 ms | p99 ms | failed | server CPU ms per request |")
     print("|---|---|---|---|---|---|---|---|")
