@@ -249,6 +249,7 @@ def test_a_bad_post_is_quarantined_and_its_token_follows_it(db, users, client_ke
         ({"lat": "", "long": ""}, 400, "lat"),
         ({"description": "长" * 4001}, 400, "description"),
         ({"client_request_id": "x" * 61}, 400, "client_request_id"),
+        ({"client_request_id": "a/b"}, 400, "client_request_id"),
     ],
 )
 def test_post_refusals(db, users, client_key, change, status, word):

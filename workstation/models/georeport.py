@@ -1,4 +1,4 @@
-"""GeoReport v2 server and peers: requests clients posted to this centre, and requests it posted to peers."""
+"""GeoReport v2 peers: requests this centre posted to other GeoReport v2 servers, and what they say of them."""
 
 from __future__ import annotations
 
@@ -8,25 +8,6 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workstation.models.base import Base, utcnow
-
-
-class GeoReportPost(Base):
-    """One ``POST requests`` a client made: its token, its own id (for idempotency) and where it went.
-
-    ``external_id`` is the case's external id on channel OPEN311 (the case may not exist yet while the
-    request waits in quarantine: ``quarantine_id``); ``GET tokens/{token}`` resolves it.
-    """
-
-    __tablename__ = "georeport_posts"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token: Mapped[str] = mapped_column(String(40), unique=True)
-    client: Mapped[str] = mapped_column(String(50))
-    client_request_id: Mapped[str | None] = mapped_column(String(100))
-    external_id: Mapped[str] = mapped_column(String(100), index=True)
-    quarantine_id: Mapped[int | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    __table_args__ = (UniqueConstraint("client", "client_request_id"),)
 
 
 class GeoReportOutbound(Base):

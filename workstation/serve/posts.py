@@ -4,15 +4,18 @@ The posted fields are written as the GeoReport v2 request an Open311 source woul
 through the same parser (``intake.open311.request_item``) and the same import (``intake.ingest``):
 what the intake would quarantine is quarantined here, with its reason, and the client gets a
 ``token`` to follow it (``GET tokens/{token}`` names the request once an operator let it in). The
-source is ``api.<account>`` (the account whose API key posted); the client's own id
-(``client_request_id``, or the ``Idempotency-Key`` header) makes a repeated post answer the first
-one's result. The service codes are the catalogue's category codes, so the category is set at once.
-A resident's ``first_name``/``last_name``/``phone`` reach the operators as the reporter, never the public.
+source is ``api.<account>`` (the account whose API key posted) and the request's id there is the
+client's own id (``client_request_id``, or the ``Idempotency-Key`` header) or a random one, so the
+case's external id ``api.<account>:<id>`` is the token too: a repeated post answers the first one's
+result, and ``GET tokens/{token}`` finds the case, or the quarantined request, by it. The service
+codes are the catalogue's category codes, so the category is set at once. A resident's
+``first_name``/``last_name``/``phone`` reach the operators as the reporter, never the public.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import threading
 from collections.abc import Mapping
@@ -20,12 +23,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workstation.intake import ingest, mappings
 from workstation.intake.open311 import CHANNEL, request_item
-from workstation.models import Case, GeoReportPost, QuarantinedItem, utcnow
+from workstation.models import Case, QuarantinedItem
 from workstation.serve.lang import Lang
 from workstation.serve.public import known_codes
 from workstation.services.actors import Actor
@@ -33,6 +35,7 @@ from workstation.storage.db import Database
 
 SOURCE_PREFIX = "api."
 MAX_CLIENT_ID = 60
+CLIENT_ID = re.compile(r"^[A-Za-z0-9._\-]{1,60}$")
 TEXT_LIMITS = {"description": 4000, "address_string": 300, "first_name": 25, "last_name": 25, "phone": 30}
 
 
@@ -101,15 +104,18 @@ def post_request(
         if len(_one(params, key)) > limit:
             raise PostError(400, lang.tr("{field}: at most {n} characters", field=key, n=limit))
     client_id = _one(params, "client_request_id") or idempotency_key.strip()
-    if len(client_id) > MAX_CLIENT_ID:
-        raise PostError(400, lang.tr("client_request_id: at most {n} characters", n=MAX_CLIENT_ID))
-    if client_id:
-        done = _answer_again(db, client.name, client_id, lang)
-        if done is not None:
-            return done
-    token = secrets.token_hex(12)
-    rid = client_id or token
+    if client_id and not CLIENT_ID.match(client_id):
+        raise PostError(400, lang.tr("client_request_id: 1 to {n} letters, digits, '.', '-' or '_'", n=MAX_CLIENT_ID))
     source = source_of(client.name)
+    rid = client_id or secrets.token_hex(12)
+    token = f"{source}:{rid}"  # the case's external id: the token needs no table to be followed
+    if client_id:
+        with db.read() as s:
+            done = _resolve(s, token)
+        if done is not None:
+            case_id, reason = done
+            notice = lang.tr("Held for review: {reason}", reason=reason) if case_id is None else ""
+            return Posted(token, case_id, notice, False)
     fields: dict[str, object] = {
         "service_request_id": rid,
         "service_code": code,
@@ -127,59 +133,31 @@ def post_request(
     if item.report is not None:
         item.report.update(reporter_name=name.replace(" ", ""), reporter_phone=_one(params, "phone"))
     _seed(db, source, codes)
-    stored = ingest.ingest_items(db, source, "open311", [item], by=client)
-    outcome = stored.outcomes[0]
-    quarantined = outcome.status == "quarantined"
-    external_id = f"{source}:{rid}"
-    try:
-        with db.write() as s:
-            s.add(
-                GeoReportPost(
-                    token=token,
-                    client=client.name,
-                    client_request_id=client_id or None,
-                    external_id=external_id,
-                    quarantine_id=outcome.id if quarantined else None,
-                    created_at=utcnow(),
-                )
-            )
-    except IntegrityError:  # the same client id posted twice at once: the first one's answer stands
-        again = _answer_again(db, client.name, client_id, lang)
-        if again is None:
-            raise
-        return again
-    if quarantined:
+    outcome = ingest.ingest_items(db, source, "open311", [item], by=client).outcomes[0]
+    if outcome.status == "quarantined":
         return Posted(token, None, lang.tr("Held for review: {reason}", reason=outcome.reason or ""), True)
     return Posted(token, str(outcome.id), "", outcome.status == "created")
 
 
-def _answer_again(db: Database, client: str, client_id: str, lang: Lang) -> Posted | None:
-    with db.read() as s:
-        post = s.scalar(
-            select(GeoReportPost).where(GeoReportPost.client == client, GeoReportPost.client_request_id == client_id)
-        )
-        if post is None:
-            return None
-        case_id, reason = _resolve(s, post)
-    notice = lang.tr("Held for review: {reason}", reason=reason) if case_id is None else ""
-    return Posted(post.token, case_id, notice, False)
-
-
-def _resolve(s: Session, post: GeoReportPost) -> tuple[str | None, str]:
-    case_id = s.scalar(select(Case.id).where(Case.channel == CHANNEL, Case.external_id == post.external_id))
+def _resolve(s: Session, token: str) -> tuple[str | None, str] | None:
+    """A token's request id (None while its request waits in quarantine, with the reason), or None if unknown."""
+    source, sep, rid = token.partition(":")
+    if not sep or not source.startswith(SOURCE_PREFIX) or not rid:
+        return None
+    case_id = s.scalar(select(Case.id).where(Case.channel == CHANNEL, Case.external_id == token))
     if case_id is not None:
         return str(case_id), ""
-    reason = ""
-    if post.quarantine_id is not None:
-        row = s.get(QuarantinedItem, post.quarantine_id)
-        reason = row.reason if row is not None else ""
-    return None, reason
+    held = s.scalar(
+        select(QuarantinedItem)
+        .where(QuarantinedItem.source == source, QuarantinedItem.external_id == rid)
+        .order_by(QuarantinedItem.id.desc())
+        .limit(1)
+    )
+    return (None, held.reason) if held is not None else None
 
 
 def token_status(db: Database, token: str) -> tuple[str, str | None] | None:
     """``GET tokens/{token}``: the token and its request's id (None while it waits), or None if unknown."""
     with db.read() as s:
-        post = s.scalar(select(GeoReportPost).where(GeoReportPost.token == token.strip()))
-        if post is None:
-            return None
-        return post.token, _resolve(s, post)[0]
+        found = _resolve(s, token.strip())
+    return (token.strip(), found[0]) if found is not None else None

@@ -211,9 +211,9 @@ class GeoReportApp:
         return Answer(200, document("service_requests", fmt, [found]))
 
     def _token(self, arg: str | None, fmt: str, lang: Lang) -> Answer:
-        found = posts.token_status(self.db, arg) if arg and len(arg) <= 40 else None
+        found = posts.token_status(self.db, arg) if arg and len(arg) <= 120 else None
         if found is None:
-            raise HttpError(404, lang.tr("token {token} not found", token=(arg or "")[:40]))
+            raise HttpError(404, lang.tr("token {token} not found", token=(arg or "")[:120]))
         token, rid = found
         return Answer(200, document("service_requests", fmt, [{"service_request_id": rid or "", "token": token}]))
 

@@ -1,4 +1,4 @@
-"""GeoReport v2: requests clients posted to this centre (tokens, idempotency) and requests posted to peers.
+"""GeoReport v2 peers: requests this centre posted to other GeoReport v2 servers, and their status.
 
 Revision ID: h15_serve_1
 Revises: h10_identity_1, h9_photos_1
@@ -16,21 +16,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "georeport_posts",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("token", sa.String(length=40), nullable=False),
-        sa.Column("client", sa.String(length=50), nullable=False),
-        sa.Column("client_request_id", sa.String(length=100), nullable=True),
-        sa.Column("external_id", sa.String(length=100), nullable=False),
-        sa.Column("quarantine_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", workstation.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_georeport_posts")),
-        sa.UniqueConstraint("client", "client_request_id", name=op.f("uq_georeport_posts_client_client_request_id")),
-        sa.UniqueConstraint("token", name=op.f("uq_georeport_posts_token")),
-    )
-    with op.batch_alter_table("georeport_posts", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_georeport_posts_external_id"), ["external_id"], unique=False)
     op.create_table(
         "georeport_outbound",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -59,6 +44,3 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_georeport_outbound_due", table_name="georeport_outbound")
     op.drop_table("georeport_outbound")
-    with op.batch_alter_table("georeport_posts", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_georeport_posts_external_id"))
-    op.drop_table("georeport_posts")
