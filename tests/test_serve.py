@@ -511,3 +511,20 @@ def test_a_stale_total_is_used_while_one_thread_counts_again():
         time.sleep(0.01)
     assert calls[:2] == [1, 2]
     assert Counter(ttl_s=0, max_age_s=0).total(("k",), count(4)) == 4  # too old: counted again at once
+
+
+def test_the_admin_sees_each_key_with_what_its_account_posted_and_can_revoke_it(db, users, client_key):
+    from workstation.serve.clients import list_clients
+    from workstation.services.errors import PermissionDeniedError
+
+    form = {"api_key": client_key, "service_code": "0105", "lat": "31.74", "long": "117.29"}
+    with running(db) as (_, base):
+        assert requests.post(f"{base}/requests.json", data=form, timeout=5).status_code == 201
+        assert requests.post(f"{base}/requests.json", data={**form, "phone": "x"}, timeout=5).status_code == 202
+    [client] = list_clients(db, users["admin"])
+    assert (client.token.owner, client.posted, client.held) == ("op2", 1, 1)
+    assert client.token.last_used_at is not None and client.token.revoked_at is None
+    tokens.revoke_token(db, users["admin"], client.token.id)
+    assert list_clients(db, users["admin"])[0].token.revoked_at is not None
+    with pytest.raises(PermissionDeniedError):
+        list_clients(db, users["op1"])
