@@ -132,3 +132,20 @@ def test_an_unreachable_peer_is_retried_then_fails_after_the_budget(db, users):
     georeport_out.send_due(db, settings, requests.Session())
     [row] = georeport_out.list_outbound(db, case_id)
     assert row["status"] == "failed" and row["attempts"] == 2 and row["last_error"]
+
+
+def test_statuses_are_asked_for_after_a_post_and_then_only_every_poll_interval(db, users, httpserver):
+    httpserver.expect_request("/requests.json", method="POST").respond_with_json([{"service_request_id": "5"}])
+    httpserver.expect_request("/requests.json", method="GET").respond_with_json(
+        [{"service_request_id": "5", "status": "open"}]
+    )
+    settings = _settings(httpserver.url_for("/"))
+    sync_targets(db, settings)
+    _dispatched(db, users)
+    gets = lambda: sum(1 for request, _ in httpserver.log if request.method == "GET")  # noqa: E731
+    first = georeport_out.exchange(db, settings, poll_every_s=60)
+    assert first.sent and first.updated and gets() == 1  # posted, then asked at once
+    georeport_out.exchange(db, settings, poll_every_s=60)
+    assert gets() == 1  # not again within the interval
+    georeport_out.exchange(db, settings, poll_every_s=0)
+    assert gets() == 2

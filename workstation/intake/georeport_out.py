@@ -18,6 +18,8 @@ The reporter's name and phone are never sent.
 
 from __future__ import annotations
 
+import math
+import time
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -367,12 +369,19 @@ def _update(db: Database, row_id: int, entry: Mapping[str, Any], now: datetime) 
     return changed
 
 
-def exchange(db: Database, settings: Settings, session: requests.Session | None = None) -> Exchange:
-    """One round: post what is due, then learn the statuses."""
+POLL_EVERY_S = 60.0  # how often a round asks the peers for statuses (posting is every round)
+_last_poll: dict[int, float] = {}
+
+
+def exchange(
+    db: Database, settings: Settings, session: requests.Session | None = None, poll_every_s: float = POLL_EVERY_S
+) -> Exchange:
+    """One round: post what is due, and learn the statuses when the last poll is ``poll_every_s`` old."""
     session = session or requests.Session()
     sent = send_due(db, settings, session)
-    polled = poll_status(db, settings, session)
-    sent.updated = polled.updated
+    if sent.sent or time.monotonic() - _last_poll.get(id(db), -math.inf) >= poll_every_s:
+        _last_poll[id(db)] = time.monotonic()
+        sent.updated = poll_status(db, settings, session).updated
     return sent
 
 
