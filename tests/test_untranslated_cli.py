@@ -100,6 +100,7 @@ SCENARIO_IDS = [s.name for s in list_scenarios()]
 # Names the user gave in a data file or settings file, shown back verbatim: the fields of an Open311
 # request and of a scenario file, the source named in the settings file and its kind.
 DATA_NAMES = {
+    "serve": {"host", "port"},  # the settings file's serve.host and serve.port
     "intake open311": {"requested_datetime"},
     "intake quarantine list": {"requested_datetime"},
     "intake quarantine show": {"requested_datetime"},
@@ -119,6 +120,7 @@ SCRIPT_OUTPUT = {"db roles"}
 INVOCATIONS: dict[str, tuple[object, ...]] = {
     "db upgrade": (),
     "db roles": ("--print-sql",),
+    "serve": ("--host", "256.0.0.1", As("admin1")),  # an address that cannot be: the refusal, in Chinese
     "catalogue list": (),
     "calendar due": ("--from", "2026-11-27T17:30:00+08:00", "--limit", "4wh"),
     "calendar show": ("--year", "2026"),

@@ -23,7 +23,7 @@ ALLOWED = frozenset(
         "SQLAlchemy", "SQLite", "PostgreSQL", "Excel", "Open311", "JSON", "CSV", "XML", "ISO", "URL", "HTTP",
         "HTTPS", "Ctrl", "Shift", "Alt", "Meta", "Enter", "Return", "Esc", "Tab", "Space", "Backspace", "Del",
         "Delete", "Home", "End", "PgUp", "PgDown", "Up", "Down", "Left", "Right", "F1", "Asia", "Shanghai",
-        "UTC", "Argon2id", "PySide6", "Qt", "Python", "xlsx", "zh_CN",
+        "UTC", "GeoReport", "Argon2id", "PySide6", "Qt", "Python", "xlsx", "zh_CN",
     }
 )  # fmt: skip
 # Units that may follow a number.

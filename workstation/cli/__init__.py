@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from sqlalchemy.exc import SQLAlchemyError
 
 from workstation import __version__
-from workstation.cli import assist, audit, care, cases, common, demo, intake, photos, reference, reports, users
+from workstation.cli import assist, audit, care, cases, common, demo, intake, photos, reference, reports, serve, users
 from workstation.cli.help import Parser, language_from
 from workstation.i18n import set_language, tr
 from workstation.services.errors import WorkstationError
 
-AREAS = (reference, reports, cases, users, assist, care, intake, photos, demo, audit)
+AREAS = (reference, reports, cases, users, assist, care, intake, photos, demo, audit, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

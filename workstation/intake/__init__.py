@@ -16,9 +16,10 @@ state), ``targets``/``messages``/``outbox`` (outbound), ``responses`` (inbound u
 
 from __future__ import annotations
 
-from workstation.intake import hotline, open311, outbox, platform, responses, unitfeed
+from workstation.intake import georeport_out, hotline, open311, outbox, platform, responses, unitfeed
 
-__all__ = ["hotline", "open311", "outbox", "platform", "responses", "unitfeed"]
+__all__ = ["georeport_out", "hotline", "open311", "outbox", "platform", "responses", "unitfeed"]
 
 outbox.install()
 responses.install()
+georeport_out.install()

@@ -18,7 +18,7 @@ import requests
 from sqlalchemy.exc import SQLAlchemyError
 
 from workstation.i18n import tr
-from workstation.intake import outbox, status
+from workstation.intake import georeport_out, outbox, status
 from workstation.intake.base import PollContext, RoundResult, Source, build_source
 from workstation.intake.http import Sleep
 from workstation.intake.settings import Settings
@@ -116,6 +116,12 @@ class Poller:
                 sent = self.send()
                 if sent.sent or sent.failed or sent.retrying or once:
                     report(sent.line())
+            except SQLAlchemyError as exc:
+                report(tr("outbox not sent: {reason}", reason=type(exc).__name__))
+            try:
+                peers = georeport_out.exchange(self.db, self.settings, self.session)
+                if peers.busy():
+                    report(peers.line())
             except SQLAlchemyError as exc:
                 report(tr("outbox not sent: {reason}", reason=type(exc).__name__))
             if once:

@@ -43,7 +43,7 @@ from workstation.storage.db import APP_NAME
 ENV_SETTINGS = "WORKSTATION_INTAKE"
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _NAME = re.compile(r"^[\w.\-]{1,80}$")
-TARGET_KINDS = ("webhook", "open311")
+TARGET_KINDS = ("webhook", "open311", "georeport")
 
 
 @dataclass(frozen=True)
@@ -357,7 +357,7 @@ def parse_settings(data: Any, path: str | None = None) -> Settings:
         for key, value in (("units", units), ("events", events)):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 check.errors[f"{where}.{key}"] = tr("a list of text")
-        if kind == "webhook" and not units:
+        if kind in ("webhook", "georeport") and not units:
             check.errors[f"{where}.units"] = tr("required: the unit codes this webhook serves")
         if kind == "open311" and not raw.get("source"):
             check.errors[f"{where}.source"] = tr("required: the Open311 source whose requests are updated")

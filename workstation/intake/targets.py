@@ -31,7 +31,7 @@ def _check(kind: str, url: str, units: Sequence[str], source: str | None, events
         errors["kind"] = tr("one of: {kinds}", kinds=", ".join(TARGET_KINDS))
     if not url.startswith(("http://", "https://")):
         errors["url"] = tr("an http:// or https:// address")
-    if kind == "webhook" and not units:
+    if kind in ("webhook", "georeport") and not units:
         errors["units"] = tr("required: the unit codes this webhook serves")
     if kind == "open311" and not source:
         errors["source"] = tr("required: the Open311 source whose requests are updated")

@@ -13,6 +13,7 @@ from workstation.models.case import Case, CaseEvent, CaseLease, CaseUnit, Extens
 from workstation.models.chain import AuditHead as AuditHead
 from workstation.models.demo import DemoRun as DemoRun
 from workstation.models.demo import DemoRunItem as DemoRunItem
+from workstation.models.georeport import GeoReportOutbound as GeoReportOutbound
 from workstation.models.intake import IntakeCursor as IntakeCursor
 from workstation.models.intake import IntakeStatus as IntakeStatus
 from workstation.models.intake import OutboundTarget as OutboundTarget

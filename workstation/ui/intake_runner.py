@@ -27,7 +27,7 @@ from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from sqlalchemy import func, select
 
 from workstation.i18n import tr
-from workstation.intake import outbox, status
+from workstation.intake import georeport_out, outbox, status
 from workstation.intake.base import RoundResult, Source
 from workstation.intake.poller import Poller
 from workstation.intake.settings import Settings
@@ -273,4 +273,5 @@ class IntakeRunner(QObject):
             sync_targets(self.db, self.settings)
             self.targets_synced = True
         report = outbox.send_pending(self.db, self.send_session, settings=self.settings)
+        georeport_out.exchange(self.db, self.settings, self.send_session)  # GeoReport v2 peers: post, then poll
         return report, read_snapshot(self.db)

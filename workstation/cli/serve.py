@@ -1,0 +1,77 @@
+"""``serve``: the centre as an Open311 GeoReport v2 server over the same database (headless)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+
+from workstation.cli import common
+from workstation.domain.lifecycle import Role
+from workstation.i18n import tr
+from workstation.serve.config import load_serve
+from workstation.services.errors import ValidationError
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the command of this area."""
+    opts = [common.options()]
+    p = sub.add_parser(
+        "serve",
+        help=tr("serve GeoReport v2 (Open311) over the database until stopped (Ctrl+C or SIGTERM)"),
+        parents=opts,
+    )
+    p.add_argument("--config", metavar="FILE", help=tr("settings file (default: $WORKSTATION_INTAKE)"))
+    p.add_argument("--host", metavar="ADDRESS", help=tr("address to listen on (default: the settings, else 127.0.0.1)"))
+    p.add_argument("--port", type=int, metavar="PORT", help=tr("port to listen on (default: the settings, else 8311)"))
+    p.set_defaults(handler=serve)
+
+
+def _why(exc: Exception) -> str:
+    """Why the server could not listen, in the reader's language."""
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+        return tr("the port is in use")
+    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM):
+        return tr("not allowed to use this port")
+    if isinstance(exc, OSError) and exc.errno == errno.EADDRNOTAVAIL:
+        return tr("this machine has no such address")
+    return tr("the address or the port is not valid")
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Serve until SIGTERM or SIGINT; one log line per request on standard error."""
+    from workstation.serve.run import Server, serve_forever  # waitress only when serving
+
+    settings = load_serve(args.config, required=bool(args.config))
+    changes = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    settings = dataclasses.replace(settings, **changes)
+    db = common.database(args)
+    common.actor(db, args, [Role.ADMIN], tr("run the GeoReport server"))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    try:
+        server = Server(db, settings)
+    except (OSError, ValueError) as exc:  # a bad address, a port in use or not ours to take
+        raise ValidationError(
+            tr(
+                "Cannot listen on {host}:{port}: {reason}. Choose another --host or --port (or the settings "
+                "file's serve.host and serve.port), or stop the program that uses the port.",
+                host=settings.host,
+                port=settings.port,
+                reason=_why(exc),
+            ),
+            {"port": str(settings.port)},
+        ) from None
+
+    def ready(s: Server) -> None:
+        print(
+            tr("Serving GeoReport v2 on http://{host}:{port}/ (Ctrl+C or SIGTERM stops it)", host=s.host, port=s.port),
+            flush=True,
+        )
+
+    serve_forever(server, ready)
+    print(tr("The server stopped."), flush=True)
+    return 0
