@@ -7,7 +7,8 @@ every named place a point and its grid, the way a geocoding base would:
   pinned by a grid's ``intersections``, 洞庭湖路 × 嵩山路 in 塘西河网格, pass through their point);
   a road's house numbers run along its segments, one number per ``METRES_PER_NUMBER`` metres;
   every segment inside a grid is an entry with its range of numbers;
-- intersections: every east-west road of a community with every north-south one;
+- intersections: every east-west road of a community with every north-south one, once per pair
+  of roads (where they first meet; the pinned crossings where they are pinned);
 - doorplates: every ``DOORPLATE_STEP``-th house number of every road;
 - landmarks (residential compounds, schools, markets, clinics, parks): inside the grid named after
   them, or a grid of their community drawn at random.
@@ -76,6 +77,11 @@ def build() -> dict:
     segments: dict[str, list[dict]] = {}
     intersections: list[dict] = []
     landmarks: list[dict] = []
+    # two roads cross once: the pinned crossings first, then the first community where a pair meets
+    pinned = {
+        frozenset(crossing["roads"]) for g in all_grids for crossing in g.get("intersections", [])
+    }
+    crossed: set[frozenset[str]] = set(pinned)
     for street in territory["streets"]:
         for community in street["communities"]:
             grids = community["grids"]
@@ -107,6 +113,11 @@ def build() -> dict:
             nss = [r for r in roads if lines[r][0] == "ns"]
             for a in ews:
                 for b in nss:
+                    pair = frozenset((a, b))
+                    is_pin = pair in pinned and a in pins and b in pins
+                    if pair in crossed and not is_pin:
+                        continue
+                    crossed.add(pair)
                     lon, lat = lines[b][1], lines[a][1]
                     g = grid_at(grids, lon, lat)
                     if g is not None:

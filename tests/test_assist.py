@@ -242,7 +242,7 @@ def test_cli_suggest_prints_three_codes_per_line(db_url, capsys, monkeypatch):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3
     for line in lines:
-        parts = line.split("; ")
+        parts = line.split(" | ")[0].split("; ")
         assert len(parts) == 3
         assert all(re.match(r"^\d{4} [01]\.\d\d \S+$", part) for part in parts)
     assert lines[0].startswith("0201 ")

@@ -137,8 +137,8 @@ class ModelStore:
             return model
         if wait:
             return category_model.cold_model()
-        if category_model._cold is not None:
-            return category_model._cold
+        if category_model.cold_ready():
+            return category_model.cold_model()
         with self.lock:
             starting, self.cold_started = not self.cold_started, True
         if starting:

@@ -44,6 +44,7 @@ import platformdirs
 from workstation.assist.text import normalise
 from workstation.resources import load_json, resource_path
 
+MODEL_VERSION = 1  # bump when the features or the classifier change: the cached cold model is retrained
 HISTORY_LIMIT = 20_000
 SEED_SHARE = 0.3
 _C = 0.5
@@ -167,12 +168,17 @@ class CategoryModel:
         scored = []
         for col, value in zip(row.indices, row.data, strict=True):
             name = str(names[col])
-            if name.startswith("words__"):
+            term = name.removeprefix("words__").replace(" ", "")
+            if name.startswith("words__") and len(term) >= 2 and not term.isdigit():
                 weight = float(value * coef[col])
                 if weight > 0:
-                    scored.append((weight, name.removeprefix("words__")))
+                    scored.append((weight, term))
         scored.sort(key=lambda item: (-item[0], item[1]))
-        return [term for _w, term in scored[:limit]]
+        out: list[str] = []
+        for _w, term in scored:
+            if not any(term in kept or kept in term for kept in out):
+                out.append(term)
+        return out[:limit]
 
 
 def _fit(texts: Sequence[str], labels: Sequence[str], weights: np.ndarray | None) -> tuple[Any, Any]:
@@ -234,12 +240,17 @@ def _seed_digest() -> str:
     h = hashlib.sha256()
     for parts in (("assist", "examples.json"), ("assist", "lexicon.txt"), ("catalogue.json",)):
         h.update(resource_path(*parts).read_bytes())
-    h.update(Path(__file__).read_bytes())
+    h.update(f"{MODEL_VERSION}:{_C}:{HISTORY_LIMIT}:{SEED_SHARE}".encode())
     return h.hexdigest()[:16]
 
 
 _cold_lock = threading.Lock()
 _cold: CategoryModel | None = None
+
+
+def cold_ready() -> bool:
+    """Whether the cold-start model is in memory (``cold_model()`` returns at once)."""
+    return _cold is not None
 
 
 def cold_model() -> CategoryModel:

@@ -7,6 +7,7 @@ import sys
 
 from workstation.assist.categories import suggest_categories
 from workstation.assist.duplicates import merge_candidates
+from workstation.assist.places import locate
 from workstation.cli import common
 from workstation.i18n import tr
 
@@ -17,7 +18,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     area = sub.add_parser("assist", help="suggestions: categories for report texts, duplicates", parents=opts)
     area_sub = area.add_subparsers(dest="cmd", metavar="CMD")
     sug = area_sub.add_parser(
-        "suggest", help="the three likeliest categories of each report text read from standard input", parents=opts
+        "suggest",
+        help="the three likeliest categories (and the grid its address names) of each report text read from standard input",
+        parents=opts,
     )
     sug.add_argument("--json", action="store_true", help="one JSON object per input line")
     sug.add_argument("--grid", metavar="CODE", help="the grid the reports come from (similar cases there count more)")
@@ -36,18 +39,30 @@ def suggest(args: argparse.Namespace) -> int:
         text = raw.strip()
         if not text:
             continue
-        found = suggest_categories(db, text, grid_code=getattr(args, "grid", None), limit=3)
+        given = getattr(args, "grid", None)
+        place = None if given else locate(text)
+        grid = given or (place.grid_code if place else None)
+        found = suggest_categories(db, text, grid_code=grid, limit=3)
         if args.json:
-            common.emit_json(
-                {
-                    "text": text,
-                    "suggestions": [
-                        {"code": sg.code, "name": sg.name, "score": sg.score, "reasons": sg.reasons} for sg in found
-                    ],
+            out: dict[str, object] = {
+                "text": text,
+                "suggestions": [
+                    {"code": sg.code, "name": sg.name, "score": sg.score, "reasons": sg.reasons} for sg in found
+                ],
+            }
+            if place is not None:
+                out["grid"] = {
+                    "code": place.grid_code,
+                    "name": place.grid_name,
+                    "lon": place.lon,
+                    "lat": place.lat,
+                    "reason": place.reason,
                 }
-            )
+            common.emit_json(out)
         else:
             line = "; ".join(f"{sg.code} {sg.score:.2f} {sg.name}" for sg in found)
+            if place is not None:
+                line = (line + " | " if line else "") + place.reason
             print(line or tr("no suggestion"))
         sys.stdout.flush()
     return 0

@@ -71,7 +71,7 @@ class Triage:
     def category_items(self, case: dict[str, Any]) -> list[PickItem]:
         """Suggested categories first (with why), then the whole catalogue."""
         with self.w.db.read() as s:
-            suggestions = suggest_categories(s, case["text"], case.get("grid"), limit=3)
+            suggestions = suggest_categories(s, case["text"], case.get("grid"), limit=3, wait=False)
             cats = s.scalars(select(Category).where(Category.active).order_by(Category.code)).all()
         items = [
             PickItem(sug.code, f"{sug.code} {sug.name}", "; ".join(sug.reasons), (sug.code,), True)
@@ -201,7 +201,7 @@ class Triage:
         case = self._case()
         if case is None:
             return
-        candidates = merge_candidates(self.w.db, case["id"])
+        candidates = merge_candidates(self.w.db, case["id"], wait=False)
         items = []
         for cand in candidates:
             other = get_case(self.w.db, cand.case_id, history=False)
