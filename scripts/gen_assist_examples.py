@@ -72,7 +72,7 @@ def read_lexicon(path: Path = LEXICON) -> dict[str, dict[str, list[str]]]:
             continue
         head, _, items = line.partition(":")
         code, field = head.split()
-        out.setdefault(code, {})[field] = [i.strip() for i in items.split("|") if i.strip()]
+        out.setdefault(code, {}).setdefault(field, []).extend(i.strip() for i in items.split("|") if i.strip())
     return out
 
 

@@ -39,6 +39,7 @@ from sqlalchemy.pool import Pool
 
 from workstation.assist import learning
 from workstation.assist.model import CategoryModel
+from workstation.assist.places import locate
 from workstation.assist.text import bigrams, normalise
 from workstation.i18n import tr
 from workstation.models import Case, Category, Unit
@@ -419,7 +420,9 @@ def suggest_unit(session: Session, case: Case | int, category_code: str | None =
 
     Returns:
         None when there is no (active) category, or when a territorial unit (GRID, STREET,
-        COMMUNITY) cannot be resolved because the case has no grid, or the unit is inactive.
+        COMMUNITY) cannot be resolved because the case has no grid and its address and text name no
+        place of the gazetteer, or the unit is inactive. A case without a grid whose words name a
+        place gets that place's unit, with the address in the reason.
     """
     row = session.get(Case, case) if isinstance(case, int) else case
     if row is None:
@@ -428,7 +431,11 @@ def suggest_unit(session: Session, case: Case | int, category_code: str | None =
     cat = session.get(Category, code) if code else None
     if cat is None or not cat.active:
         return None
-    place = place_of(session, row.grid_code)
+    grid_code, from_words = row.grid_code, None
+    if grid_code is None and cat.unit in ("GRID", "STREET", "COMMUNITY"):
+        from_words = locate(" ".join(part for part in (row.address, row.text) if part))
+        grid_code = from_words.grid_code if from_words else None
+    place = place_of(session, grid_code)
     unit: Unit | None = resolve_unit(session, cat.unit, place)
     if unit is None or not unit.active:
         return None
@@ -439,6 +446,8 @@ def suggest_unit(session: Session, case: Case | int, category_code: str | None =
             "COMMUNITY": (tr("community station"), place.community_name),
         }[cat.unit]
         reason = tr("category {code} → {role} of {grid}", code=cat.code, role=role, grid=where)
+        if from_words is not None:
+            reason += "; " + from_words.reason
     else:
         reason = tr("category {code} → {unit}", code=cat.code, unit=unit.name)
     return UnitSuggestion(unit.code, unit.name, reason)

@@ -65,7 +65,8 @@ def lexicon() -> dict[str, dict[str, tuple[str, ...]]]:
             continue
         head, _, items = line.partition(":")
         code, letter = head.split()
-        out.setdefault(code, {})[letter] = tuple(i.strip() for i in items.split("|") if i.strip())
+        fields = out.setdefault(code, {})
+        fields[letter] = fields.get(letter, ()) + tuple(i.strip() for i in items.split("|") if i.strip())
     return out
 
 

@@ -7,7 +7,9 @@ import sys
 
 from workstation.assist.categories import suggest_categories
 from workstation.assist.duplicates import merge_candidates
+from workstation.assist.hotspots import REPEAT_COUNT, REPEAT_DAYS, hotspots, repeat_of
 from workstation.assist.places import locate
+from workstation import clock
 from workstation.cli import common
 from workstation.i18n import tr
 
@@ -30,6 +32,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dup.add_argument("--limit", type=int, default=10)
     dup.add_argument("--json", action="store_true", help="one JSON object per candidate")
     dup.set_defaults(handler=duplicates)
+    hot = area_sub.add_parser(
+        "hotspots",
+        help="places where one kind of problem was reported again and again (for the 4+X joint team)",
+        parents=opts,
+    )
+    hot.add_argument("--days", type=int, default=REPEAT_DAYS, help="look back this many days")
+    hot.add_argument("--min", type=int, default=REPEAT_COUNT, dest="min_count", help="at least this many reports")
+    hot.add_argument("--json", action="store_true", help="one JSON object per hot spot")
+    hot.set_defaults(handler=hot_spots)
+    rep = area_sub.add_parser(
+        "repeats", help="whether a case repeats earlier complaints at its place, and which", parents=opts
+    )
+    rep.add_argument("case", type=int, metavar="CASE_ID")
+    rep.add_argument("--json", action="store_true", help="one JSON object")
+    rep.set_defaults(handler=repeats)
 
 
 def suggest(args: argparse.Namespace) -> int:
@@ -76,4 +93,55 @@ def duplicates(args: argparse.Namespace) -> int:
             common.emit_json({"case": cand.case_id, "score": cand.score, "reasons": cand.reasons})
         else:
             print(f"{cand.case_id} {cand.score:.2f} " + "; ".join(cand.reasons))
+    return 0
+
+
+def hot_spots(args: argparse.Namespace) -> int:
+    """Print the hot spots of the last days, most reports first."""
+    db = common.database(args)
+    spots = hotspots(db, clock.now(), days=args.days, min_count=args.min_count)
+    for spot in spots:
+        if args.json:
+            common.emit_json(
+                {
+                    "grid": spot.grid_code,
+                    "grid_name": spot.grid_name,
+                    "category": spot.category,
+                    "category_name": spot.category_name,
+                    "count": spot.count,
+                    "cases": spot.case_ids,
+                    "first": spot.first.isoformat(),
+                    "last": spot.last.isoformat(),
+                }
+            )
+        else:
+            print(
+                tr(
+                    "{grid} {code} {name}: {n} reports, cases {cases}",
+                    grid=spot.grid_name,
+                    code=spot.category,
+                    name=spot.category_name,
+                    n=spot.count,
+                    cases=", ".join(f"#{cid}" for cid in spot.case_ids),
+                )
+            )
+    if not spots and not args.json:
+        print(tr("no hot spots"))
+    return 0
+
+
+def repeats(args: argparse.Namespace) -> int:
+    """Print whether a case repeats earlier complaints."""
+    db = common.database(args)
+    found = repeat_of(db, args.case)
+    if args.json:
+        common.emit_json(
+            {"case": args.case, "repeat": found is not None}
+            | ({"earlier": found.earlier, "category": found.category, "unit": found.unit, "reason": found.reason} if found else {})
+        )
+    elif found is None:
+        print(tr("not a repeat"))
+    else:
+        print(found.reason)
+        print(tr("earlier: {cases}", cases=", ".join(f"#{cid}" for cid in found.earlier)))
     return 0
