@@ -87,7 +87,9 @@ def demo_history(db: Database, count: int) -> list[tuple[str, str]]:
     return [(r.text, r.answer.category) for r in reports if r.answer.category]
 
 
-def per_suggestion_ms(model: category_model.CategoryModel, db: Database, rows: list[tuple[str, str]]) -> tuple[float, float]:
+def per_suggestion_ms(
+    model: category_model.CategoryModel, db: Database, rows: list[tuple[str, str]]
+) -> tuple[float, float]:
     texts = [text for _c, text in rows]
     started = time.perf_counter()
     for text in texts:
@@ -173,7 +175,13 @@ def main() -> None:
 
     cold = category_model.train()
     t1, t3, ece = accuracy(cold, rows)
-    table.append((f"categories, held-out {len(rows)} texts, cold start: top-1 / top-3", f"{pct(t1)} / {pct(t3)}", "≥ 85% / ≥ 97%"))
+    table.append(
+        (
+            f"categories, held-out {len(rows)} texts, cold start: top-1 / top-3",
+            f"{pct(t1)} / {pct(t3)}",
+            "≥ 85% / ≥ 97%",
+        )
+    )
     table.append(("calibration error of the first suggestion (cold, held-out)", f"{ece:.3f}", "small"))
     table.append(("training time, cold start", f"{cold.seconds:.1f} s", ""))
     history = demo_history(db, 250_000 if not args.skip_250k else 100_000)
@@ -188,12 +196,18 @@ def main() -> None:
         table.append(("  training time, 250,000 past cases", f"{learnt.seconds:.1f} s", "< 60 s"))
     category_model._cold = cold
     alone, full = per_suggestion_ms(cold, db, rows)
-    table.append(("time per suggestion: model / suggest_categories on a database", f"{alone:.1f} / {full:.1f} ms", "≤ 20 ms"))
+    table.append(
+        ("time per suggestion: model / suggest_categories on a database", f"{alone:.1f} / {full:.1f} ms", "≤ 20 ms")
+    )
     ok, total = places()
     table.append((f"gazetteer grid accuracy, {total} held-out addresses", pct(ok / total), ""))
     hit, offered, wanted = duplicates_scenarios(db)
     table.append(
-        ("duplicates, all scenario answer keys: recall / precision", f"{pct(hit / wanted)} / {pct(hit / max(offered, 1))}", "")
+        (
+            "duplicates, all scenario answer keys: recall / precision",
+            f"{pct(hit / wanted)} / {pct(hit / max(offered, 1))}",
+            "",
+        )
     )
     hit, offered, wanted = duplicates_labelled(db)
     table.append(

@@ -42,9 +42,17 @@ M_PER_DEG_LAT = 111_194.9
 def kind_of(name: str) -> str:
     """What a landmark is, from its name."""
     for suffix, kind in (
-        ("小学", "school"), ("中学", "school"), ("幼儿园", "school"), ("学校", "school"),
-        ("市场", "market"), ("菜场", "market"), ("卫生服务站", "clinic"), ("卫生服务中心", "clinic"),
-        ("医院", "clinic"), ("公园", "park"), ("广场", "square"),
+        ("小学", "school"),
+        ("中学", "school"),
+        ("幼儿园", "school"),
+        ("学校", "school"),
+        ("市场", "market"),
+        ("菜场", "market"),
+        ("卫生服务站", "clinic"),
+        ("卫生服务中心", "clinic"),
+        ("医院", "clinic"),
+        ("公园", "park"),
+        ("广场", "square"),
     ):
         if name.endswith(suffix):
             return kind
@@ -78,9 +86,7 @@ def build() -> dict:
     intersections: list[dict] = []
     landmarks: list[dict] = []
     # two roads cross once: the pinned crossings first, then the first community where a pair meets
-    pinned = {
-        frozenset(crossing["roads"]) for g in all_grids for crossing in g.get("intersections", [])
-    }
+    pinned = {frozenset(crossing["roads"]) for g in all_grids for crossing in g.get("intersections", [])}
     crossed: set[frozenset[str]] = set(pinned)
     for street in territory["streets"]:
         for community in street["communities"]:
@@ -121,7 +127,9 @@ def build() -> dict:
                     lon, lat = lines[b][1], lines[a][1]
                     g = grid_at(grids, lon, lat)
                     if g is not None:
-                        intersections.append({"roads": [a, b], "point": [round(lon, 6), round(lat, 6)], "grid": g["code"]})
+                        intersections.append(
+                            {"roads": [a, b], "point": [round(lon, 6), round(lat, 6)], "grid": g["code"]}
+                        )
             for name in community["landmarks"]:
                 home = next((g for g in grids if g["name"].startswith(name)), None) or rng.choice(grids)
                 w, s_, e, n = bbox(home["polygon"])
@@ -156,8 +164,13 @@ def build() -> dict:
             for code, a, b, p0, p1 in pieces:
                 if code:
                     road_entries.append(
-                        {"road": road, "numbers": [a, b], "from": [round(p0[0], 6), round(p0[1], 6)],
-                         "to": [round(p1[0], 6), round(p1[1], 6)], "grid": code}
+                        {
+                            "road": road,
+                            "numbers": [a, b],
+                            "from": [round(p0[0], 6), round(p0[1], 6)],
+                            "to": [round(p1[0], 6), round(p1[1], 6)],
+                            "grid": code,
+                        }
                     )
             number = first + count
     return {

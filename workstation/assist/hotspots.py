@@ -60,6 +60,7 @@ class Hotspot:
 
     @property
     def count(self) -> int:
+        """How many reports."""
         return len(self.case_ids)
 
 
@@ -139,7 +140,7 @@ def hotspots(db: Database, now: datetime, *, days: int = REPEAT_DAYS, min_count:
         cat_names = dict(s.execute(select(Category.code, Category.name)).all())
     groups: dict[tuple[str, str], list[list[tuple[int, float | None, float | None, datetime]]]] = {}
     for cid, grid, code, lon, lat, received in rows:
-        clusters = groups.setdefault((grid, code), [])
+        clusters = groups.setdefault((str(grid), str(code)), [])
         for cluster in clusters:
             _id, lon0, lat0, _at = cluster[0]
             if _same_place((lon0, lat0), (lon, lat)):

@@ -53,6 +53,7 @@ class ModelStore:
     # -- persistence ------------------------------------------------------------------------------
 
     def cache_path(self) -> Any:
+        """Where this database's trained model is cached."""
         key = hashlib.sha256(self.engine.url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
         return category_model._cache_dir() / f"assist-db-{key}.pickle"
 
@@ -60,7 +61,7 @@ class ModelStore:
         self.loaded_cache = True
         try:
             with self.cache_path().open("rb") as f:
-                cached = pickle.load(f)  # noqa: S301 - our own cache file
+                cached = pickle.load(f)
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
             return
         if isinstance(cached, CategoryModel) and self.model is None:
@@ -93,7 +94,7 @@ class ModelStore:
     def _train(self, changes: int) -> None:
         try:
             trained = category_model.train(self.history())
-        except Exception:  # noqa: BLE001 - a failed training keeps the previous model
+        except Exception:
             _log.exception("retraining the category model failed")
             return
         finally:

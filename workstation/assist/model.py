@@ -233,7 +233,7 @@ def _cache_dir() -> Path:
         return Path(configured)
     try:
         return Path(platformdirs.user_cache_dir("grid-workstation"))
-    except Exception:  # noqa: BLE001 - no home folder: any writable place will do
+    except Exception:
         return Path(tempfile.gettempdir()) / "grid-workstation"
 
 
@@ -263,7 +263,7 @@ def cold_model() -> CategoryModel:
         path = _cache_dir() / f"assist-cold-{_seed_digest()}.pickle"
         try:
             with path.open("rb") as f:
-                model = pickle.load(f)  # noqa: S301 - our own cache file, written below
+                model = pickle.load(f)
             if isinstance(model, CategoryModel):
                 _cold = model
                 return model

@@ -23,6 +23,7 @@ import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 from workstation.domain.geo import contains
@@ -34,8 +35,14 @@ _ROAD_SUFFIXES = ("大道", "路", "街", "巷")
 _JOIN = r"(?:与|和|跟|同|及|、|/|／|\+|交|,|，)?"
 _CROSS = r"(?:交叉口|交汇处|交口|路口|十字路口|丁字路口|十字|口)?"
 _DIRS = {
-    "东": (1, 0), "西": (-1, 0), "南": (0, -1), "北": (0, 1),
-    "东南": (1, -1), "东北": (1, 1), "西南": (-1, -1), "西北": (-1, 1),
+    "东": (1, 0),
+    "西": (-1, 0),
+    "南": (0, -1),
+    "北": (0, 1),
+    "东南": (1, -1),
+    "东北": (1, 1),
+    "西南": (-1, -1),
+    "西北": (-1, 1),
 }
 _OFFSET = re.compile(
     r"(?:向|往|朝)?(东南|东北|西南|西北|东|西|南|北)(?:侧|边|面|方向|方)?(?:约|大概)?"
@@ -94,10 +101,7 @@ def gazetteer() -> _Gazetteer:
     """The shipped gazetteer with its indexes (read once per process)."""
     territory = load_json("territory.json")
     grids = {
-        g["code"]: (g["name"], g["polygon"])
-        for s in territory["streets"]
-        for c in s["communities"]
-        for g in c["grids"]
+        g["code"]: (g["name"], g["polygon"]) for s in territory["streets"] for c in s["communities"] for g in c["grids"]
     }
     data = load_json("assist", "gazetteer.json")
     roads: dict[str, list[dict[str, Any]]] = {}
@@ -166,15 +170,17 @@ def _roads_in(gaz: _Gazetteer, text: str) -> list[tuple[int, int, str]]:
         if short_form:
             rest = text[m.end() : m.end() + 4]
             if not re.match(r"(与|和|跟|、|/|交|路口|口|\d|十字)", rest) and not any(
-                text[:m.start()].endswith(j) for j in ("与", "和", "跟", "、", "/")
+                text[: m.start()].endswith(j) for j in ("与", "和", "跟", "、", "/")
             ):
                 continue
         found.append((m.start(), m.end(), road))
     return found
 
 
-def _crossing(gaz: _Gazetteer, text: str, mentions: list[tuple[int, int, str]]) -> tuple[dict[str, Any], int, str] | None:
-    for (s1, e1, r1), (s2, e2, r2) in zip(mentions, mentions[1:], strict=False):
+def _crossing(
+    gaz: _Gazetteer, text: str, mentions: list[tuple[int, int, str]]
+) -> tuple[dict[str, Any], int, str] | None:
+    for (s1, e1, r1), (s2, e2, r2) in pairwise(mentions):
         if r1 == r2:
             continue
         between = text[e1:s2]
@@ -189,7 +195,9 @@ def _crossing(gaz: _Gazetteer, text: str, mentions: list[tuple[int, int, str]]) 
     return None
 
 
-def _doorplate(gaz: _Gazetteer, text: str, mentions: list[tuple[int, int, str]]) -> tuple[float, float, int, str] | None:
+def _doorplate(
+    gaz: _Gazetteer, text: str, mentions: list[tuple[int, int, str]]
+) -> tuple[float, float, int, str] | None:
     for start, end, road in mentions:
         num = _NUMBER.match(text, end)
         if num is None:
@@ -238,7 +246,9 @@ def locate(text: str) -> PlaceMatch | None:
         polygon = gaz.grids[code][1]
         lon = sum(p[0] for p in polygon) / len(polygon)
         lat = sum(p[1] for p in polygon) / len(polygon)
-        return PlaceMatch(code, named.group(0), lon, lat, "grid", named.group(0), tr("grid named: {grid}", grid=named.group(0)))
+        return PlaceMatch(
+            code, named.group(0), lon, lat, "grid", named.group(0), tr("grid named: {grid}", grid=named.group(0))
+        )
     mentions = _roads_in(gaz, clean)
     crossing = _crossing(gaz, clean, mentions)
     if crossing is not None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from workstation import clock
 from workstation.assist.categories import suggest_categories
 from workstation.assist.duplicates import merge_candidates
 from workstation.assist.hotspots import REPEAT_COUNT, REPEAT_DAYS, hotspots, repeat_of
 from workstation.assist.places import locate
-from workstation import clock
 from workstation.cli import common
 from workstation.i18n import tr
 
@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     area_sub = area.add_subparsers(dest="cmd", metavar="CMD")
     sug = area_sub.add_parser(
         "suggest",
-        help="the three likeliest categories (and the grid its address names) of each report text read from standard input",
+        help="the three likeliest categories, and the grid its address names, of each report text on standard input",
         parents=opts,
     )
     sug.add_argument("--json", action="store_true", help="one JSON object per input line")
@@ -137,7 +137,11 @@ def repeats(args: argparse.Namespace) -> int:
     if args.json:
         common.emit_json(
             {"case": args.case, "repeat": found is not None}
-            | ({"earlier": found.earlier, "category": found.category, "unit": found.unit, "reason": found.reason} if found else {})
+            | (
+                {"earlier": found.earlier, "category": found.category, "unit": found.unit, "reason": found.reason}
+                if found
+                else {}
+            )
         )
     elif found is None:
         print(tr("not a repeat"))

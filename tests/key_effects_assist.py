@@ -1,0 +1,37 @@
+"""Key effects of the suggestion engine's commands, for the registry-wide key harness."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class KeyEnv:  # handed to setup and check
+    qtbot: Any
+    window: Any
+    db: Any
+    role: str
+    users: dict
+    extra: dict
+
+
+@dataclass(frozen=True)
+class KeyEffect:
+    check: Callable[[KeyEnv], None]  # asserts the visible effect after the key press
+    setup: Callable[[KeyEnv], None] | None = None  # e.g. select a case in the needed state
+    windows: tuple[str, ...] | None = None  # roles: operator, lead, station, trainer, admin; None = all offering it
+
+
+def _no_hot_spots_said(env: KeyEnv) -> None:
+    from workstation.i18n import tr
+
+    env.qtbot.waitUntil(lambda: tr("No hot spots in the last 30 days.") in env.window.message.text(), timeout=3000)
+
+
+EFFECTS: dict[str, KeyEffect] = {
+    # with no repeat complaints in the database, the window says so (with some, a picker lists them:
+    # tests/test_assist_ui.py drives that path)
+    "queue.hotspots": KeyEffect(check=_no_hot_spots_said),
+}
