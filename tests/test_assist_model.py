@@ -40,7 +40,7 @@ def suggest_json(
     db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *texts: str
 ) -> list[dict]:
     monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(texts) + "\n"))
-    assert run_cli(["assist", "suggest", "--json", "--db", db_url]) == 0
+    assert run_cli(["assist", "suggest", "--json", "--db", db_url, "--lang", "zh_CN"]) == 0
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
@@ -50,7 +50,8 @@ def suggest_json(
 def test_cli_suggests_colloquial_categories_and_the_grid_of_an_address(db_url, monkeypatch, capsys):
     parking, night_work, crossing = suggest_json(db_url, monkeypatch, capsys, PARKING, NIGHT_WORK, CROSSING)
     assert parking["suggestions"][0]["code"] == "0201"
-    assert any("电瓶车" in reason for reason in parking["suggestions"][0]["reasons"])
+    (words,) = [r.split(" ", 1)[1] for r in parking["suggestions"][0]["reasons"] if r.startswith("词语 ")]
+    assert words and all(word in PARKING for word in words.split("、"))  # the words that decided it
     assert night_work["suggestions"][0]["code"] == "0401"
     assert crossing["grid"]["name"] == "塘西河网格" and crossing["grid"]["code"] == "S13C01G01"
     assert "洞庭湖路与嵩山路交口向西10米" in crossing["grid"]["reason"]
@@ -118,7 +119,7 @@ def test_training_on_filed_history_learns_a_districts_own_words():
     assert learnt.ranked(slang, 1)[0][0] == "0204" and learnt.probabilities(slang)["0204"] > before + 0.3
 
 
-def test_retraining_runs_in_the_background_and_swaps_the_model(db, monkeypatch):
+def test_retraining_runs_in_the_background_and_swaps_the_model(db, monkeypatch, tmp_path):
     release, started = threading.Event(), threading.Event()
     cold = category_model.cold_model()
 
@@ -130,7 +131,7 @@ def test_retraining_runs_in_the_background_and_swaps_the_model(db, monkeypatch):
     monkeypatch.setattr(category_model, "train", slow_train)
     monkeypatch.setattr(learning, "MIN_HISTORY", 0)
     store = learning.ModelStore(db.engine)
-    monkeypatch.setattr(store, "cache_path", lambda: Path("/nonexistent/assist.pickle"))
+    monkeypatch.setattr(store, "cache_path", lambda: tmp_path / "assist.pickle")
     assert store.current(changes=0, filed=1, wait=False) is cold  # answers at once with the cold model
     assert started.wait(10)
     assert store.current(changes=1, filed=1, wait=False) is cold  # still answering while training
@@ -139,6 +140,7 @@ def test_retraining_runs_in_the_background_and_swaps_the_model(db, monkeypatch):
     release.set()
     thread.join(10)
     assert store.trainings == 1 and store.model is cold and store.thread is None
+    assert (tmp_path / "assist.pickle").exists()  # the next start begins with it
 
 
 # -- the gazetteer ----------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ import platformdirs
 from workstation.assist.text import normalise
 from workstation.resources import load_json, resource_path
 
-MODEL_VERSION = 1  # bump when the features or the classifier change: the cached cold model is retrained
+MODEL_VERSION = 2  # bump when the features or the classifier change: the cached cold model is retrained
 HISTORY_LIMIT = 20_000
 SEED_SHARE = 0.3
 _C = 0.5
@@ -123,7 +123,7 @@ def _features() -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import FeatureUnion
 
-    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, preprocessor=normalise, min_df=1)
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, preprocessor=normalise, min_df=2)
     toks = TfidfVectorizer(
         tokenizer=words, token_pattern=None, lowercase=False, sublinear_tf=True, ngram_range=(1, 2), min_df=1
     )
@@ -190,6 +190,8 @@ def _fit(texts: Sequence[str], labels: Sequence[str], weights: np.ndarray | None
     matrix = features.fit_transform(texts)
     classifier = CalibratedClassifierCV(LinearSVC(C=_C, tol=0.01), method="sigmoid", cv=3, ensemble=True)
     classifier.fit(matrix, list(labels), sample_weight=weights)
+    for fold in classifier.calibrated_classifiers_:  # halves the model in memory and in the cache
+        fold.estimator.coef_ = fold.estimator.coef_.astype(np.float32)
     return features, classifier
 
 
@@ -272,6 +274,8 @@ def cold_model() -> CategoryModel:
         model = train()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            for old in path.parent.glob("assist-cold-*.pickle"):
+                old.unlink(missing_ok=True)  # made from other shipped data
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             with tmp.open("wb") as f:
                 pickle.dump(model, f)
