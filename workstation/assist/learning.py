@@ -9,9 +9,10 @@ its own connection, calls ``model.train`` and swaps the result in under a lock: 
 meanwhile uses the previous model. The trained model is also written to the cache folder, keyed by
 the database, so the next start begins with it.
 
-With ``wait=True`` (the command line) the cold-start model is loaded or trained before returning;
-the window passes ``wait=False`` and gets None until the cold model is ready (it then falls back to
-the catalogue's keywords).
+With ``wait=True`` (the command line) the cold-start model is loaded or trained before returning and
+no retraining starts (a one-off command uses the model the window cached); the window passes
+``wait=False``, starts the retrainings, and gets None until the cold model is ready (it then falls
+back to the catalogue's keywords).
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ class ModelStore:
         with self.lock:
             model, trained = self.model, self.trained_changes
         due = (trained is None and filed >= MIN_HISTORY) or (trained is not None and changes - trained >= RETRAIN_EVERY)
-        if due:
+        if due and not wait:  # a long-running window retrains; a one-off command uses what is cached
             if trained is None:
                 with self.lock:
                     self.trained_changes = changes  # the first training counts from here
