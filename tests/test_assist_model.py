@@ -100,6 +100,8 @@ def test_probabilities_are_calibrated_and_sum_to_one():
     model = category_model.cold_model()
     probs = model.probabilities(PARKING)
     assert len(probs) == 118 and abs(sum(probs.values()) - 1.0) < 1e-6
+    library = model.classifier.predict_proba(model.features.transform([PARKING]))[0]  # the fast path agrees
+    assert max(abs(probs[code] - p) for code, p in zip(model.classes, library, strict=True)) < 1e-9
     confident = [(model.ranked(t, 1)[0], code) for code, t in heldout()]
     sure = [(c == code) for (c, p), code in confident if p >= 0.9]
     unsure = [(c == code) for (c, p), code in confident if p < 0.5]
