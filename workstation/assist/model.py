@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.special import expit
 import platformdirs
+from scipy.special import expit
 
 from workstation.assist.text import normalise
 from workstation.resources import load_json, resource_path
