@@ -46,7 +46,7 @@ from workstation.assist.text import normalise
 from workstation.resources import load_json, resource_path
 
 MODEL_VERSION = 2  # bump when the features or the classifier change: the cached cold model is retrained
-HISTORY_LIMIT = 20_000
+HISTORY_LIMIT = 10_000
 SEED_SHARE = 0.3
 _C = 0.5
 _PUNCT = re.compile(r"[^0-9a-z\u3400-\u4dbf\u4e00-\u9fff]+")
@@ -292,7 +292,7 @@ def _seed_digest() -> str:
     h = hashlib.sha256()
     for parts in (("assist", "examples.json"), ("assist", "lexicon.txt"), ("catalogue.json",)):
         h.update(resource_path(*parts).read_bytes())
-    h.update(f"{MODEL_VERSION}:{_C}:{HISTORY_LIMIT}:{SEED_SHARE}".encode())
+    h.update(f"{MODEL_VERSION}:{_C}".encode())  # what the cold model depends on
     return h.hexdigest()[:16]
 
 
