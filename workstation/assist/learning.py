@@ -35,6 +35,7 @@ from workstation.models import Case
 
 RETRAIN_EVERY = 500
 MIN_HISTORY = 200
+KEEP_CACHED = 3
 _log = logging.getLogger(__name__)
 
 
@@ -76,6 +77,9 @@ class ModelStore:
             with tmp.open("wb") as f:
                 pickle.dump(trained, f)
             tmp.replace(path)
+            cached = sorted(path.parent.glob("assist-db-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+            for old in cached[KEEP_CACHED:]:
+                old.unlink(missing_ok=True)  # about 100 MB each: keep the databases used last
         except OSError as exc:
             _log.warning("cannot cache the category model in %s: %s", path, exc)
 
