@@ -89,7 +89,7 @@ def test_units_of_the_list_and_one_concrete_unit_per_place(db):
         n_grids = s.scalar(select(func.count()).select_from(Grid))
     kinds = Counter(u.kind for u in units.values())
     assert kinds == {
-        "department": 11,
+        "department": 12,  # 11 departments and the 4+X joint enforcement team (JOINT)
         "enterprise": 4,
         "grid_team": 434,
         "street_office": 14,
@@ -101,6 +101,7 @@ def test_units_of_the_list_and_one_concrete_unit_per_place(db):
     assert {c for c, u in units.items() if u.kind in ("department", "enterprise")} == listed
     assert not {"GRID", "STREET", "COMMUNITY"} & set(units)
     assert (units["CG"].name, units["CG"].joint_enforcement) == ("区城管局（综合执法）", "4")
+    assert (units["JOINT"].name, units["JOINT"].joint_enforcement) == ("4+X综合执法队", "4+X")
     team = units["GRID-S13C01G01"]
     assert (team.name, team.kind, team.grid_code, team.community_code, team.street_code) == (
         "塘西河网格综管队",
@@ -213,7 +214,7 @@ def test_units_dropped_from_the_lists_are_retired_not_deleted(fresh_db):
         assert team is not None and team.active is False
         assert s.get(Unit, "CG").active is True
         assert s.get(Unit, "GRID-S13C01G01").active is True  # place units are not in units.json
-        assert s.scalar(select(func.count()).select_from(Unit).where(Unit.active)) == 535 - 2
+        assert s.scalar(select(func.count()).select_from(Unit).where(Unit.active)) == 536 - 2
     cid = add_report(db, article_report(external_id=None)).case_id
     lc.file(db, op, cid, "0201")
     for code in ("TX", f"GRID-{gone}"):

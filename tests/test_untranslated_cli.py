@@ -159,6 +159,8 @@ INVOCATIONS: dict[str, tuple[object, ...]] = {
     "case export": ("--format", "csv", "--out", "{export_csv}", As("op1")),
     "assist suggest": ("--grid", "塘西河网格"),
     "assist duplicates": ("2",),
+    "assist hotspots": ("--days", "30", As("lead1")),
+    "assist repeats": ("2", As("op1")),
     "care import": ("{roster}", "--community", "塘西河社区", As("station1")),
     "care add-person": (
         "--name",

@@ -1,7 +1,15 @@
 """Which category a report belongs to, and which unit that category means at the case's place.
 
-A category's score (0..1) joins two kinds of evidence as independent chances,
-``1 - (1 - catalogue) * (1 - history)``:
+A category's score (0..1) is the learnt model's calibrated probability (``assist.model``: how
+people talk, learnt from the shipped lexicon and retrained in the background from the filed cases,
+see ``assist.learning``), mixed with the vote of the most similar recent filings so that an
+operator's decision counts from the next report on::
+
+    score = (1 - w) * model + w * history share,   w = HISTORY_WEIGHT * (1 - exp(-1.2 * similar mass))
+
+Until the model is ready (the window never waits for it) the score joins the catalogue and the
+history as independent chances, ``1 - (1 - catalogue) * (1 - history)``. The reasons name the
+words that decided the model, the catalogue's names and keywords found, and the similar filings:
 
 - catalogue: the category's name and keywords found in the text. Longer matches weigh more; a
   match that lies inside a longer match of another category counts little (机动车 inside
@@ -29,6 +37,9 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
 
+from workstation.assist import learning
+from workstation.assist.model import CategoryModel
+from workstation.assist.places import locate
 from workstation.assist.text import bigrams, normalise
 from workstation.i18n import tr
 from workstation.models import Case, Category, Unit
@@ -44,6 +55,7 @@ _CANDIDATES = 300  # cases scored exactly, from the best partial overlaps
 _SHADOWED = 0.1  # weight of a match lying inside a longer match of another category
 _NAME_BONUS = 2.0
 _CATALOGUE_SCALE = 8.0
+HISTORY_WEIGHT = 0.6
 
 
 @dataclass(frozen=True)
@@ -157,6 +169,7 @@ class HistoryIndex:
         self.loaded = False
         self.max_id = 0
         self.seen_at: datetime | None = None
+        self.changes = 0  # filings and corrections seen since the index started
         self.anchor: tuple[int, datetime, str] | None = None  # the newest case seen, to notice a reset
 
     def __len__(self) -> int:
@@ -174,9 +187,12 @@ class HistoryIndex:
                     del self.postings[g]
 
     def _put(self, case_id: int, category: str | None, grid: str | None, text: str) -> None:
+        before = self.entries.get(case_id)
         self._remove(case_id)
         if not category:
             return
+        if before is None or before.category != category:
+            self.changes += 1
         entry = _Entry(category, grid, bigrams(text))
         self.entries[case_id] = entry
         for g in entry.grams:
@@ -278,8 +294,8 @@ def forget_history() -> None:
 
 def _history_evidence(
     s: Session, text: str, grid_code: str | None, exclude: int | None
-) -> dict[str, tuple[float, int]]:
-    """Per category: its share of the similar cases' weight times the confidence, and their count."""
+) -> dict[str, tuple[float, int, float]]:
+    """Per category: its share of the similar cases' weight times the confidence, their count, their weight."""
     index = _index_for(s)
     with index.lock:
         index.refresh(s)
@@ -291,18 +307,24 @@ def _history_evidence(
         mass[entry.category] = mass.get(entry.category, 0.0) + w
         count[entry.category] = count.get(entry.category, 0) + 1
     total = sum(mass.values())
-    return {code: (m / total * (1.0 - math.exp(-1.2 * m)), count[code]) for code, m in mass.items()}
+    return {code: (m / total * (1.0 - math.exp(-1.2 * m)), count[code], m) for code, m in mass.items()}
 
 
 # -- the suggestions --------------------------------------------------------------------------------------
 
 
-def _suggest(s: Session, text: str, grid_code: str | None, limit: int, exclude: int | None) -> list[Suggestion]:
+def _suggest(
+    s: Session, text: str, grid_code: str | None, limit: int, exclude: int | None, wait: bool
+) -> list[Suggestion]:
     if not text or not text.strip() or limit <= 0:
         return []
     cats = _catalogue(s)
     catalogue = _catalogue_evidence(text, cats)
     history = _history_evidence(s, text, grid_code, exclude)
+    index = _index_for(s)
+    model = learning.store_for(s).current(index.changes, len(index), wait=wait)
+    if model is not None:
+        return _with_model(model, text, cats, catalogue, history, limit)
     ranked = []
     for code in set(catalogue) | set(history):
         cat = cats.get(code)
@@ -310,7 +332,7 @@ def _suggest(s: Session, text: str, grid_code: str | None, limit: int, exclude: 
             continue  # inactive, or no longer in the catalogue
         weight, reasons = catalogue.get(code, (0.0, []))
         from_catalogue = 1.0 - math.exp(-weight / _CATALOGUE_SCALE)
-        from_history, n = history.get(code, (0.0, 0))
+        from_history, n, _m = history.get(code, (0.0, 0, 0.0))
         score = round(1.0 - (1.0 - from_catalogue) * (1.0 - from_history), 3)
         if score <= 0.0:
             continue
@@ -324,6 +346,41 @@ def _suggest(s: Session, text: str, grid_code: str | None, limit: int, exclude: 
     return ranked[:limit]
 
 
+def _with_model(
+    model: CategoryModel,
+    text: str,
+    cats: dict[str, _Cat],
+    catalogue: dict[str, tuple[float, list[str]]],
+    history: dict[str, tuple[float, int, float]],
+    limit: int,
+) -> list[Suggestion]:
+    probs = {code: p for code, p in model.probabilities(text).items() if code in cats}
+    total = sum(probs.values())
+    mass = sum(m for _share, _n, m in history.values())
+    w = HISTORY_WEIGHT * (1.0 - math.exp(-1.2 * mass)) if mass > 0 else 0.0
+    scored = {}
+    for code in set(probs) | {c for c in history if c in cats}:
+        p_model = probs.get(code, 0.0) / total if total > 0 else 0.0
+        share = history[code][2] / mass if code in history else 0.0
+        scored[code] = ((1.0 - w) * p_model + w * share, (1.0 - w) * p_model, w * share)
+    ranked = sorted(scored.items(), key=lambda item: (-round(item[1][0], 3), item[0]))[:limit]
+    out = []
+    for code, (score, from_model, from_history) in ranked:
+        if round(score, 3) <= 0.0:
+            continue
+        why = []
+        evidence = model.evidence(text, code)
+        if evidence:
+            why.append(tr("words {words}", words="、".join(evidence)))
+        why += catalogue.get(code, (0.0, []))[1]
+        n = history[code][1] if code in history else 0
+        if n:
+            similar = tr("{n} similar cases filed as {code}", n=n, code=code)
+            why = [similar, *why] if from_history > from_model else [*why, similar]
+        out.append(Suggestion(code, cats[code].name, round(score, 3), why))
+    return out
+
+
 def suggest_categories(
     session_or_db: Session | Database,
     text: str,
@@ -331,6 +388,7 @@ def suggest_categories(
     limit: int = 3,
     *,
     exclude_case: int | None = None,
+    wait: bool = True,
 ) -> list[Suggestion]:
     """The categories a report's text most likely belongs to, best first.
 
@@ -340,14 +398,16 @@ def suggest_categories(
         grid_code: the case's grid, if known: similar cases of the same grid count more.
         limit: how many suggestions at most.
         exclude_case: a case that must not vote for its own category (the one being re-filed).
+        wait: load (or first train) the cold-start model if it is not ready; the window passes
+            False and gets the catalogue's keywords meanwhile, never waiting.
 
     Returns:
         Up to ``limit`` suggestions with a score above 0, by score then code.
     """
     if isinstance(session_or_db, Database):
         with session_or_db.read() as s:
-            return _suggest(s, text, grid_code, limit, exclude_case)
-    return _suggest(session_or_db, text, grid_code, limit, exclude_case)
+            return _suggest(s, text, grid_code, limit, exclude_case, wait)
+    return _suggest(session_or_db, text, grid_code, limit, exclude_case, wait)
 
 
 def suggest_unit(session: Session, case: Case | int, category_code: str | None = None) -> UnitSuggestion | None:
@@ -360,7 +420,9 @@ def suggest_unit(session: Session, case: Case | int, category_code: str | None =
 
     Returns:
         None when there is no (active) category, or when a territorial unit (GRID, STREET,
-        COMMUNITY) cannot be resolved because the case has no grid, or the unit is inactive.
+        COMMUNITY) cannot be resolved because the case has no grid and its address and text name no
+        place of the gazetteer, or the unit is inactive. A case without a grid whose words name a
+        place gets that place's unit, with the address in the reason.
     """
     row = session.get(Case, case) if isinstance(case, int) else case
     if row is None:
@@ -369,7 +431,11 @@ def suggest_unit(session: Session, case: Case | int, category_code: str | None =
     cat = session.get(Category, code) if code else None
     if cat is None or not cat.active:
         return None
-    place = place_of(session, row.grid_code)
+    grid_code, from_words = row.grid_code, None
+    if grid_code is None and cat.unit in ("GRID", "STREET", "COMMUNITY"):
+        from_words = locate(" ".join(part for part in (row.address, row.text) if part))
+        grid_code = from_words.grid_code if from_words else None
+    place = place_of(session, grid_code)
     unit: Unit | None = resolve_unit(session, cat.unit, place)
     if unit is None or not unit.active:
         return None
@@ -380,6 +446,8 @@ def suggest_unit(session: Session, case: Case | int, category_code: str | None =
             "COMMUNITY": (tr("community station"), place.community_name),
         }[cat.unit]
         reason = tr("category {code} → {role} of {grid}", code=cat.code, role=role, grid=where)
+        if from_words is not None:
+            reason += "; " + from_words.reason
     else:
         reason = tr("category {code} → {unit}", code=cat.code, unit=unit.name)
     return UnitSuggestion(unit.code, unit.name, reason)

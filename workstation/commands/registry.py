@@ -111,6 +111,12 @@ COMMANDS: list[Command] = [
     Command("queue.export", N_("Export the list…"), "queue", N_("Write the current list to a CSV file")),
     Command("queue.refresh", N_("Refresh"), "queue"),
     Command(
+        "queue.hotspots",
+        N_("Hot spots (repeat complaints)…"),
+        "queue",
+        N_("Places where one problem was reported 3 times in 30 days: for the 4+X joint team"),
+    ),
+    Command(
         "intake.outbox",
         N_("Outbox…"),
         "integration",

@@ -231,6 +231,7 @@ class MainWindow(SeatWindow):
             "queue.save_filter": self.save_filter,
             "queue.saved_filters": self.open_saved_filter,
             "queue.export": self.export,
+            "queue.hotspots": t.hotspots,
             "queue.refresh": lambda: self.refresh(keep=self.current_id()),
             "view.palette": self.open_palette,
             "view.focus_queue": self.table.setFocus,

@@ -11,8 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from workstation.assist.categories import suggest_categories
+from workstation import clock
+from workstation.assist.categories import suggest_categories, suggest_unit
 from workstation.assist.duplicates import merge_candidates
+from workstation.assist.hotspots import JOINT_UNIT, hotspots, repeat_of
+from workstation.assist.places import locate
 from workstation.domain.reasons import REJECT_REASONS, REWORK_REASONS
 from workstation.formatting import limit_text
 from workstation.i18n import tr
@@ -58,7 +61,7 @@ class Triage:
     def category_items(self, case: dict[str, Any]) -> list[PickItem]:
         """Suggested categories first (with why), then the whole catalogue."""
         with self.w.db.read() as s:
-            suggestions = suggest_categories(s, case["text"], case.get("grid"), limit=3)
+            suggestions = suggest_categories(s, case["text"], case.get("grid"), limit=3, wait=False)
             cats = s.scalars(select(Category).where(Category.active).order_by(Category.code)).all()
         items = [
             PickItem(sug.code, f"{sug.code} {sug.name}", "; ".join(sug.reasons), (sug.code,), True)
@@ -100,8 +103,18 @@ class Triage:
             case = s.get(Case, case_id)
             assert case is not None
             suggested = lc.suggested_unit(s, case)
-            place = place_of(s, case.grid_code)
+            why = tr("category {code} names this unit", code=case.category_code)
+            grid_code = case.grid_code
+            if grid_code is None:  # no grid given: the unit follows the place the words name
+                from_words = suggest_unit(s, case)
+                found = locate(" ".join(part for part in (case.address, case.text) if part))
+                grid_code = found.grid_code if found else None
+                if from_words is not None:
+                    suggested, why = s.get(Unit, from_words.code), from_words.reason
+            place = place_of(s, grid_code)
             units = s.scalars(select(Unit).where(Unit.active).order_by(Unit.kind, Unit.code)).all()
+            joint = s.get(Unit, JOINT_UNIT)
+        repeat = repeat_of(self.w.db, case_id) if case.category_code else None
         local = (
             {f"GRID-{place.grid_code}", f"STREET-{place.street_code}", f"COMMUNITY-{place.community_code}"}
             if place
@@ -109,22 +122,19 @@ class Triage:
         )
         items = []
         if suggested is not None and suggested.code not in exclude:
-            items.append(
-                PickItem(
-                    suggested.code,
-                    suggested.name,
-                    tr("category {code} names this unit", code=case.category_code),
-                    (suggested.code,),
-                    True,
-                )
-            )
+            items.append(PickItem(suggested.code, suggested.name, why, (suggested.code,), True))
+        if repeat is not None and joint is not None and joint.active and JOINT_UNIT not in exclude:
+            earlier = ", ".join(f"#{cid}" for cid in repeat.earlier)
+            reason = repeat.reason + "; " + tr("earlier: {cases}", cases=earlier)
+            items.append(PickItem(joint.code, joint.name, reason, (joint.code,), True))
         ordered = (
             [u for u in units if u.code in local]
             + [u for u in units if u.kind in ("department", "enterprise")]
             + [u for u in units if u.code not in local and u.kind not in ("department", "enterprise")]
         )
         for u in ordered:
-            if (suggested is None or u.code != suggested.code) and u.code not in exclude:
+            offered = {item.key for item in items}
+            if u.code not in offered and u.code not in exclude:
                 items.append(PickItem(u.code, u.name, u.code, (u.code,)))
         return items
 
@@ -186,12 +196,38 @@ class Triage:
         ):
             self.w.refresh(keep=case["id"], advance=True)
 
+    def hotspots(self) -> None:
+        """``Ctrl+Shift+H``: the hot spots of the last 30 days; picking one shows its latest case."""
+        spots = hotspots(self.w.db, clock.now())
+        items = [
+            PickItem(
+                spot.case_ids[-1],
+                tr("{grid} · {code} {name}", grid=spot.grid_name, code=spot.category, name=spot.category_name),
+                tr(
+                    "{n} reports: {cases}",
+                    n=spot.count,
+                    cases=", ".join(f"#{cid}" for cid in spot.case_ids),
+                ),
+                (spot.grid_name, spot.category, spot.category_name),
+                True,
+            )
+            for spot in spots
+        ]
+        if not items:
+            self.w.notify(tr("No hot spots in the last 30 days."))
+            return
+        chosen = self.w.pick(tr("Hot spots: repeat complaints for the 4+X joint team"), items)
+        if chosen is None:
+            return
+        self.w.show_queue("all")
+        self.w.refresh(select=int(chosen))
+
     def merge(self) -> None:
         """``m``: merge into a duplicate; likely candidates first, or type a case number."""
         case = self._case()
         if case is None:
             return
-        candidates = merge_candidates(self.w.db, case["id"])
+        candidates = merge_candidates(self.w.db, case["id"], wait=False)
         items = []
         seen: dict[int, int] = {}  # the version of each candidate shown: a target changed since is a conflict
         for cand in candidates:
