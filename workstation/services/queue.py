@@ -1,7 +1,9 @@
 """The operator queues as SQL: which cases each queue holds, in which order, page by page.
 
 Every queue sorts and filters on indexed columns. Pages are read by keyset (``after`` the last key
-of the previous page) or, for a jump into the middle, by offset; the count is real.
+of the previous page) or, for a jump into the middle, by offset. Counts come from the kept bucket
+counts (``services.counts``) whenever they hold the filter, so no seat recounts a million cases; the
+rest (a search, two filters at once) is counted in SQL.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from workstation.domain.lifecycle import N_, RUNNING
 from workstation.models import Case, CaseLease, utcnow
+from workstation.services import counts as kept
+from workstation.services.counts import overdue_cutoff
 from workstation.services.search import case_search, starts_with
 
 QUEUES: dict[str, str] = {
@@ -72,7 +76,7 @@ def _where(f: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
     elif f.queue == "verify":
         cond.append(Case.status.in_(["handled", "verifying"]))
     elif f.queue == "overdue":
-        cond += [Case.status.in_(_RUNNING), Case.deadline_at < now]
+        cond += [Case.status.in_(_RUNNING), Case.deadline_at < overdue_cutoff(now)]
     elif f.queue == "mine":
         cond.append(Case.last_actor == f.actor)
     if f.channel:
@@ -103,8 +107,22 @@ def _key_columns(queue: str) -> list[Any]:
     return [Case.priority, Case.received_at, Case.id]
 
 
+_DIMS = {"channel": "channel", "category": "category", "grid": "grid", "community": "community", "street": "street"}
+
+
 def count(s: Session, f: QueueFilter, now: datetime | None = None) -> int:
-    """How many cases the queue holds."""
+    """How many cases the queue holds: the kept count when there is one, else a count in SQL."""
+    now = now or utcnow()
+    if case_search(f.search) is None:
+        dims = {dim: str(getattr(f, attr)) for attr, dim in _DIMS.items() if getattr(f, attr)}
+        found = kept.filter_count(s, f.queue, dims, f.actor, now)
+        if found is not None:
+            return found
+    return real_count(s, f, now)
+
+
+def real_count(s: Session, f: QueueFilter, now: datetime | None = None) -> int:
+    """How many cases the queue holds, counted over the cases themselves."""
     return int(s.scalar(select(func.count()).select_from(Case).where(*_where(f, now or utcnow()))) or 0)
 
 
@@ -148,8 +166,7 @@ def page(
 
 def counts(s: Session, actor: str, now: datetime | None = None) -> dict[str, int]:
     """The count of every queue, for the queue list and the status bar."""
-    now = now or utcnow()
-    return {q: count(s, QueueFilter(queue=q, actor=actor), now) for q in QUEUES}
+    return kept.queue_counts(s, actor, now or utcnow())
 
 
 def rows(s: Session, ids: Sequence[int]) -> dict[int, Case]:
