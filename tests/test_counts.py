@@ -24,9 +24,7 @@ def _kept(db: Database, f: q.QueueFilter, now: Any) -> int:
         return q.count(s, f, now)
 
 
-FILTERS = [
-    {"queue": k} for k in q.QUEUES
-] + [
+FILTERS = [{"queue": k} for k in q.QUEUES] + [
     {"queue": "new", "channel": "PDA"},
     {"queue": "all", "grid": "G-X"},
     {"queue": "verify", "category": "02"},
@@ -68,8 +66,15 @@ def test_counts_follow_every_kind_of_write(db: Database, users: dict[str, Any]) 
         s.execute(
             insert(Case),
             [
-                {"channel": "PDA", "text": f"bulk {i}", "received_at": now, "status": "returned",
-                 "street_code": None, "deadline_at": now - timedelta(hours=3 + i), "last_actor": "op1"}
+                {
+                    "channel": "PDA",
+                    "text": f"bulk {i}",
+                    "received_at": now,
+                    "status": "returned",
+                    "street_code": None,
+                    "deadline_at": now - timedelta(hours=3 + i),
+                    "last_actor": "op1",
+                }
                 for i in range(5)
             ],
         )
@@ -88,8 +93,16 @@ def test_overdue_moves_with_the_clock_without_a_write(db: Database, users: dict[
     with db.write() as s:
         s.execute(
             insert(Case),
-            [{"channel": "PDA", "text": "t", "received_at": now, "status": "dispatched",
-              "deadline_at": now + timedelta(minutes=m)} for m in (2, 30, 90)],
+            [
+                {
+                    "channel": "PDA",
+                    "text": "t",
+                    "received_at": now,
+                    "status": "dispatched",
+                    "deadline_at": now + timedelta(minutes=m),
+                }
+                for m in (2, 30, 90)
+            ],
         )
     f = q.QueueFilter(queue="overdue", actor="op1")
     for later in (0, 5, 45, 200):

@@ -197,4 +197,3 @@ def check(db: Database, repair: bool = False) -> list[Mismatch]:
                 )
             )
     return found
-

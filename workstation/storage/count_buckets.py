@@ -128,8 +128,7 @@ def _group_by(*expressions: str) -> str:
 def truth_sql(dialect: str) -> str:
     """One query giving the real count of every non-empty bucket, straight from ``cases``."""
     parts = [
-        f"SELECT {s} AS status, {d} AS dim, {v} AS value, count(*) AS n FROM cases"
-        + _group_by(s, v)
+        f"SELECT {s} AS status, {d} AS dim, {v} AS value, count(*) AS n FROM cases" + _group_by(s, v)
         for s, d, v in _plain("")
     ]
     parts += [

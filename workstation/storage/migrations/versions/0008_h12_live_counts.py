@@ -5,6 +5,7 @@ Revision ID: h12_live_1
 Revises: h10_identity_1, h9_photos_1
 Create Date: 2026-11-30 11:00:00
 """
+
 import sqlalchemy as sa
 from alembic import op
 
