@@ -164,6 +164,25 @@ def page(
     return [tuple(r) for r in rows]
 
 
+def block_keys(
+    s: Session, f: QueueFilter, number: int, size: int, total: int, previous: Sequence[Any] | None = None
+) -> list[tuple[Any, ...]]:
+    """The keys of rows ``number * size`` onwards (one block of a lazily read queue of ``total`` rows).
+
+    The block after a full ``previous`` one is read by keyset; any other block by offset from the
+    nearer end, so a jump to the end of a million cases reads from the end.
+    """
+    start = number * size
+    limit = min(size, total - start)
+    if limit <= 0:
+        return []
+    if previous and len(previous) == size:
+        return page(s, f, limit=limit, after=previous[-1])
+    if start > total - start - limit:
+        return page(s, f, limit=limit, offset=total - start - limit, from_end=True)
+    return page(s, f, limit=limit, offset=start)
+
+
 def counts(s: Session, actor: str, now: datetime | None = None) -> dict[str, int]:
     """The count of every queue, for the queue list and the status bar."""
     return kept.queue_counts(s, actor, now or utcnow())

@@ -1,0 +1,252 @@
+"""The live path of a seat, off the GUI thread: wait for a change, read what it changed, hand it over.
+
+A :class:`LiveLoop` thread waits for news (PostgreSQL: a ``LISTEN case_events`` notice on a
+connection of its own; SQLite: a cheap poll of the event table), reads the new events from the
+feed, and reads what the seat shows: the kept counts, the queue's count, the rows in view and the
+open case if it changed. The result, a :class:`Snapshot`, goes to a callback (the window turns it into
+a Qt signal). The event table stays the source of truth: a missed notice is caught up by the next read
+from the last id seen, and a safety read runs every ``SAFETY_S`` seconds anyway.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from workstation.models import Case, utcnow
+from workstation.services import counts as kept
+from workstation.services import queue as q
+from workstation.services.errors import NotFoundError
+from workstation.services.feed import FeedReader
+from workstation.services.queries import get_case
+from workstation.storage.db import Database
+
+POLL_S = 0.3  # SQLite: how often the event table is looked at
+SAFETY_S = 5.0  # PostgreSQL: a read even without a notice (a notice lost with a dropped connection)
+GAP_POLL_S = 0.5  # PostgreSQL: while an id is missing (a transaction still committing), look again soon
+CHANNEL = "case_events"
+
+
+@dataclass(frozen=True)
+class View:
+    """What the seat shows now, as the GUI thread last published it."""
+
+    filter: q.QueueFilter
+    blocks: tuple[int, ...] = ()
+    block_size: int = 100
+    current: int | None = None
+
+
+@dataclass(frozen=True)
+class LiveView:
+    """The queue as read for a view: its count and the keys, cells and holders of the blocks in view."""
+
+    filter: q.QueueFilter
+    count: int
+    blocks: dict[int, list[tuple[Any, ...]]]
+    cells: dict[int, tuple[Any, ...]]
+    holders: dict[int, str]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One batch of changes made anywhere and what the seat shows after them."""
+
+    events: list[tuple[int, int, str]]
+    counts: dict[str, int]
+    view: LiveView
+    current: dict[str, Any] | None = None  # the open case, read again because it changed
+    urgent: list[int] = field(default_factory=list)
+    read_at: float = 0.0
+
+    @property
+    def case_ids(self) -> set[int]:
+        """The cases these events changed."""
+        return {case_id for _, case_id, _ in self.events}
+
+
+def read_view(db: Database, view: View, actor: str) -> tuple[dict[str, int], LiveView]:
+    """The kept counts and the queue rows in view (no count over the cases for kept filters)."""
+    with db.read() as s:
+        now = utcnow()
+        all_counts = kept.queue_counts(s, actor, now)
+        total = q.count(s, view.filter, now)
+        blocks: dict[int, list[tuple[Any, ...]]] = {}
+        for number in view.blocks:
+            blocks[number] = q.block_keys(s, view.filter, number, view.block_size, total, blocks.get(number - 1))
+        ids = [k[-1] for keys in blocks.values() for k in keys]
+        cells = q.cells(s, ids)
+        holders = q.holders(s, ids, now)
+    return all_counts, LiveView(view.filter, total, blocks, cells, holders)
+
+
+def read_snapshot(db: Database, feed: FeedReader, view: View, actor: str) -> Snapshot | None:
+    """The new events and, if any, what the seat shows after them; None when nothing happened."""
+    events = feed.poll()
+    if not events:
+        return None
+    all_counts, live = read_view(db, view, actor)
+    changed = {case_id for _, case_id, _ in events}
+    current = None
+    if view.current is not None and view.current in changed:
+        try:
+            current = get_case(db, view.current)
+        except NotFoundError:
+            current = None
+    new_ids = [case_id for _, case_id, action in events if action == "report"]
+    urgent: list[int] = []
+    if new_ids:
+        with db.read() as s:
+            urgent = list(s.scalars(select(Case.id).where(Case.id.in_(new_ids), Case.priority <= 1)))
+    return Snapshot(events, all_counts, live, current, urgent, time.time())
+
+
+class Waker:
+    """Waits for news. SQLite has no notices: every wait is a short sleep (then the feed is read)."""
+
+    def wait(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds; True if something may have changed."""
+        time.sleep(min(timeout, POLL_S))
+        return True
+
+    def close(self) -> None:
+        """Give back what the waker holds."""
+
+
+class PgWaker(Waker):
+    """``LISTEN case_events`` on a psycopg connection of its own (autocommit, outside the pool)."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self._psycopg = psycopg
+        self.conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self.conn: Any = None
+
+    def _connect(self) -> None:
+        self.conn = self._psycopg.connect(self.conninfo, autocommit=True)
+        self.conn.execute(f"LISTEN {CHANNEL}")
+
+    def wait(self, timeout: float) -> bool:
+        """True on a notice (all queued ones are taken), or after reconnecting (catch up); False on timeout."""
+        if self.conn is None or self.conn.closed:
+            self._connect()
+            return True  # notices may have been missed while away: read from the last id seen
+        got = False
+        try:
+            for _ in self.conn.notifies(timeout=timeout, stop_after=1):
+                got = True
+            if got:
+                for _ in self.conn.notifies(timeout=0.0):
+                    pass
+        except self._psycopg.OperationalError:
+            self.close()
+            raise
+        return got
+
+    def close(self) -> None:
+        """Close the listening connection."""
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            finally:
+                self.conn = None
+
+
+def waker_for(db: Database) -> Waker:
+    """The right way to wait for news on this database."""
+    return PgWaker(db.url) if db.dialect == "postgresql" else Waker()
+
+
+class LiveLoop(threading.Thread):
+    """The seat's live thread: wait, read, hand over; never touches a widget.
+
+    Args:
+        db: the database.
+        actor: the signed-in user (for "my recent").
+        view: what the seat shows at the start (then :meth:`publish`).
+        on_change: called (on this thread) with each :class:`Snapshot`.
+        on_state: called (on this thread) with True/False when the database is reachable or not.
+        lock: held while the feed is read (shared with a reader on another thread).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        actor: str,
+        view: View,
+        on_change: Callable[[Snapshot], None],
+        on_state: Callable[[bool], None] = lambda _online: None,
+        lock: threading.Lock | None = None,
+    ) -> None:
+        super().__init__(name="live", daemon=True)
+        self.db, self.actor, self.view = db, actor, view
+        self.on_change, self.on_state = on_change, on_state
+        self.feed = FeedReader(db)
+        self.feed.start_at_end()
+        self.waker = waker_for(db)
+        self._halt = threading.Event()
+        self._online: bool | None = None
+        self.lock = lock or threading.Lock()
+
+    def publish(self, view: View) -> None:
+        """The GUI thread says what it shows now (read by the next snapshot)."""
+        self.view = view
+
+    def stop(self, wait: float = 2.0) -> None:
+        """Ask the thread to end and wait a little for it."""
+        self._halt.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(wait)
+
+    def _state(self, online: bool) -> None:
+        if online != self._online:
+            self._online = online
+            self.on_state(online)
+
+    def _wait(self) -> None:
+        """Until a notice (or a poll tick on SQLite), or the safety or gap timeout; stop within 0.5 s."""
+        deadline = time.monotonic() + (GAP_POLL_S if self.feed.gaps else SAFETY_S)
+        while not self._halt.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or self.waker.wait(min(left, 0.5)):
+                return
+
+    def run(self) -> None:
+        """Wait for news and read it until stopped."""
+        while not self._halt.is_set():
+            try:
+                self._wait()
+                if self._halt.is_set():
+                    break
+                with self.lock:
+                    snapshot = read_snapshot(self.db, self.feed, self.view, self.actor)
+                self._state(True)
+                if snapshot is not None:
+                    self.on_change(snapshot)
+                kept.compact_if_due(self.db)
+            except Exception as exc:  # the loop must survive a lost database; anything else is a bug
+                if not _is_db_error(exc):
+                    raise
+                self.waker.close()
+                self._state(False)
+                self._halt.wait(1.0)
+        self.waker.close()
+
+
+def _is_db_error(exc: BaseException) -> bool:
+    if isinstance(exc, SQLAlchemyError | OSError):
+        return True
+    try:
+        import psycopg
+
+        return isinstance(exc, psycopg.Error)
+    except ImportError:  # pragma: no cover - psycopg ships with the program
+        return False
