@@ -173,12 +173,16 @@ class Live(SeatLock):
             moved = w.model.row_of(before) if before is not None else None
             if moved is not None and moved != row:  # the open case moved: the selection follows it
                 w.follow(moved)
-        after = w.current_id()
-        if after != before:  # the open case left the queue: the one that took its place is shown
-            self.hold(after)
-            w.show_current()
-        elif after is not None and snapshot.current is not None and snapshot.current["id"] == after:
-            w.panel.show_case(snapshot.current, self.holder_of(after))
+        if not w.table.currentIndex().isValid() and w.model.rowCount():
+            # nothing open (an empty queue filled), or the open row went with the end of the queue
+            w.select_row(min(max(row, 0), w.model.rowCount() - 1))
+        else:
+            after = w.current_id()
+            if after != before:  # the open case left the queue: the one that took its place is shown
+                self.hold(after)
+                w.show_current()
+            elif after is not None and snapshot.current is not None and snapshot.current["id"] == after:
+                w.panel.show_case(snapshot.current, self.holder_of(after))
         self.publish()
         if snapshot.urgent:
             w.notify(tr("New urgent report: #{ids}", ids=", #".join(str(i) for i in snapshot.urgent)))

@@ -152,12 +152,10 @@ class QueueModel(QAbstractTableModel):
             )
 
     def visible_blocks(self, first_row: int, last_row: int) -> tuple[int, ...]:
-        """The block numbers holding these rows (what a live change must re-read)."""
-        if self._count == 0:
-            return ()
+        """The block numbers holding these rows (what a live change must re-read); an empty queue: the first."""
         first = max(first_row, 0) // BLOCK
-        last = min(max(last_row, first_row), self._count - 1) // BLOCK
-        return tuple(range(first, last + 1))
+        last = min(max(last_row, first_row), max(self._count - 1, 0)) // BLOCK
+        return tuple(range(first, max(last, first) + 1))
 
     def apply(self, change: LiveView) -> bool:
         """Apply a change read elsewhere (off the GUI thread): the new count and the re-read blocks in view.
