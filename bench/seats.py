@@ -62,9 +62,13 @@ def _seed_pg(url: str, cases: int) -> None:
     from sqlalchemy import text
 
     from workstation.services import accounts, counts
+    from workstation.storage import count_buckets
     from workstation.storage.bootstrap import open_database
 
     db = open_database(url)
+    with db.write() as s:  # the triggers of this code (a cached database may hold older ones)
+        for statement in [*count_buckets.drop_sql("postgresql"), *count_buckets.trigger_sql("postgresql")]:
+            s.execute(text(statement))
     with db.read() as s:
         have = int(s.scalar(text("SELECT count(*) FROM cases")) or 0)
         marker = s.scalar(text("SELECT value FROM meta WHERE key = 'bench.seats'"))

@@ -68,6 +68,7 @@ def _insert(dialect: str, ref: str, sign: int) -> list[str]:
     return [head + f"VALUES {values}", head + due]
 
 
+FOLD_LOCK = 0x1C0C0  # PostgreSQL advisory lock: one fold at a time
 WATCHED = ["status", *DIMS.values(), "last_actor", "deadline_at"]
 
 
@@ -89,7 +90,10 @@ def trigger_sql(dialect: str) -> list[str]:
     body_old = "; ".join(_insert(dialect, "OLD.", -1))
     body_new = "; ".join(_insert(dialect, "NEW.", 1))
     return [
-        "CREATE FUNCTION cases_count_keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        # SECURITY DEFINER: the counts are written as the owner, so a seat role needs (and gets) only
+        # SELECT on the count tables and cannot forge a count
+        "CREATE FUNCTION cases_count_keep() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
+        "SET search_path FROM CURRENT AS $$ BEGIN "
         f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {body_old}; END IF; "
         f"IF TG_OP IN ('UPDATE', 'INSERT') THEN {body_new}; END IF; "
         "RETURN NULL; END $$",
@@ -97,6 +101,14 @@ def trigger_sql(dialect: str) -> list[str]:
         "FOR EACH ROW EXECUTE FUNCTION cases_count_keep()",
         f"CREATE TRIGGER cases_count_update AFTER UPDATE OF {', '.join(WATCHED)} ON cases "
         f"FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION cases_count_keep()",
+        "CREATE FUNCTION case_counts_fold() RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER "
+        "SET search_path FROM CURRENT AS $$ DECLARE folded bigint; BEGIN "
+        f"IF NOT pg_try_advisory_xact_lock({FOLD_LOCK}) THEN RETURN 0; END IF; "
+        "WITH gone AS (DELETE FROM case_count_deltas RETURNING status, dim, value, n), "
+        "kept AS (INSERT INTO case_counts (status, dim, value, n) "
+        "SELECT status, dim, value, sum(n) FROM gone GROUP BY status, dim, value "
+        "ON CONFLICT (dim, value, status) DO UPDATE SET n = case_counts.n + EXCLUDED.n RETURNING 1) "
+        "SELECT count(*) INTO folded FROM gone; RETURN folded; END $$",
         # one notice per inserting statement, delivered at commit: seats listening wake up and read
         "CREATE FUNCTION case_events_notify() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
         "PERFORM pg_notify('case_events', ''); RETURN NULL; END $$",
@@ -117,6 +129,7 @@ def drop_sql(dialect: str) -> list[str]:
         "DROP TRIGGER IF EXISTS cases_count_update ON cases",
         "DROP TRIGGER IF EXISTS cases_count_insert_delete ON cases",
         "DROP FUNCTION IF EXISTS cases_count_keep()",
+        "DROP FUNCTION IF EXISTS case_counts_fold()",
     ]
 
 
