@@ -130,3 +130,35 @@ def test_an_event_committed_out_of_order_is_read_once_without_rereading_others(
     assert [e[0] for e in feed.poll()] == []
     rows_read = [s for s, _ in spy.seen if "from case_events" in s]
     assert rows_read and all("id >" in s for s in rows_read)
+
+
+def test_a_change_beyond_the_rows_in_view_moves_only_the_count(
+    qtbot: Any, db: Database, db_url: str, users: dict[str, Any], tmp_path: Any
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    from workstation.models import Case, utcnow
+
+    old = utcnow() - timedelta(days=3)
+    with db.write() as s:
+        s.execute(
+            insert(Case),
+            [{"channel": "PDA", "text": f"旧 {i}", "received_at": old + timedelta(seconds=i)} for i in range(250)],
+        )
+    seat_b = open_database(db_url)
+    try:
+        window = _window(qtbot, seat_b, users["op2"], tmp_path)
+        top = [window.model.id_at(r) for r in range(20)]
+        spy = Statements(seat_b)
+        added = reports.add_report(db, article_report(external_id="far", received_at=utcnow().isoformat())).case_id
+        qtbot.waitUntil(lambda: window.model.rowCount() == 251, timeout=1000)
+        assert "new 251 ·" in window.counts_label.text()
+        assert [window.model.id_at(r) for r in range(20)] == top
+        assert not any("cases.text" in s for s, _ in spy.seen)  # the rows in view were not read again
+        window.table.scrollToBottom()  # scrolling there reads the end, new case included
+        assert window.model.id_at(250) == added
+        window.close()
+    finally:
+        seat_b.dispose()

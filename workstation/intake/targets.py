@@ -87,9 +87,7 @@ def sync_targets(db: Database, settings: Settings, by: Actor = SYSTEM) -> int:
 
 
 def _differs(db: Database, settings: Settings) -> bool:
-    wanted = {
-        t.name: (t.kind, t.url, list(t.units), t.source, list(t.events), t.active) for t in settings.targets
-    }
+    wanted = {t.name: (t.kind, t.url, list(t.units), t.source, list(t.events), t.active) for t in settings.targets}
     with db.read() as s:
         rows = s.scalars(select(OutboundTarget)).all()
         have = {r.name: (r.kind, r.url, list(r.units), r.source, list(r.events), r.active) for r in rows}

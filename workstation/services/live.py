@@ -16,11 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from workstation.models import Case, utcnow
+from workstation.models import utcnow
 from workstation.services import counts as kept
 from workstation.services import queue as q
 from workstation.services.errors import NotFoundError
@@ -36,12 +35,40 @@ CHANNEL = "case_events"
 
 @dataclass(frozen=True)
 class View:
-    """What the seat shows now, as the GUI thread last published it."""
+    """What the seat shows now, as the GUI thread last published it.
+
+    ``ids`` are the cases of the loaded blocks in view, ``first``/``last`` their first and last sort
+    keys (None: not loaded, so any change re-reads), ``to_end`` whether they reach the queue's end.
+    """
 
     filter: q.QueueFilter
     blocks: tuple[int, ...] = ()
     block_size: int = 100
     current: int | None = None
+    ids: frozenset[int] = frozenset()
+    first: tuple[Any, ...] | None = None
+    last: tuple[Any, ...] | None = None
+    to_end: bool = True
+
+
+def touches(view: View, changed: dict[int, q.Probe], missing: set[int]) -> bool:
+    """Whether changes to these cases can change the rows in view (else only the count moves).
+
+    A case in view changed; a case now in the queue sorts within or above the rows in view (they
+    shift), or anywhere when the view reaches the end; a case gone from the queue (or from the
+    database) that was not in view shifts the rows only when the view does not start at the top.
+    """
+    if view.first is None or view.last is None:
+        return True
+    if view.ids & (set(changed) | missing):
+        return True
+    f = view.filter
+    for probe in changed.values():
+        if probe.inside and (view.to_end or q.before_or_at(f, probe.key, view.last)):
+            return True
+        if not probe.inside and view.blocks and view.blocks[0] > 0:
+            return True
+    return bool(missing) and bool(view.blocks) and view.blocks[0] > 0
 
 
 @dataclass(frozen=True)
@@ -50,9 +77,10 @@ class LiveView:
 
     filter: q.QueueFilter
     count: int
-    blocks: dict[int, list[tuple[Any, ...]]]
+    blocks: dict[int, list[tuple[Any, ...]]] | None  # None: the rows in view did not change
     cells: dict[int, tuple[Any, ...]]
     holders: dict[int, str]
+    kept: tuple[int, ...] = ()  # with ``blocks`` None: the blocks still right
 
 
 @dataclass(frozen=True)
@@ -72,19 +100,33 @@ class Snapshot:
         return {case_id for _, case_id, _ in self.events}
 
 
-def read_view(db: Database, view: View, actor: str) -> tuple[dict[str, int], LiveView]:
-    """The kept counts and the queue rows in view (no count over the cases for kept filters)."""
+def _total(s: Any, f: q.QueueFilter, all_counts: dict[str, int], now: Any) -> int:
+    simple = not (f.search or f.channel or f.category or f.grid or f.community or f.street)
+    return all_counts[f.queue] if simple and f.queue in all_counts else q.count(s, f, now)
+
+
+def read_view(
+    db: Database, view: View, actor: str, changed: set[int] | None = None
+) -> tuple[dict[str, int], LiveView, list[int]]:
+    """The kept counts, the queue's count and, if the changes touch them, the rows in view.
+
+    Returns the counts, the queue as read, and the changed cases now urgent (priority 1).
+    """
     with db.read() as s:
         now = utcnow()
         all_counts = kept.queue_counts(s, actor, now)
-        total = q.count(s, view.filter, now)
+        total = _total(s, view.filter, all_counts, now)
+        probes = q.probe(s, view.filter, sorted(changed), now) if changed else {}
+        urgent = [i for i, p in probes.items() if p.priority <= 1]
+        if changed is not None and not touches(view, probes, changed - set(probes)):
+            return all_counts, LiveView(view.filter, total, None, {}, {}, view.blocks), urgent
         blocks: dict[int, list[tuple[Any, ...]]] = {}
         for number in view.blocks:
             blocks[number] = q.block_keys(s, view.filter, number, view.block_size, total, blocks.get(number - 1))
         ids = [k[-1] for keys in blocks.values() for k in keys]
         cells = q.cells(s, ids)
         holders = q.holders(s, ids, now)
-    return all_counts, LiveView(view.filter, total, blocks, cells, holders)
+    return all_counts, LiveView(view.filter, total, blocks, cells, holders), urgent
 
 
 def read_snapshot(db: Database, feed: FeedReader, view: View, actor: str) -> Snapshot | None:
@@ -92,20 +134,16 @@ def read_snapshot(db: Database, feed: FeedReader, view: View, actor: str) -> Sna
     events = feed.poll()
     if not events:
         return None
-    all_counts, live = read_view(db, view, actor)
     changed = {case_id for _, case_id, _ in events}
+    all_counts, live, urgent = read_view(db, view, actor, changed)
     current = None
     if view.current is not None and view.current in changed:
         try:
             current = get_case(db, view.current)
         except NotFoundError:
             current = None
-    new_ids = [case_id for _, case_id, action in events if action == "report"]
-    urgent: list[int] = []
-    if new_ids:
-        with db.read() as s:
-            urgent = list(s.scalars(select(Case.id).where(Case.id.in_(new_ids), Case.priority <= 1)))
-    return Snapshot(events, all_counts, live, current, urgent, time.time())
+    new_ids = {case_id for _, case_id, action in events if action == "report"}
+    return Snapshot(events, all_counts, live, current, [i for i in urgent if i in new_ids], time.time())
 
 
 class Waker:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, tuple_
+from sqlalchemy import and_, case, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -152,7 +152,7 @@ def page(
     cols = _key_columns(f.queue)
     order = _order(f.queue)
     query = select(*cols).where(*_where(f, now or utcnow()))
-    descending = f.queue in ("mine", "all")
+    descending = f.queue in DESCENDING
     if after is not None:
         key = tuple_(*cols)
         query = query.where(key < tuple_(*after) if descending else key > tuple_(*after))
@@ -181,6 +181,34 @@ def block_keys(
     if start > total - start - limit:
         return page(s, f, limit=limit, offset=total - start - limit, from_end=True)
     return page(s, f, limit=limit, offset=start)
+
+
+DESCENDING = ("mine", "all")
+
+
+def probe(s: Session, f: QueueFilter, ids: Sequence[int], now: datetime | None = None) -> dict[int, Probe]:
+    """Where these cases stand in the queue now: in it or not, their sort key, their urgency (one read)."""
+    if not ids:
+        return {}
+    cond = _where(f, now or utcnow())
+    inside = case((and_(*cond), True), else_=False) if cond else literal(True)
+    cols = _key_columns(f.queue)
+    rows = s.execute(select(Case.id, Case.priority, inside, *cols).where(Case.id.in_(list(ids)))).all()
+    return {int(r[0]): Probe(bool(r[2]), tuple(r[3:]), int(r[1])) for r in rows}
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A changed case as the queue sees it now."""
+
+    inside: bool
+    key: tuple[Any, ...]
+    priority: int
+
+
+def before_or_at(f: QueueFilter, key: tuple[Any, ...], mark: tuple[Any, ...]) -> bool:
+    """Whether ``key`` sorts at or before ``mark`` in the queue's order."""
+    return key >= mark if f.queue in DESCENDING else key <= mark
 
 
 def counts(s: Session, actor: str, now: datetime | None = None) -> dict[str, int]:

@@ -142,7 +142,7 @@ class Live(SeatLock):
         first = max(first, 0)
         last = last if last >= 0 else first + 40  # a short list, or not laid out yet
         current = self.w.current_id() if hasattr(self.w, "table") else None
-        return View(self.w.filter, self.w.model.visible_blocks(first, last), current=current)
+        return View(self.w.filter, current=current, **self.w.model.view_of(first, last))
 
     def publish(self) -> None:
         """Tell the live thread what the window shows now (after a scroll, a filter or a selection)."""

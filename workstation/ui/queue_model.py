@@ -157,6 +157,23 @@ class QueueModel(QAbstractTableModel):
         last = min(max(last_row, first_row), max(self._count - 1, 0)) // BLOCK
         return tuple(range(first, max(last, first) + 1))
 
+    def view_of(self, first_row: int, last_row: int) -> dict[str, Any]:
+        """The loaded blocks holding these rows, as the live thread needs them (see ``services.live.View``)."""
+        blocks = self.visible_blocks(first_row, last_row)
+        loaded = [self._blocks.get(n) for n in blocks]
+        if not blocks or any(keys is None for keys in loaded):
+            return {"blocks": blocks}
+        keys = [k for part in loaded for k in part or []]
+        if not keys:
+            return {"blocks": blocks, "to_end": True}
+        return {
+            "blocks": blocks,
+            "ids": frozenset(int(k[-1]) for k in keys),
+            "first": tuple(keys[0]),
+            "last": tuple(keys[-1]),
+            "to_end": blocks[-1] * BLOCK + len(loaded[-1] or []) >= self._count,
+        }
+
     def apply(self, change: LiveView) -> bool:
         """Apply a change read elsewhere (off the GUI thread): the new count and the re-read blocks in view.
 
@@ -166,7 +183,22 @@ class QueueModel(QAbstractTableModel):
         """
         if change.filter != self.filter:
             return False
-        old, new = self._count, change.count
+        if change.blocks is None:  # the rows in view stand: only the count (and rows beyond the view) moved
+            self._resize(change.count)
+            for number in [n for n in self._blocks if n not in change.kept]:
+                for key in self._blocks.pop(number):
+                    self._rows.pop(key[-1], None)
+            return True
+        self._resize(change.count)
+        self._blocks = OrderedDict((n, list(keys)) for n, keys in sorted(change.blocks.items()))
+        self._rows.clear()
+        self._keep_rows(change.cells, change.holders)
+        if self._count:
+            self.dataChanged.emit(self.index(0, 0), self.index(self._count - 1, len(COLUMNS) - 1))
+        return True
+
+    def _resize(self, new: int) -> None:
+        old = self._count
         if new > old:
             self.beginInsertRows(QModelIndex(), old, new - 1)
             self._count = new
@@ -175,12 +207,6 @@ class QueueModel(QAbstractTableModel):
             self.beginRemoveRows(QModelIndex(), new, old - 1)
             self._count = new
             self.endRemoveRows()
-        self._blocks = OrderedDict((n, list(keys)) for n, keys in sorted(change.blocks.items()))
-        self._rows.clear()
-        self._keep_rows(change.cells, change.holders)
-        if self._count:
-            self.dataChanged.emit(self.index(0, 0), self.index(self._count - 1, len(COLUMNS) - 1))
-        return True
 
     def loaded_id(self, row: int) -> int | None:
         """The case id at a row if its block is loaded (never reads)."""
