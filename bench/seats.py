@@ -69,10 +69,10 @@ def _seed_pg(url: str, cases: int) -> None:
     with db.write() as s:  # the triggers of this code (a cached database may hold older ones)
         for statement in [*count_buckets.drop_sql("postgresql"), *count_buckets.trigger_sql("postgresql")]:
             s.execute(text(statement))
+    seeded = f"{SEED_VERSION}:{cases}"  # the writers of earlier runs added a few hundred: still this seed
     with db.read() as s:
-        have = int(s.scalar(text("SELECT count(*) FROM cases")) or 0)
         marker = s.scalar(text("SELECT value FROM meta WHERE key = 'bench.seats'"))
-    if have == cases and marker == json.dumps(SEED_VERSION):
+    if marker == seeded:
         db.dispose()
         return
     log(f"[build] PostgreSQL: seeding {cases:,} cases (triggers off, counts rebuilt after)")
@@ -82,7 +82,7 @@ def _seed_pg(url: str, cases: int) -> None:
         conn.execute(text("SET LOCAL session_replication_role = replica"))  # no triggers during the seed
         conn.execute(text(_seed_sql("postgresql", cases)))
         conn.execute(text("DELETE FROM meta WHERE key = 'bench.seats'"))
-        conn.execute(text("INSERT INTO meta (key, value) VALUES ('bench.seats', :v)"), {"v": json.dumps(SEED_VERSION)})
+        conn.execute(text("INSERT INTO meta (key, value) VALUES ('bench.seats', :v)"), {"v": seeded})
     counts.check(db, repair=True)
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE cases"))
@@ -222,6 +222,7 @@ def child_seat(url: str, name: str, seconds: float, out: Path, ready: Path) -> N
         time.sleep(0.01)
     gaps.clear()
     worst_slot[0] = 0.0
+    cpu_start = time.process_time()
     last[0] = time.perf_counter()
     stop = ready.with_suffix(".stop")
     watch = QTimer()
@@ -229,8 +230,10 @@ def child_seat(url: str, name: str, seconds: float, out: Path, ready: Path) -> N
     watch.timeout.connect(lambda: app.quit() if stop.exists() else None)
     watch.start()
     app.exec()
+    cpu = time.process_time() - cpu_start
     feed.stop()
-    out.write_text(json.dumps({"seen": seen, "worst_stall": max(gaps, default=0.0), "worst_slot": worst_slot[0]}))
+    result = {"seen": seen, "worst_stall": max(gaps, default=0.0), "worst_slot": worst_slot[0], "cpu": cpu}
+    out.write_text(json.dumps(result))
     os._exit(0)
 
 
@@ -242,6 +245,7 @@ def child_writer(url: str, rate: float, seconds: float, out: Path) -> None:
     from workstation.services.actors import Actor
     from workstation.storage.db import Database
 
+    os.nice(-10) if os.geteuid() == 0 else None  # the writer stands for other machines: keep its pace
     db = Database(url)
     writer = Actor(name="writer", role="operator")
     commits: dict[int, float] = {}
@@ -362,7 +366,7 @@ def run(
     commits = {int(k): v for k, v in json.loads((folder / "writer.json").read_text()).items()}
     latencies: list[float] = []
     missed = 0
-    stalls, slots = [], []
+    stalls, slots, seat_cpu = [], [], 0.0
     for k in range(seats):
         result = json.loads((folder / f"seat{k}.json").read_text())
         seen = {int(e): t for e, t in result["seen"].items()}
@@ -373,6 +377,7 @@ def run(
                 missed += 1
         stalls.append(result["worst_stall"])
         slots.append(result["worst_slot"])
+        seat_cpu += result["cpu"]
     cpu = None
     if ticks_after:
         hz = os.sysconf("SC_CLK_TCK")
@@ -388,6 +393,7 @@ def run(
         "missed": missed,
         "slot_ms": max(slots) * 1000,
         "stall_ms": max(stalls) * 1000,
+        "seat_ms": seat_cpu / seats / max(len(commits), 1) * 1000,
     }
 
 
@@ -440,13 +446,14 @@ def main() -> int:
     print(f"{args.cases:,} cases, {args.rate:g} changes/s for {args.seconds:g} s\n")
     print(
         "| database | seats | changes | server CPU (cores) | visible p50 | visible p99 | missed "
-        "| worst feed slot | worst stall |"
+        "| worst feed slot | worst stall | seat CPU per change |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for kind, r in rows:
         print(
             f"| {kind} | {r['seats']} | {r['changes']} | {_fmt(r['cpu'])} | {_fmt(r['p50'], ' s')} | "
-            f"{_fmt(r['p99'], ' s')} | {r['missed']} | {r['slot_ms']:.0f} ms | {r['stall_ms']:.0f} ms |"
+            f"{_fmt(r['p99'], ' s')} | {r['missed']} | {r['slot_ms']:.0f} ms | {r['stall_ms']:.0f} ms | "
+            f"{r['seat_ms']:.1f} ms |"
         )
     top = [r for kind, r in rows if kind == "PostgreSQL"]
     if top:

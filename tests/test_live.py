@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from sqlalchemy import event, text
+from sqlalchemy import Engine, event, text
 
 from tests.conftest import article_report
 from workstation.app import build_window
@@ -21,13 +21,20 @@ from workstation.storage.db import Database
 
 
 class Statements:
-    """Every statement a seat's engine runs, with the thread it ran on."""
+    """Every statement run by any engine but ``others`` (the seat's own and its live thread's reader),
+    with the thread it ran on."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, others: Database | None = None) -> None:
         self.seen: list[tuple[str, int]] = []
-        event.listen(db.engine, "before_cursor_execute", self._on)
+        self.skip = others.engine.pool if others is not None else None
+        event.listen(Engine, "before_cursor_execute", self._on)
 
-    def _on(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def close(self) -> None:
+        event.remove(Engine, "before_cursor_execute", self._on)
+
+    def _on(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if self.skip is not None and conn.engine.pool is self.skip:
+            return
         self.seen.append((" ".join(statement.lower().split()), threading.get_ident()))
 
     def counts_over_cases(self) -> list[str]:
@@ -63,7 +70,7 @@ def test_a_change_at_one_seat_shows_in_another_seats_open_model_within_a_second(
         gone = window.model.id_at(0)  # above the one op2 looks at: its row moves up
         resets: list[int] = []
         window.model.modelReset.connect(lambda: resets.append(1))
-        spy = Statements(seat_b)
+        spy = Statements(others=db)  # all of the second seat, none of the first
         gui = threading.get_ident()
 
         started = time.monotonic()
@@ -82,6 +89,8 @@ def test_a_change_at_one_seat_shows_in_another_seats_open_model_within_a_second(
         assert resets == []  # applied to the rows, never a reset of the model
         assert spy.counts_over_cases() == []  # counts are kept, not recomputed
         assert spy.on_thread(gui) == []  # every read of the live path ran off the GUI thread
+        assert any("from case_events" in s for s, _ in spy.seen)  # (the spy does see the live thread)
+        spy.close()
         window.close()
     finally:
         seat_b.dispose()
@@ -124,10 +133,11 @@ def test_an_event_committed_out_of_order_is_read_once_without_rereading_others(
     assert set(feed.gaps) == {low}
     slow_tx.commit()
     slow.close()
-    spy = Statements(db)
+    spy = Statements()
     assert [e[0] for e in feed.poll()] == [low]  # read late, once
     assert feed.gaps == {}
     assert [e[0] for e in feed.poll()] == []
+    spy.close()
     rows_read = [s for s, _ in spy.seen if "from case_events" in s]
     assert rows_read and all("id >" in s for s in rows_read)
 
@@ -151,12 +161,13 @@ def test_a_change_beyond_the_rows_in_view_moves_only_the_count(
     try:
         window = _window(qtbot, seat_b, users["op2"], tmp_path)
         top = [window.model.id_at(r) for r in range(20)]
-        spy = Statements(seat_b)
+        spy = Statements(others=db)
         added = reports.add_report(db, article_report(external_id="far", received_at=utcnow().isoformat())).case_id
         qtbot.waitUntil(lambda: window.model.rowCount() == 251, timeout=1000)
         assert "new 251 ·" in window.counts_label.text()
         assert [window.model.id_at(r) for r in range(20)] == top
         assert not any("cases.text" in s for s, _ in spy.seen)  # the rows in view were not read again
+        spy.close()
         window.table.scrollToBottom()  # scrolling there reads the end, new case included
         assert window.model.id_at(250) == added
         window.close()

@@ -25,7 +25,7 @@ from workstation.services import queue as q
 from workstation.services.errors import NotFoundError
 from workstation.services.feed import FeedReader
 from workstation.services.queries import get_case
-from workstation.storage.db import Database
+from workstation.storage.db import Database, make_engine
 
 POLL_S = 0.3  # SQLite: how often the event table is looked at
 SAFETY_S = 5.0  # PostgreSQL: a read even without a notice (a notice lost with a dropped connection)
@@ -227,7 +227,8 @@ class LiveLoop(threading.Thread):
         super().__init__(name="live", daemon=True)
         self.db, self.actor, self.view = db, actor, view
         self.on_change, self.on_state = on_change, on_state
-        self.feed = FeedReader(db)
+        self.reader = reader_for(db)
+        self.feed = FeedReader(self.reader)
         self.feed.start_at_end()
         self.waker = waker_for(db)
         self._halt = threading.Event()
@@ -265,7 +266,7 @@ class LiveLoop(threading.Thread):
                 if self._halt.is_set():
                     break
                 with self.lock:
-                    snapshot = read_snapshot(self.db, self.feed, self.view, self.actor)
+                    snapshot = read_snapshot(self.reader, self.feed, self.view, self.actor)
                 self._state(True)
                 if snapshot is not None:
                     self.on_change(snapshot)
@@ -277,6 +278,20 @@ class LiveLoop(threading.Thread):
                 self._state(False)
                 self._halt.wait(1.0)
         self.waker.close()
+        if self.reader is not self.db:
+            self.reader.dispose()
+
+
+def reader_for(db: Database) -> Database:
+    """The live thread's own reading connection.
+
+    PostgreSQL: one connection in autocommit, without the pool's ping: a read is one statement, not
+    four (ping, BEGIN, query, COMMIT); a dropped connection fails one read and is replaced at the next.
+    SQLite: the seat's database as it is.
+    """
+    if db.dialect != "postgresql":
+        return db
+    return Database(db.url, make_engine(db.url, pool_pre_ping=False, pool_size=1, isolation_level="AUTOCOMMIT"))
 
 
 def _is_db_error(exc: BaseException) -> bool:

@@ -67,7 +67,7 @@ class LiveFeed(QObject):
     def read_now(self) -> Snapshot | None:
         """Read the feed here and now (a demo's own simulated changes); blocks while the thread reads."""
         with self.lock:
-            return read_snapshot(self.loop.db, self.loop.feed, self.loop.view, self.loop.actor)
+            return read_snapshot(self.loop.reader, self.loop.feed, self.loop.view, self.loop.actor)
 
     def stop(self) -> None:
         """End the thread; nothing is delivered after this."""
