@@ -25,7 +25,7 @@ from workstation.services import queue as q
 from workstation.services.errors import NotFoundError
 from workstation.services.feed import FeedReader
 from workstation.services.queries import get_case
-from workstation.storage.db import Database, make_engine
+from workstation.storage.db import Database
 
 POLL_S = 0.3  # SQLite: how often the event table is looked at
 SAFETY_S = 5.0  # PostgreSQL: a read even without a notice (a notice lost with a dropped connection)
@@ -278,20 +278,17 @@ class LiveLoop(threading.Thread):
                 self._state(False)
                 self._halt.wait(1.0)
         self.waker.close()
-        if self.reader is not self.db:
-            self.reader.dispose()
 
 
 def reader_for(db: Database) -> Database:
-    """The live thread's own reading connection.
+    """How the live thread reads.
 
-    PostgreSQL: one connection in autocommit, without the pool's ping: a read is one statement, not
-    four (ping, BEGIN, query, COMMIT); a dropped connection fails one read and is replaced at the next.
-    SQLite: the seat's database as it is.
+    PostgreSQL: in autocommit (no BEGIN and COMMIT around each read), from the seat's own pool (a seat
+    holds two connections to the server: this pool's and the listening one). SQLite: as it is.
     """
     if db.dialect != "postgresql":
         return db
-    return Database(db.url, make_engine(db.url, pool_pre_ping=False, pool_size=1, isolation_level="AUTOCOMMIT"))
+    return Database(db.url, db.engine.execution_options(isolation_level="AUTOCOMMIT"))
 
 
 def _is_db_error(exc: BaseException) -> bool:
