@@ -164,7 +164,7 @@ def _seed_sql(dialect: str, cases: int) -> str:
 def child_seat(url: str, name: str, seconds: float, out: Path, ready: Path) -> None:
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication, QTableView
+    from PySide6.QtWidgets import QApplication, QHeaderView, QTableView
 
     from workstation.services import queue as q
     from workstation.services.live import View
@@ -176,8 +176,12 @@ def child_seat(url: str, name: str, seconds: float, out: Path, ready: Path) -> N
     db = Database(url)
     flt = q.QueueFilter(queue="new", actor=name)
     model = QueueModel(db, flt)
-    table = QTableView()
+    table = QTableView()  # set up as the window's queue table is
     table.setModel(model)
+    table.verticalHeader().setVisible(False)
+    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    table.verticalHeader().setDefaultSectionSize(26)
+    table.setWordWrap(False)
     table.resize(1000, 600)
     table.show()
     app.processEvents()
@@ -191,8 +195,12 @@ def child_seat(url: str, name: str, seconds: float, out: Path, ready: Path) -> N
     seen: dict[int, float] = {}
     worst_slot = [0.0]
 
+    rereads = [0, 0]
+
     def apply(snapshot: Any) -> None:
         started = time.perf_counter()
+        rereads[0] += snapshot.view.blocks is not None
+        rereads[1] += 1
         model.apply(snapshot.view)
         now = time.time()
         table.viewport().update()
@@ -233,6 +241,7 @@ def child_seat(url: str, name: str, seconds: float, out: Path, ready: Path) -> N
     cpu = time.process_time() - cpu_start
     feed.stop()
     result = {"seen": seen, "worst_stall": max(gaps, default=0.0), "worst_slot": worst_slot[0], "cpu": cpu}
+    result["rereads"] = rereads
     out.write_text(json.dumps(result))
     os._exit(0)
 

@@ -42,6 +42,15 @@ COLUMNS = [
 ]
 DEADLINE_COLUMN = 7
 ModelIndex = QModelIndex | QPersistentModelIndex
+_ROLES = frozenset(
+    {
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.BackgroundRole,
+        Qt.ItemDataRole.UserRole,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -258,8 +267,8 @@ class QueueModel(QAbstractTableModel):
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Qt: what a cell shows."""
-        if not index.isValid() or not 0 <= index.row() < self._count:
-            return None
+        if role not in _ROLES or not index.isValid() or not 0 <= index.row() < self._count:
+            return None  # a repaint asks for a dozen roles a cell; most have no answer here
         row = self.row_at(index.row())
         if row is None:
             return None
