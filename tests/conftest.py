@@ -36,6 +36,7 @@ MUTABLE_TABLES += ["intake_cursors", "intake_status", "intake_quarantine", "serv
 MUTABLE_TABLES += ["outbox", "unit_responses", "audit_heads"]  # intake, audit
 MUTABLE_TABLES += ["api_tokens", "sign_in_failures"]  # identity
 MUTABLE_TABLES += ["demo_run_items", "demo_runs"]  # demo
+MUTABLE_TABLES += ["case_counts", "case_count_deltas"]  # kept queue counts (TRUNCATE fires no trigger)
 MUTABLE_TABLES += ["photos", "photo_blobs"]  # photos (their scan cursor is in meta, under photos.*)
 MUTABLE_TABLES += [
     "care_" + t for t in ["reveals", "visit_needs", "visits", "changes", "memberships", "campaigns", "people"]

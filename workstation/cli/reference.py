@@ -10,10 +10,11 @@ from sqlalchemy import select
 
 from workstation.cli import audit, common
 from workstation.domain.calendar import LimitError
-from workstation.domain.lifecycle import N_
+from workstation.domain.lifecycle import N_, Role
 from workstation.formatting import limit_text, weekday
 from workstation.i18n import tr
 from workstation.models import Category
+from workstation.services import counts
 from workstation.services.calendar import load_calendar, set_day
 from workstation.services.errors import ValidationError
 from workstation.services.reports import parse_time
@@ -32,6 +33,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up = db.add_parser("upgrade", help="bring the database to this program's schema", parents=opts)
     up.set_defaults(handler=db_upgrade)
     audit.register_db_roles(db, opts)
+    chk = db.add_parser(
+        "check", help="compare the kept queue counts with a real count of the cases (administrators)", parents=opts
+    )
+    chk.add_argument("--repair", action="store_true", help="replace wrong kept counts by the real ones")
+    chk.set_defaults(handler=db_check)
 
     cat = sub.add_parser("catalogue", help="the category catalogue", parents=opts)
     cat_sub = cat.add_subparsers(dest="cmd", metavar="CMD")
@@ -76,6 +82,32 @@ def db_upgrade(args: argparse.Namespace) -> int:
         print(tr("the schema is up to date ({rev})", rev=result.after))
     open_database(args.db if "db" in args else None).dispose()
     return 0
+
+
+def db_check(args: argparse.Namespace) -> int:
+    """Prove the kept queue counts equal a real count; with ``--repair``, make them so."""
+    db = common.database(args)
+    common.actor(db, args, [Role.ADMIN], tr("check the kept queue counts"))
+    wrong = counts.check(db, repair=args.repair)
+    for m in wrong:
+        print(
+            tr(
+                "count {status}/{dim}/{value}: kept {kept}, real {real}",
+                status=m.status or "*",
+                dim=m.dim or "*",
+                value=m.value or "*",
+                kept=m.kept,
+                real=m.real,
+            )
+        )
+    if not wrong:
+        print(tr("the kept queue counts equal a real count of the cases"))
+        return 0
+    if args.repair:
+        print(tr("{n} kept counts were wrong and are repaired", n=len(wrong)))
+        return 0
+    print(tr("{n} kept counts are wrong: run `workstation db check --repair`", n=len(wrong)), file=sys.stderr)
+    return 1
 
 
 @common.no_identity

@@ -9,7 +9,7 @@ from workstation.models.care import CarePerson as CarePerson
 from workstation.models.care import CareReveal as CareReveal
 from workstation.models.care import CareVisit as CareVisit
 from workstation.models.care import CareVisitNeed as CareVisitNeed
-from workstation.models.case import Case, CaseEvent, CaseLease, CaseUnit, ExtensionRequest
+from workstation.models.case import Case, CaseCount, CaseCountDelta, CaseEvent, CaseLease, CaseUnit, ExtensionRequest
 from workstation.models.chain import AuditHead as AuditHead
 from workstation.models.demo import DemoRun as DemoRun
 from workstation.models.demo import DemoRunItem as DemoRunItem
@@ -41,6 +41,8 @@ __all__ = [
     "CalendarYear",
     "CareGroup",
     "Case",
+    "CaseCount",
+    "CaseCountDelta",
     "CaseEvent",
     "CaseLease",
     "CaseUnit",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workstation.models.base import Base, utcnow
@@ -140,3 +140,24 @@ class CaseLease(Base):
     seat: Mapped[str] = mapped_column(String(100))
     acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+
+
+class CaseCount(Base):
+    """The kept count of one bucket of cases (see ``storage.count_buckets``), as last folded."""
+
+    __tablename__ = "case_counts"
+    dim: Mapped[str] = mapped_column(String(12), primary_key=True)
+    value: Mapped[str] = mapped_column(String(100), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class CaseCountDelta(Base):
+    """A change of a bucket's count (+1/-1) appended by a trigger, not yet folded into ``case_counts``."""
+
+    __tablename__ = "case_count_deltas"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))
+    dim: Mapped[str] = mapped_column(String(12))
+    value: Mapped[str] = mapped_column(String(100))
+    n: Mapped[int] = mapped_column(Integer)

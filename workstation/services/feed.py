@@ -1,21 +1,24 @@
 """The change feed between seats: every change appends a case event, so events are the feed.
 
-A reader keeps a cursor (the highest event id it has seen) and asks for what came after. Because a
-PostgreSQL transaction can commit a lower id after a higher one, each read also looks back over a
-short window and drops what it has already seen.
+A reader keeps a cursor (the highest event id it has seen) and asks for what came after. A
+PostgreSQL transaction can commit a lower id after a higher one: an id skipped below the cursor is
+remembered as a gap, and only the gaps are asked for again, for ``GAP_S`` seconds (an id never
+committed, from a rolled-back transaction, stops being asked for then). No read re-reads rows it
+has already seen.
 """
 
 from __future__ import annotations
 
-from collections import deque
+import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from workstation.models import CaseEvent
 from workstation.storage.db import Database
 
-LOOK_BACK = 500
+GAP_S = 10.0  # how long a missing id is waited for (far longer than a commit takes)
+MAX_GAPS = 2000  # ids skipped by one jump beyond this (a large rolled-back batch) are not tracked
 
 
 @dataclass
@@ -25,8 +28,7 @@ class FeedReader:
     db: Database
     cursor: int = 0
     floor: int = 0  # events at or below are history, never reported
-    _seen: deque[int] = field(default_factory=lambda: deque(maxlen=LOOK_BACK * 10))
-    _seen_set: set[int] = field(default_factory=set)
+    gaps: dict[int, float] = field(default_factory=dict)  # missing id -> when it was first missed
 
     def start_at_end(self) -> None:
         """Skip everything already in the database."""
@@ -35,22 +37,27 @@ class FeedReader:
 
     def poll(self) -> list[tuple[int, int, str]]:
         """New events as (event id, case id, action), oldest first."""
-        low = max(self.floor, self.cursor - LOOK_BACK)
+        now = time.monotonic()
+        for gap, since in list(self.gaps.items()):
+            if now - since > GAP_S:
+                del self.gaps[gap]
+        wanted = CaseEvent.id > self.cursor
+        if self.gaps:
+            wanted = or_(wanted, CaseEvent.id.in_(sorted(self.gaps)))
         with self.db.read() as s:
             rows = s.execute(
-                select(CaseEvent.id, CaseEvent.case_id, CaseEvent.action)
-                .where(CaseEvent.id > low)
-                .order_by(CaseEvent.id)
+                select(CaseEvent.id, CaseEvent.case_id, CaseEvent.action).where(wanted).order_by(CaseEvent.id)
             ).all()
         fresh = []
         for event_id, case_id, action in rows:
-            if event_id in self._seen_set:
-                continue
-            fresh.append((int(event_id), int(case_id), str(action)))
-            if len(self._seen) == self._seen.maxlen:
-                self._seen_set.discard(self._seen[0])
-            self._seen.append(int(event_id))
-            self._seen_set.add(int(event_id))
-        if rows:
-            self.cursor = max(self.cursor, int(rows[-1][0]))
+            event_id = int(event_id)
+            if event_id <= self.cursor:
+                if self.gaps.pop(event_id, None) is None:
+                    continue
+            else:
+                if event_id - self.cursor - 1 <= MAX_GAPS:
+                    for missing in range(self.cursor + 1, event_id):
+                        self.gaps[missing] = now
+                self.cursor = event_id
+            fresh.append((event_id, int(case_id), str(action)))
         return fresh

@@ -1,7 +1,9 @@
 """The operator queues as SQL: which cases each queue holds, in which order, page by page.
 
 Every queue sorts and filters on indexed columns. Pages are read by keyset (``after`` the last key
-of the previous page) or, for a jump into the middle, by offset; the count is real.
+of the previous page) or, for a jump into the middle, by offset. Counts come from the kept bucket
+counts (``services.counts``) whenever they hold the filter, so no seat recounts a million cases; the
+rest (a search, two filters at once) is counted in SQL.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, tuple_
+from sqlalchemy import and_, case, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from workstation.domain.lifecycle import N_, RUNNING
 from workstation.models import Case, CaseLease, utcnow
+from workstation.services import counts as kept
+from workstation.services.counts import overdue_cutoff
 from workstation.services.search import case_search, starts_with
 
 QUEUES: dict[str, str] = {
@@ -72,7 +76,7 @@ def _where(f: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
     elif f.queue == "verify":
         cond.append(Case.status.in_(["handled", "verifying"]))
     elif f.queue == "overdue":
-        cond += [Case.status.in_(_RUNNING), Case.deadline_at < now]
+        cond += [Case.status.in_(_RUNNING), Case.deadline_at < overdue_cutoff(now)]
     elif f.queue == "mine":
         cond.append(Case.last_actor == f.actor)
     if f.channel:
@@ -103,8 +107,22 @@ def _key_columns(queue: str) -> list[Any]:
     return [Case.priority, Case.received_at, Case.id]
 
 
+_DIMS = {"channel": "channel", "category": "category", "grid": "grid", "community": "community", "street": "street"}
+
+
 def count(s: Session, f: QueueFilter, now: datetime | None = None) -> int:
-    """How many cases the queue holds."""
+    """How many cases the queue holds: the kept count when there is one, else a count in SQL."""
+    now = now or utcnow()
+    if case_search(f.search) is None:
+        dims = {dim: str(getattr(f, attr)) for attr, dim in _DIMS.items() if getattr(f, attr)}
+        found = kept.filter_count(s, f.queue, dims, f.actor, now)
+        if found is not None:
+            return found
+    return real_count(s, f, now)
+
+
+def real_count(s: Session, f: QueueFilter, now: datetime | None = None) -> int:
+    """How many cases the queue holds, counted over the cases themselves."""
     return int(s.scalar(select(func.count()).select_from(Case).where(*_where(f, now or utcnow()))) or 0)
 
 
@@ -134,7 +152,7 @@ def page(
     cols = _key_columns(f.queue)
     order = _order(f.queue)
     query = select(*cols).where(*_where(f, now or utcnow()))
-    descending = f.queue in ("mine", "all")
+    descending = f.queue in DESCENDING
     if after is not None:
         key = tuple_(*cols)
         query = query.where(key < tuple_(*after) if descending else key > tuple_(*after))
@@ -146,10 +164,56 @@ def page(
     return [tuple(r) for r in rows]
 
 
+def block_keys(
+    s: Session, f: QueueFilter, number: int, size: int, total: int, previous: Sequence[Any] | None = None
+) -> list[tuple[Any, ...]]:
+    """The keys of rows ``number * size`` onwards (one block of a lazily read queue of ``total`` rows).
+
+    The block after a full ``previous`` one is read by keyset; any other block by offset from the
+    nearer end, so a jump to the end of a million cases reads from the end.
+    """
+    start = number * size
+    limit = min(size, total - start)
+    if limit <= 0:
+        return []
+    if previous and len(previous) == size:
+        return page(s, f, limit=limit, after=previous[-1])
+    if start > total - start - limit:
+        return page(s, f, limit=limit, offset=total - start - limit, from_end=True)
+    return page(s, f, limit=limit, offset=start)
+
+
+DESCENDING = ("mine", "all")
+
+
+def probe(s: Session, f: QueueFilter, ids: Sequence[int], now: datetime | None = None) -> dict[int, Probe]:
+    """Where these cases stand in the queue now: in it or not, their sort key, their urgency (one read)."""
+    if not ids:
+        return {}
+    cond = _where(f, now or utcnow())
+    inside = case((and_(*cond), True), else_=False) if cond else literal(True)
+    cols = _key_columns(f.queue)
+    rows = s.execute(select(Case.id, Case.priority, inside, *cols).where(Case.id.in_(list(ids)))).all()
+    return {int(r[0]): Probe(bool(r[2]), tuple(r[3:]), int(r[1])) for r in rows}
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A changed case as the queue sees it now."""
+
+    inside: bool
+    key: tuple[Any, ...]
+    priority: int
+
+
+def before_or_at(f: QueueFilter, key: tuple[Any, ...], mark: tuple[Any, ...]) -> bool:
+    """Whether ``key`` sorts at or before ``mark`` in the queue's order."""
+    return key >= mark if f.queue in DESCENDING else key <= mark
+
+
 def counts(s: Session, actor: str, now: datetime | None = None) -> dict[str, int]:
     """The count of every queue, for the queue list and the status bar."""
-    now = now or utcnow()
-    return {q: count(s, QueueFilter(queue=q, actor=actor), now) for q in QUEUES}
+    return kept.queue_counts(s, actor, now or utcnow())
 
 
 def rows(s: Session, ids: Sequence[int]) -> dict[int, Case]:

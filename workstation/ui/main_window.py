@@ -101,6 +101,7 @@ class MainWindow(SeatWindow):
             handlers.update(ext.install(self))
         self.actions_by_id = build_actions(self, keymap, handlers, mode="queue", scopes=self.scopes)
         self.live = Live(self)
+        self.table.verticalScrollBar().valueChanged.connect(lambda _value: self.live.publish())
         self._restore()
         self.select_row(0)
         self.update_counts()
@@ -274,6 +275,19 @@ class MainWindow(SeatWindow):
         )
         self.table.scrollTo(index)
 
+    def follow(self, row: int) -> None:
+        """Move the selection to the row its case moved to (a change elsewhere), without reopening it."""
+        selection = self.table.selectionModel()
+        selection.blockSignals(True)
+        try:
+            index = self.model.index(row, 0)
+            selection.setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+            )
+        finally:
+            selection.blockSignals(False)
+        self.table.viewport().update()
+
     def move_selection(self, step: int) -> None:
         """Select the next or previous case."""
         self.select_row(max(self.table.currentIndex().row(), 0) + step)
@@ -282,6 +296,7 @@ class MainWindow(SeatWindow):
         case_id = self.model.id_at(current.row()) if current.isValid() else None
         self.live.hold(case_id)
         self.show_current()
+        self.live.publish()
 
     def show_current(self) -> None:
         """Show the selected case in the panel."""
@@ -306,6 +321,7 @@ class MainWindow(SeatWindow):
         self.model.reload(flt)
         self.select_row(0)
         self.update_counts()
+        self.live.publish()
 
     def refresh(self, keep: int | None = None, advance: bool = False, select: int | None = None) -> None:
         """Read the queue again; keep the selected case, or move on to the one that took its place."""
@@ -326,10 +342,11 @@ class MainWindow(SeatWindow):
             self.select_row(max(row, 0))
         self.update_counts()
 
-    def update_counts(self) -> None:
-        """Counts on each queue and in the status bar."""
-        with self.db.read() as s:
-            counts = q.counts(s, self.actor.name)
+    def update_counts(self, counts: dict[str, int] | None = None) -> None:
+        """Counts on each queue and in the status bar (as given by the live thread, else read: kept, O(1))."""
+        if counts is None:
+            with self.db.read() as s:
+                counts = q.counts(s, self.actor.name)
         for row in range(self.queues.count()):
             item = self.queues.item(row)
             key = item.data(Qt.ItemDataRole.UserRole)

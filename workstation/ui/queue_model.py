@@ -23,6 +23,7 @@ from workstation.i18n import channel_label, state_label, tr
 from workstation.models import Grid, utcnow
 from workstation.services import queue as q
 from workstation.services.calendar import calendar_from
+from workstation.services.live import LiveView
 from workstation.storage.db import Database
 from workstation.ui.icons import icon
 
@@ -43,6 +44,15 @@ COLUMNS = [
 DEADLINE_COLUMN = 7
 TEXT_COLUMN = 4
 ModelIndex = QModelIndex | QPersistentModelIndex
+_ROLES = frozenset(
+    {
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.BackgroundRole,
+        Qt.ItemDataRole.UserRole,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -113,19 +123,20 @@ class QueueModel(QAbstractTableModel):
         if number in self._blocks:
             self._blocks.move_to_end(number)
             return self._blocks[number]
-        start = number * BLOCK
-        size = min(BLOCK, self._count - start)
         with self.db.read() as s:
-            previous = self._blocks.get(number - 1)
-            if previous and len(previous) == BLOCK:
-                keys = q.page(s, self.filter, limit=size, after=previous[-1])
-            elif start > self._count - start - size:  # nearer the end: skip rows counted from the end
-                keys = q.page(s, self.filter, limit=size, offset=self._count - start - size, from_end=True)
-            else:
-                keys = q.page(s, self.filter, limit=size, offset=start)
+            keys = q.block_keys(s, self.filter, number, BLOCK, self._count, self._blocks.get(number - 1))
             ids = [k[-1] for k in keys]
             cases = q.cells(s, ids)
             holders = q.holders(s, ids)
+        self._keep_rows(cases, holders)
+        self._blocks[number] = keys
+        while len(self._blocks) > MAX_BLOCKS:
+            _, dropped = self._blocks.popitem(last=False)
+            for key in dropped:
+                self._rows.pop(key[-1], None)
+        return keys
+
+    def _keep_rows(self, cases: dict[int, tuple[Any, ...]], holders: dict[int, str]) -> None:
         for case_id, (_, version, status, priority, channel, text, grid, received, filed, deadline) in cases.items():
             self._rows[case_id] = Row(
                 case_id,
@@ -140,12 +151,70 @@ class QueueModel(QAbstractTableModel):
                 deadline,
                 holders.get(case_id),
             )
-        self._blocks[number] = keys
-        while len(self._blocks) > MAX_BLOCKS:
-            _, dropped = self._blocks.popitem(last=False)
-            for key in dropped:
-                self._rows.pop(key[-1], None)
-        return keys
+
+    def visible_blocks(self, first_row: int, last_row: int) -> tuple[int, ...]:
+        """The block numbers holding these rows (what a live change must re-read); an empty queue: the first."""
+        first = max(first_row, 0) // BLOCK
+        last = min(max(last_row, first_row), max(self._count - 1, 0)) // BLOCK
+        return tuple(range(first, max(last, first) + 1))
+
+    def view_of(self, first_row: int, last_row: int) -> dict[str, Any]:
+        """The loaded blocks holding these rows, as the live thread needs them (see ``services.live.View``)."""
+        blocks = self.visible_blocks(first_row, last_row)
+        loaded = [self._blocks.get(n) for n in blocks]
+        if not blocks or any(keys is None for keys in loaded):
+            return {"blocks": blocks}
+        keys = [k for part in loaded for k in part or []]
+        if not keys:
+            return {"blocks": blocks, "to_end": True}
+        return {
+            "blocks": blocks,
+            "ids": frozenset(int(k[-1]) for k in keys),
+            "first": tuple(keys[0]),
+            "last": tuple(keys[-1]),
+            "to_end": blocks[-1] * BLOCK + len(loaded[-1] or []) >= self._count,
+        }
+
+    def apply(self, change: LiveView) -> bool:
+        """Apply a change read elsewhere (off the GUI thread): the new count and the re-read blocks in view.
+
+        No reset and no read here: rows are added or removed at the end for the new count, the rows in
+        view are replaced, and the view repaints them. Returns False (nothing applied) if the change
+        was read for another filter than the one shown now.
+        """
+        if change.filter != self.filter:
+            return False
+        if change.blocks is None:  # the rows in view stand: only the count (and rows beyond the view) moved
+            self._resize(change.count)
+            for number in [n for n in self._blocks if n not in change.kept]:
+                for key in self._blocks.pop(number):
+                    self._rows.pop(key[-1], None)
+            return True
+        self._resize(change.count)
+        self._blocks = OrderedDict((n, list(keys)) for n, keys in sorted(change.blocks.items()))
+        self._rows.clear()
+        self._keep_rows(change.cells, change.holders)
+        if self._count:
+            self.dataChanged.emit(self.index(0, 0), self.index(self._count - 1, len(COLUMNS) - 1))
+        return True
+
+    def _resize(self, new: int) -> None:
+        old = self._count
+        if new > old:
+            self.beginInsertRows(QModelIndex(), old, new - 1)
+            self._count = new
+            self.endInsertRows()
+        elif new < old:
+            self.beginRemoveRows(QModelIndex(), new, old - 1)
+            self._count = new
+            self.endRemoveRows()
+
+    def loaded_id(self, row: int) -> int | None:
+        """The case id at a row if its block is loaded (never reads)."""
+        keys = self._blocks.get(row // BLOCK)
+        if keys is None or row % BLOCK >= len(keys):
+            return None
+        return int(keys[row % BLOCK][-1])
 
     def id_at(self, row: int) -> int | None:
         """The case id shown at a row."""
@@ -190,8 +259,8 @@ class QueueModel(QAbstractTableModel):
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Qt: what a cell shows."""
-        if not index.isValid() or not 0 <= index.row() < self._count:
-            return None
+        if role not in _ROLES or not index.isValid() or not 0 <= index.row() < self._count:
+            return None  # a repaint asks for a dozen roles a cell; most have no answer here
         row = self.row_at(index.row())
         if row is None:
             return None

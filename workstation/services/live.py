@@ -1,0 +1,302 @@
+"""The live path of a seat, off the GUI thread: wait for a change, read what it changed, hand it over.
+
+A :class:`LiveLoop` thread waits for news (PostgreSQL: a ``LISTEN case_events`` notice on a
+connection of its own; SQLite: a cheap poll of the event table), reads the new events from the
+feed, and reads what the seat shows: the kept counts, the queue's count, the rows in view and the
+open case if it changed. The result, a :class:`Snapshot`, goes to a callback (the window turns it into
+a Qt signal). The event table stays the source of truth: a missed notice is caught up by the next read
+from the last id seen, and a safety read runs every ``SAFETY_S`` seconds anyway.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from workstation.models import utcnow
+from workstation.services import counts as kept
+from workstation.services import queue as q
+from workstation.services.errors import NotFoundError
+from workstation.services.feed import FeedReader
+from workstation.services.queries import get_case
+from workstation.storage.db import Database
+
+POLL_S = 0.3  # SQLite: how often the event table is looked at
+SAFETY_S = 5.0  # PostgreSQL: a read even without a notice (a notice lost with a dropped connection)
+GAP_POLL_S = 0.5  # PostgreSQL: while an id is missing (a transaction still committing), look again soon
+CHANNEL = "case_events"
+
+
+@dataclass(frozen=True)
+class View:
+    """What the seat shows now, as the GUI thread last published it.
+
+    ``ids`` are the cases of the loaded blocks in view, ``first``/``last`` their first and last sort
+    keys (None: not loaded, so any change re-reads), ``to_end`` whether they reach the queue's end.
+    """
+
+    filter: q.QueueFilter
+    blocks: tuple[int, ...] = ()
+    block_size: int = 100
+    current: int | None = None
+    ids: frozenset[int] = frozenset()
+    first: tuple[Any, ...] | None = None
+    last: tuple[Any, ...] | None = None
+    to_end: bool = True
+
+
+def touches(view: View, changed: dict[int, q.Probe], missing: set[int]) -> bool:
+    """Whether changes to these cases can change the rows in view (else only the count moves).
+
+    A case in view changed; a case now in the queue sorts within or above the rows in view (they
+    shift), or anywhere when the view reaches the end; a case gone from the queue (or from the
+    database) that was not in view shifts the rows only when the view does not start at the top.
+    """
+    if view.first is None or view.last is None:
+        return True
+    if view.ids & (set(changed) | missing):
+        return True
+    f = view.filter
+    for probe in changed.values():
+        if probe.inside and (view.to_end or q.before_or_at(f, probe.key, view.last)):
+            return True
+        if not probe.inside and view.blocks and view.blocks[0] > 0:
+            return True
+    return bool(missing) and bool(view.blocks) and view.blocks[0] > 0
+
+
+@dataclass(frozen=True)
+class LiveView:
+    """The queue as read for a view: its count and the keys, cells and holders of the blocks in view."""
+
+    filter: q.QueueFilter
+    count: int
+    blocks: dict[int, list[tuple[Any, ...]]] | None  # None: the rows in view did not change
+    cells: dict[int, tuple[Any, ...]]
+    holders: dict[int, str]
+    kept: tuple[int, ...] = ()  # with ``blocks`` None: the blocks still right
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One batch of changes made anywhere and what the seat shows after them."""
+
+    events: list[tuple[int, int, str]]
+    counts: dict[str, int]
+    view: LiveView
+    current: dict[str, Any] | None = None  # the open case, read again because it changed
+    urgent: list[int] = field(default_factory=list)
+    read_at: float = 0.0
+
+    @property
+    def case_ids(self) -> set[int]:
+        """The cases these events changed."""
+        return {case_id for _, case_id, _ in self.events}
+
+
+def _total(s: Any, f: q.QueueFilter, all_counts: dict[str, int], now: Any) -> int:
+    simple = not (f.search or f.channel or f.category or f.grid or f.community or f.street)
+    return all_counts[f.queue] if simple and f.queue in all_counts else q.count(s, f, now)
+
+
+def read_view(
+    db: Database, view: View, actor: str, changed: set[int] | None = None
+) -> tuple[dict[str, int], LiveView, list[int]]:
+    """The kept counts, the queue's count and, if the changes touch them, the rows in view.
+
+    Returns the counts, the queue as read, and the changed cases now urgent (priority 1).
+    """
+    with db.read() as s:
+        now = utcnow()
+        all_counts = kept.queue_counts(s, actor, now)
+        total = _total(s, view.filter, all_counts, now)
+        probes = q.probe(s, view.filter, sorted(changed), now) if changed else {}
+        urgent = [i for i, p in probes.items() if p.priority <= 1]
+        if changed is not None and not touches(view, probes, changed - set(probes)):
+            return all_counts, LiveView(view.filter, total, None, {}, {}, view.blocks), urgent
+        blocks: dict[int, list[tuple[Any, ...]]] = {}
+        for number in view.blocks:
+            blocks[number] = q.block_keys(s, view.filter, number, view.block_size, total, blocks.get(number - 1))
+        ids = [k[-1] for keys in blocks.values() for k in keys]
+        cells = q.cells(s, ids)
+        holders = q.holders(s, ids, now)
+    return all_counts, LiveView(view.filter, total, blocks, cells, holders), urgent
+
+
+def read_snapshot(db: Database, feed: FeedReader, view: View, actor: str) -> Snapshot | None:
+    """The new events and, if any, what the seat shows after them; None when nothing happened."""
+    events = feed.poll()
+    if not events:
+        return None
+    changed = {case_id for _, case_id, _ in events}
+    all_counts, live, urgent = read_view(db, view, actor, changed)
+    current = None
+    if view.current is not None and view.current in changed:
+        try:
+            current = get_case(db, view.current)
+        except NotFoundError:
+            current = None
+    new_ids = {case_id for _, case_id, action in events if action == "report"}
+    return Snapshot(events, all_counts, live, current, [i for i in urgent if i in new_ids], time.time())
+
+
+class Waker:
+    """Waits for news. SQLite has no notices: every wait is a short sleep (then the feed is read)."""
+
+    def wait(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds; True if something may have changed."""
+        time.sleep(min(timeout, POLL_S))
+        return True
+
+    def close(self) -> None:
+        """Give back what the waker holds."""
+
+
+class PgWaker(Waker):
+    """``LISTEN case_events`` on a psycopg connection of its own (autocommit, outside the pool)."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self._psycopg = psycopg
+        self.conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self.conn: Any = None
+
+    def _connect(self) -> None:
+        self.conn = self._psycopg.connect(self.conninfo, autocommit=True)
+        self.conn.execute(f"LISTEN {CHANNEL}")
+
+    def wait(self, timeout: float) -> bool:
+        """True on a notice (all queued ones are taken), or after reconnecting (catch up); False on timeout."""
+        if self.conn is None or self.conn.closed:
+            self._connect()
+            return True  # notices may have been missed while away: read from the last id seen
+        got = False
+        try:
+            for _ in self.conn.notifies(timeout=timeout, stop_after=1):
+                got = True
+            if got:
+                for _ in self.conn.notifies(timeout=0.0):
+                    pass
+        except self._psycopg.OperationalError:
+            self.close()
+            raise
+        return got
+
+    def close(self) -> None:
+        """Close the listening connection."""
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            finally:
+                self.conn = None
+
+
+def waker_for(db: Database) -> Waker:
+    """The right way to wait for news on this database."""
+    return PgWaker(db.url) if db.dialect == "postgresql" else Waker()
+
+
+class LiveLoop(threading.Thread):
+    """The seat's live thread: wait, read, hand over; never touches a widget.
+
+    Args:
+        db: the database.
+        actor: the signed-in user (for "my recent").
+        view: what the seat shows at the start (then :meth:`publish`).
+        on_change: called (on this thread) with each :class:`Snapshot`.
+        on_state: called (on this thread) with True/False when the database is reachable or not.
+        lock: held while the feed is read (shared with a reader on another thread).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        actor: str,
+        view: View,
+        on_change: Callable[[Snapshot], None],
+        on_state: Callable[[bool], None] = lambda _online: None,
+        lock: threading.Lock | None = None,
+    ) -> None:
+        super().__init__(name="live", daemon=True)
+        self.db, self.actor, self.view = db, actor, view
+        self.on_change, self.on_state = on_change, on_state
+        self.reader = reader_for(db)
+        self.feed = FeedReader(self.reader)
+        self.feed.start_at_end()
+        self.waker = waker_for(db)
+        self._halt = threading.Event()
+        self._online: bool | None = None
+        self.lock = lock or threading.Lock()
+
+    def publish(self, view: View) -> None:
+        """The GUI thread says what it shows now (read by the next snapshot)."""
+        self.view = view
+
+    def stop(self, wait: float = 2.0) -> None:
+        """Ask the thread to end and wait a little for it."""
+        self._halt.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(wait)
+
+    def _state(self, online: bool) -> None:
+        if online != self._online:
+            self._online = online
+            self.on_state(online)
+
+    def _wait(self) -> None:
+        """Until a notice (or a poll tick on SQLite), or the safety or gap timeout; stop within 0.5 s."""
+        deadline = time.monotonic() + (GAP_POLL_S if self.feed.gaps else SAFETY_S)
+        while not self._halt.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or self.waker.wait(min(left, 0.5)):
+                return
+
+    def run(self) -> None:
+        """Wait for news and read it until stopped."""
+        while not self._halt.is_set():
+            try:
+                self._wait()
+                if self._halt.is_set():
+                    break
+                with self.lock:
+                    snapshot = read_snapshot(self.reader, self.feed, self.view, self.actor)
+                self._state(True)
+                if snapshot is not None:
+                    self.on_change(snapshot)
+                kept.compact_if_due(self.db)
+            except Exception as exc:  # the loop must survive a lost database; anything else is a bug
+                if not _is_db_error(exc):
+                    raise
+                self.waker.close()
+                self._state(False)
+                self._halt.wait(1.0)
+        self.waker.close()
+
+
+def reader_for(db: Database) -> Database:
+    """How the live thread reads.
+
+    PostgreSQL: in autocommit (no BEGIN and COMMIT around each read), from the seat's own pool (a seat
+    holds two connections to the server: this pool's and the listening one). SQLite: as it is.
+    """
+    if db.dialect != "postgresql":
+        return db
+    return Database(db.url, db.engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+
+def _is_db_error(exc: BaseException) -> bool:
+    if isinstance(exc, SQLAlchemyError | OSError):
+        return True
+    try:
+        import psycopg
+
+        return isinstance(exc, psycopg.Error)
+    except ImportError:  # pragma: no cover - psycopg ships with the program
+        return False
