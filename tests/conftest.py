@@ -37,6 +37,7 @@ MUTABLE_TABLES += ["outbox", "unit_responses"]  # intake
 MUTABLE_TABLES += ["api_tokens", "sign_in_failures"]  # identity
 MUTABLE_TABLES += ["demo_run_items", "demo_runs"]  # demo
 MUTABLE_TABLES += ["photos", "photo_blobs"]  # photos (their scan cursor is in meta, under photos.*)
+MUTABLE_TABLES += ["stat_days", "stat_open"]  # summaries for supervision and evaluation
 MUTABLE_TABLES += [
     "care_" + t for t in ["reveals", "visit_needs", "visits", "changes", "memberships", "campaigns", "people"]
 ]

@@ -29,7 +29,7 @@ from workstation.demo.reference import Reference
 from workstation.domain.lifecycle import Role
 from workstation.i18n import tr
 from workstation.models import Case, CaseEvent, CaseUnit, ExtensionRequest, Meta, User
-from workstation.services import accounts
+from workstation.services import accounts, stats
 from workstation.services.calendar import calendar_from
 from workstation.services.errors import ValidationError
 from workstation.storage.db import Database
@@ -193,6 +193,7 @@ def seed_world(
         _insert(s, ExtensionRequest, extensions, None, "")
         _insert(s, CaseUnit, co_units, None, "")
         _insert(s, CaseEvent, events, progress, "writing history")
+        stats.rebuild(s)  # the world's cases went in by bulk insert: count them once for the summaries
         pictures.store_for_cases(s, case_rows)  # the photo:// references show made-up photos
         _fix_sequences(s, ("cases", "extension_requests"))
         states: dict[str, int] = {}

@@ -21,6 +21,8 @@ from workstation.models.intake import ServiceMapping as ServiceMapping
 from workstation.models.intake import UnitResponse as UnitResponse
 from workstation.models.photo import Photo as Photo
 from workstation.models.photo import PhotoBlob as PhotoBlob
+from workstation.models.stats import StatDay as StatDay
+from workstation.models.stats import StatOpen as StatOpen
 from workstation.models.reference import (
     CalendarYear,
     CareGroup,

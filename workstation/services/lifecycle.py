@@ -41,6 +41,7 @@ from workstation.services.errors import (
     ValidationError,
 )
 from workstation.services.leases import TakenError
+from workstation.services import stats
 from workstation.services.notices import notify
 from workstation.services.territory import place_of, resolve_unit
 from workstation.services.training import DEMO_ONLY_ACTIONS, require_demo_for_trainer
@@ -180,6 +181,7 @@ def _write(
     """
     version = case.version + 1
     from_state, to_state = case.status, values["status"]
+    before = stats.snapshot(case)
     values = {**values, "version": version, "last_actor": by.name, "last_action_at": now}
     result = s.execute(
         update(Case)
@@ -203,6 +205,7 @@ def _write(
     s.add(event)
     s.add_all(rows)
     s.flush()
+    stats.record_change(s, case.id, before, values, action, now, details)
     outcome = Outcome(case.id, to_state, version, event.id)
     _after(s, case, event)
     return outcome
