@@ -160,7 +160,11 @@ def test_summaries_kept_by_each_action_equal_a_rebuild(db, world):
     rebuilt = _tables(db)
     assert {k: v for k, v in rebuilt[0].items() if kept[0].get(k) != v} == {}
     assert rebuilt == kept
-    assert kept[1] == {("all", "2026-11-05", ""): 1, ("unit", "2026-11-05", GRID_UNIT): 1, ("grid", "2026-11-05", "S13C01G01"): 1}
+    assert kept[1] == {
+        ("all", "2026-11-05", ""): 1,
+        ("unit", "2026-11-05", GRID_UNIT): 1,
+        ("grid", "2026-11-05", "S13C01G01"): 1,
+    }
 
 
 def test_naive_group_by_agrees_with_the_summaries(db, world):

@@ -32,7 +32,11 @@ CSV_COLUMNS = [
     "community",
     "street",
     "received",
+    "filed",
+    "dispatched",
     "deadline",
+    "handled",
+    "closed",
     "overdue",
 ]
 

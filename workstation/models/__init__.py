@@ -21,8 +21,6 @@ from workstation.models.intake import ServiceMapping as ServiceMapping
 from workstation.models.intake import UnitResponse as UnitResponse
 from workstation.models.photo import Photo as Photo
 from workstation.models.photo import PhotoBlob as PhotoBlob
-from workstation.models.stats import StatDay as StatDay
-from workstation.models.stats import StatOpen as StatOpen
 from workstation.models.reference import (
     CalendarYear,
     CareGroup,
@@ -34,6 +32,8 @@ from workstation.models.reference import (
     Street,
     Unit,
 )
+from workstation.models.stats import StatDay as StatDay
+from workstation.models.stats import StatOpen as StatOpen
 
 __all__ = [
     "ApiToken",

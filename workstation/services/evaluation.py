@@ -309,7 +309,9 @@ class Evaluation:
     tables: dict[str, list[Row]]
 
 
-def evaluate(s: Session, period: Period, dims: Sequence[str] = tuple(TABLES), now: datetime | None = None) -> Evaluation:
+def evaluate(
+    s: Session, period: Period, dims: Sequence[str] = tuple(TABLES), now: datetime | None = None
+) -> Evaluation:
     """A period's evaluation: headline and every dimension's table."""
     return Evaluation(period, headline(s, period, now), {d: table(s, d, period, now) for d in dims})
 

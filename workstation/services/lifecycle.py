@@ -31,6 +31,7 @@ from workstation.models import (
     UTCDateTime,
     utcnow,
 )
+from workstation.services import stats
 from workstation.services.actors import Actor
 from workstation.services.calendar import calendar_from
 from workstation.services.errors import (
@@ -41,7 +42,6 @@ from workstation.services.errors import (
     ValidationError,
 )
 from workstation.services.leases import TakenError
-from workstation.services import stats
 from workstation.services.notices import notify
 from workstation.services.territory import place_of, resolve_unit
 from workstation.services.training import DEMO_ONLY_ACTIONS, require_demo_for_trainer

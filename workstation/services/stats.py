@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -207,7 +207,9 @@ def _apply(s: Session, days: Counter[Key], opened: Counter[OpenKey]) -> None:
     changes = [{"dim": d, "due": due, "key": k, "n": n} for (d, due, k), n in sorted(opened.items()) if n]
     if changes:
         ostmt = make(StatOpen)
-        ostmt = ostmt.on_conflict_do_update(index_elements=["dim", "due", "key"], set_={"n": StatOpen.n + ostmt.excluded.n})
+        ostmt = ostmt.on_conflict_do_update(
+            index_elements=["dim", "due", "key"], set_={"n": StatOpen.n + ostmt.excluded.n}
+        )
         s.execute(ostmt, changes)
 
 
