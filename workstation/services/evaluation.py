@@ -225,6 +225,17 @@ def sums(s: Session, dim: str, period: Period, key: str | None = None) -> dict[s
     return out
 
 
+def sums_by_day(s: Session, dim: str, days: Sequence[date], counter: str = "reported") -> dict[tuple[str, str], int]:
+    """One counter per (day, key) of a dimension on some days (e.g. arrivals per hour today and a week ago)."""
+    column = getattr(StatDay, counter)
+    rows = s.execute(
+        select(StatDay.day, StatDay.key, column).where(
+            StatDay.dim == dim, StatDay.day.in_([d.isoformat() for d in days])
+        )
+    )
+    return {(day, key): int(n) for day, key, n in rows}
+
+
 _CASE_COLUMN = {"unit": Case.unit_code, "grid": Case.grid_code}
 _RUNNING = sorted(s.value for s in RUNNING)
 

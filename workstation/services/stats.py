@@ -35,7 +35,7 @@ from workstation.models import Case, CaseEvent
 from workstation.models.stats import COUNTERS, StatDay, StatOpen
 
 TZ = ZoneInfo(DEFAULT_TZ)
-DIMS = ("all", "unit", "grid", "community", "street", "category", "channel", "reporter")
+DIMS = ("all", "unit", "grid", "community", "street", "category", "channel", "reporter", "hour")
 OPEN_DIMS = ("all", "unit", "grid")
 # Reports from these channels come from the centre's own people (grid members, patrols, stations).
 REPORTER_CHANNELS = frozenset({"PDA", "PATROL", "VISIT"})
@@ -133,6 +133,8 @@ def contributions(row: Mapping[str, Any]) -> tuple[Counter[Key], Counter[OpenKey
         day = local_day(at)
         for dim, key in pairs:
             days[(dim, day, key, counter)] += 1
+    received = row["received_at"].astimezone(TZ)  # arrivals per hour: dimension "hour", key "00".."23"
+    days[("hour", received.date().isoformat(), f"{received.hour:02d}", "reported")] += 1
     if row["status"] in _RUNNING and row.get("deadline_at") is not None:
         due = local_day(row["deadline_at"])
         for dim, key in pairs:
