@@ -264,9 +264,9 @@ def overdue(s: Session, dim: str = "all", now: datetime | None = None) -> dict[s
         if n:
             out[""] = out.get("", 0) + n
     else:
-        for key, n in s.execute(select(column, func.count()).where(*cond).group_by(column)):
-            if key:
-                out[key] = out.get(key, 0) + int(n)
+        for found, n in s.execute(select(column, func.count()).where(*cond).group_by(column)):
+            if found:
+                out[found] = out.get(found, 0) + int(n)
     return out
 
 
@@ -339,7 +339,7 @@ def naive_evaluation(s: Session, period: Period) -> dict[str, dict[str, int]]:
     def add(name: str, column: Any, *extra: Any) -> None:
         query = select(Case.unit_code, func.count()).where(column >= start, column < end, Case.unit_code.isnot(None))
         for key, n in s.execute(query.where(*extra).group_by(Case.unit_code)):
-            out.setdefault(key, {})[name] = int(n)
+            out.setdefault(str(key), {})[name] = int(n)
 
     add("dispatched", Case.dispatched_at)
     add("handled", Case.handled_at)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
@@ -85,13 +86,13 @@ def value_text(indicator: str, value: float | int | None) -> str:
     return f"{int(value):,}"
 
 
-def _text(ws, row: int, col: int, value: str) -> None:  # type: ignore[no-untyped-def]
+def _text(ws: Any, row: int, col: int, value: str) -> None:
     cell = ws.cell(row=row, column=col, value=value)
     if is_risky(value):  # a name beginning with "=" stays text, never a formula
         cell.data_type, cell.quotePrefix = "s", True
 
 
-def _cell(ws, row: int, col: int, indicator: str, value: float | int | None) -> None:  # type: ignore[no-untyped-def]
+def _cell(ws: Any, row: int, col: int, indicator: str, value: float | int | None) -> None:
     cell = ws.cell(row=row, column=col, value=value)
     if ev.INDICATORS[indicator].is_rate:
         cell.number_format = "0.0%"

@@ -63,6 +63,17 @@ class Figures:
     categories: list[tuple[str, Figure]] = field(default_factory=list)
     care: list[tuple[str, Figure, Figure]] = field(default_factory=list)  # due, overdue
     latest: list[dict[str, Any]] = field(default_factory=list)
+    units: list[ev.Row] = field(default_factory=list)  # the units' evaluation this month
+    grids: dict[str, dict[str, float]] = field(default_factory=dict)  # map measure → grid code → value
+    points: list[tuple[float, float]] = field(default_factory=list)  # today's arrivals with a place
+
+
+MEASURES: dict[str, str] = {
+    "open": N_("Open cases"),
+    "overdue": N_("Overdue now"),
+    "density": N_("Reports per km² this month"),
+    "hot": N_("Repeat hot spots: reports in the last 7 days"),
+}
 
 
 def drill_for(indicator: str, period: ev.Period, **narrow: Any) -> q.QueueFilter:
@@ -71,6 +82,10 @@ def drill_for(indicator: str, period: ev.Period, **narrow: Any) -> q.QueueFilter
     base = q.QueueFilter(queue="all", **narrow)
     if indicator == "overdue":
         return q.QueueFilter(queue="overdue", **narrow)
+    if indicator in ("received", "returned", "extensions"):  # actions: the unit's cases received in the period
+        return base.with_(when=("dispatched_at", start, end))
+    if indicator in ("handled", "handled_on_time", "unit_on_time_rate", "handling_rate", "rework_rate"):
+        return base.with_(when=("handled_at", start, end))
     if indicator in ("filed", "closure_rate"):
         return base.with_(when=("filed_at", start, end))
     if indicator in ("closed", "on_time_rate"):
@@ -153,6 +168,29 @@ def _latest(s: Session) -> list[dict[str, Any]]:
     ]
 
 
+def _grids(s: Session, now: datetime) -> dict[str, dict[str, float]]:
+    month = ev.Period.named("month", now)
+    today = date.fromisoformat(local_day(now))
+    week = ev.Period(today - timedelta(days=6), today + timedelta(days=1))
+    return {
+        "open": {k: float(n) for k, n in ev.open_cases(s, "grid").items()},
+        "overdue": {k: float(n) for k, n in ev.overdue(s, "grid", now).items()},
+        "density": {k: float(c.get("reported", 0)) for k, c in ev.sums(s, "grid", month).items()},
+        "hot": {k: float(c.get("reported", 0)) for k, c in ev.sums(s, "grid", week).items()},
+    }
+
+
+def _points(s: Session, now: datetime, limit: int = 2000) -> list[tuple[float, float]]:
+    start = day_start(date.fromisoformat(local_day(now)))
+    rows = s.execute(
+        select(Case.lon, Case.lat)
+        .where(Case.received_at >= start, Case.lon.isnot(None))
+        .order_by(Case.received_at.desc())
+        .limit(limit)
+    )
+    return [(float(lon), float(lat)) for lon, lat in rows if lon is not None and lat is not None]
+
+
 def figures(db: Database, actor: str, now: datetime | None = None, *, care: bool = True) -> Figures:
     """Read every figure of the supervision window at once (one read transaction).
 
@@ -196,6 +234,9 @@ def figures(db: Database, actor: str, now: datetime | None = None, *, care: bool
         if care:
             out.care = _care(s, now)
         out.latest = _latest(s)
+        out.grids = _grids(s, now)
+        out.units = ev.table(s, "unit", month, now)
+        out.points = _points(s, now)
     return out
 
 

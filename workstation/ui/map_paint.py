@@ -6,6 +6,7 @@ network: the polygons are the territory's own (``grids.polygon``, lon/lat pairs)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -29,6 +30,18 @@ class GridShape:
     points: tuple[tuple[float, float], ...]
 
 
+def area_km2(shape: GridShape) -> float:
+    """A grid's area in km² (shoelace formula on a local equirectangular projection)."""
+    pts = shape.points
+    if len(pts) < 3:
+        return 0.0
+    lat0 = math.radians(sum(p[1] for p in pts) / len(pts))
+    kx, ky = 111.32 * math.cos(lat0), 110.57
+    xy = [(lon * kx, lat * ky) for lon, lat in pts]
+    twice = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(xy, xy[1:] + xy[:1], strict=True))
+    return abs(twice) / 2
+
+
 def load_shapes(db: Database) -> list[GridShape]:
     """Every grid's polygon from the territory."""
     with db.read() as s:
@@ -43,8 +56,6 @@ class Projection:
         lons = [p[0] for g in shapes for p in g.points] or [0.0, 1.0]
         lats = [p[1] for g in shapes for p in g.points] or [0.0, 1.0]
         self.lon0, self.lat1 = min(lons), max(lats)
-        import math
-
         self.kx = math.cos(math.radians((min(lats) + max(lats)) / 2))
         width = max((max(lons) - self.lon0) * self.kx, 1e-9)
         height = max(self.lat1 - min(lats), 1e-9)
