@@ -284,6 +284,8 @@ class MainWindow(SeatWindow):
         for row in range(self.queues.count()):
             if self.queues.item(row).data(Qt.ItemDataRole.UserRole) == key:
                 self.queues.setCurrentRow(row)
+        if self.filter.queue == key and (self.filter.when or self.filter.unit or self.filter.states):
+            self.apply_filter(self.filter.with_(unit=None, when=None, states=(), title=""))  # a drill-down ends
         self.table.setFocus()
 
     def _queue_chosen(self, item: QListWidgetItem | None, _previous: QListWidgetItem | None) -> None:

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtGui import QGuiApplication
+
 from workstation.i18n import tr
 from workstation.services import queue as q
 from workstation.ui.supervision.window import SupervisionWindow
 
 
+def bring_forward(window: Any) -> None:
+    """Show a window above the others (the offscreen platform of tests has no stacking to change)."""
+    window.show()
+    if QGuiApplication.platformName() != "offscreen":
+        window.raise_()
+    window.activateWindow()
+
+
 def show_in(main: Any, flt: q.QueueFilter) -> None:
     """Show a drilled filter in an operator's window (``MainWindow``) and bring it forward."""
+    main.show_queue(flt.queue)  # the queue list shows which queue the cases are in
     main.apply_filter(flt)
-    main.show()
-    main.raise_()
-    main.activateWindow()
+    bring_forward(main)
     main.table.setFocus()
     title = flt.title or tr(q.QUEUES[flt.queue])
     main.notify(tr("{title}: {n} cases", title=title, n=main.model.rowCount()))
@@ -28,8 +37,7 @@ def open_supervision(window: Any) -> SupervisionWindow:
     """
     existing = getattr(window, "supervision", None)
     if existing is not None and existing.isVisible():
-        existing.raise_()
-        existing.activateWindow()
+        bring_forward(existing)
         return existing
 
     def show_cases(flt: q.QueueFilter) -> None:
@@ -40,8 +48,7 @@ def open_supervision(window: Any) -> SupervisionWindow:
         window.db, window.actor, window.keymap, window.settings, show_cases, demo=getattr(window, "demo", False)
     )
     window.supervision = sup
-    sup.show()
-    sup.raise_()
+    bring_forward(sup)
     return sup
 
 
