@@ -53,14 +53,14 @@ class WallWindow(QMainWindow):
         self.db, self.actor = db, actor
         self.setObjectName("wallWindow")
         self.setWindowTitle(tr("Grid-governance centre — wall") + (" · " + tr("DEMO") if demo else ""))
-        self.cycle_s = max(3, int(settings.value("wall/cycleSeconds", CYCLE_S) or CYCLE_S))
+        self.cycle_s = max(3, int(str(settings.value("wall/cycleSeconds", CYCLE_S) or CYCLE_S)))
         self.figures: sup.Figures | None = None
         self.rounds = 0
         self._build()
         self.actions_by_id = build_actions(
             self,
             keymap,
-            {"wall.next": self.next_view, "session.quit": self.close},
+            {"wall.next": self.next_view, "session.quit": lambda: None if self.close() else None},
             self.views,
             mode="wall",
             scopes={"wall"},
