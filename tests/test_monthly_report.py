@@ -43,9 +43,9 @@ def test_excel_figures_match_case_export_recomputed_by_hand(db, world, db_url, t
     overdue = [c for c in cases if c["overdue"] == "True"]
     wb = load_workbook(path)
     summary = {r[0]: r[1] for r in wb["Summary"].iter_rows(min_row=5, values_only=True) if r[0]}
-    assert summary["Reported"] == len(reported) == 5
-    assert summary["Filed"] == len(filed)
-    assert summary["Closed"] == len(closed)
+    assert summary["Cases reported"] == len(reported) == 5
+    assert summary["Cases filed"] == len(filed)
+    assert summary["Cases closed"] == len(closed)
     assert summary["Closure rate"] == pytest.approx(len([c for c in filed if c["status"] == "closed"]) / len(filed))
     assert summary["On-time rate"] == pytest.approx(len(on_time) / len(closed))
     assert summary["Overdue now"] == len(overdue)

@@ -58,10 +58,10 @@ def _i(*args: Any, **kwargs: Any) -> Indicator:
 INDICATORS: dict[str, Indicator] = {
     i.id: i
     for i in [
-        _i("reported", N_("Reported"), "reported", formula="cases received in the period"),
-        _i("filed", N_("Filed"), "filed", formula="cases filed (立案) in the period"),
-        _i("closed", N_("Closed"), "closed", formula="cases closed (结案) in the period"),
-        _i("rejected", N_("Rejected"), "rejected", formula="reports rejected in the period"),
+        _i("reported", N_("Cases reported"), "reported", formula="cases received in the period"),
+        _i("filed", N_("Cases filed"), "filed", formula="cases filed (立案) in the period"),
+        _i("closed", N_("Cases closed"), "closed", formula="cases closed (结案) in the period"),
+        _i("rejected", N_("Reports rejected"), "rejected", formula="reports rejected in the period"),
         _i(
             "closure_rate",
             N_("Closure rate"),
@@ -77,7 +77,7 @@ INDICATORS: dict[str, Indicator] = {
             formula="cases closed in the period whose result came by the deadline ÷ cases closed in the period",
         ),
         _i("overdue", N_("Overdue now"), "overdue", formula="running cases whose deadline has passed, now"),
-        _i("received", N_("Received"), "dispatched", formula="cases dispatched to the unit in the period"),
+        _i("received", N_("Cases received"), "dispatched", formula="cases dispatched to the unit in the period"),
         _i("handled", N_("Handled"), "handled", formula="results reported by the unit in the period"),
         _i(
             "handled_on_time",

@@ -116,7 +116,7 @@ def write_xlsx(report: MonthlyReport, path: Path) -> None:
     for dim, rows in report.evaluation.tables.items():
         sheet = wb.create_sheet(tr(ev.DIM_NAMES[dim]))
         columns = ev.TABLES[dim]
-        sheet.append([tr("Name"), tr("Code"), *[tr(ev.INDICATORS[c].name) for c in columns]])
+        sheet.append([tr("Name of unit, place or person"), tr("Code"), *[tr(ev.INDICATORS[c].name) for c in columns]])
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for r, row in enumerate(rows, start=2):

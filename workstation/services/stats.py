@@ -282,17 +282,6 @@ def rebuild(s: Session, batch: int = 20_000) -> None:
     """Recompute both tables from the cases and their history (a migration, a bulk-loaded world)."""
     s.execute(delete(StatDay))
     s.execute(delete(StatOpen))
-    days: Counter[Key] = Counter()
-    opened: Counter[OpenKey] = Counter()
-    cols = [getattr(Case, f) for f in FIELDS]
-    result = s.execute(select(Case.id, *cols).execution_options(yield_per=batch))
-    rows: dict[int, dict[str, Any]] = {}
-    for values in result:
-        row = dict(zip(FIELDS, values[1:], strict=True))
-        d, o = contributions(row)
-        days.update(d)
-        opened.update(o)
-        rows[values[0]] = row
     actions = [*EVENT_COUNTERS, "close", "rework", "dispatch"]
     events = s.execute(
         select(CaseEvent.case_id, CaseEvent.action, CaseEvent.from_state, CaseEvent.at, CaseEvent.details, CaseEvent.id)
@@ -300,6 +289,18 @@ def rebuild(s: Session, batch: int = 20_000) -> None:
         .order_by(CaseEvent.id)
     ).all()
     undone = {int((e.details or {}).get("undone") or 0) for e in events if e.action == "undo"}
+    wanted = {e.case_id for e in events}  # rows kept only for cases whose actions count
+    days: Counter[Key] = Counter()
+    opened: Counter[OpenKey] = Counter()
+    cols = [getattr(Case, f) for f in FIELDS]
+    rows: dict[int, dict[str, Any]] = {}
+    for values in s.execute(select(Case.id, *cols).execution_options(yield_per=batch)):
+        row = dict(zip(FIELDS, values[1:], strict=True))
+        d, o = contributions(row)
+        days.update(d)
+        opened.update(o)
+        if values[0] in wanted:
+            rows[values[0]] = row
     unit_then: dict[int, str] = {}  # the unit a case was with when each event happened (dispatches in order)
     for case_id, action, from_state, at, details, event_id in events:
         if action == "undo" or event_id in undone or case_id not in rows:
