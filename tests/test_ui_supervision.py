@@ -107,3 +107,14 @@ def test_an_administrator_drills_into_a_queue_view_of_its_own(qtbot, db, users, 
 def test_an_operator_is_not_offered_supervision(qtbot, db, users, tmp_path):
     window = _window(qtbot, db, users["op1"], tmp_path)
     assert "view.supervision" not in window.actions_by_id
+
+
+def test_the_case_panel_shows_where_its_case_is(qtbot, db, users, tmp_path):
+    cid = add_report(db, article_report(external_id=None, lon=117.229, lat=31.745)).case_id
+    window = _window(qtbot, db, users["op1"], tmp_path)
+    assert window.current_id() == cid
+    where = window.panel.location
+    assert where is not None and where.isVisible()
+    assert where.selected == "S13C01G01" and where.points == [(117.229, 31.745)]
+    assert {g.code[:3] for g in where.shapes} == {"S13"} and len(where.shapes) > 1
+    assert "塘西河网格" in where.toolTip()

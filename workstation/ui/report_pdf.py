@@ -143,7 +143,8 @@ class _Pages:
             self.need(ROW * 2)
             self.font(8, True)
             self.p.fillRect(QRectF(0, self.y, self.w, ROW * 1.4), QColor("#deebf7"))
-            self.p.drawText(QRectF(4, self.y, name_w, ROW * 1.4), Qt.AlignmentFlag.AlignVCenter, tr("Name of unit, place or person"))
+            name = tr("Name of unit, place or person")
+            self.p.drawText(QRectF(4, self.y, name_w, ROW * 1.4), Qt.AlignmentFlag.AlignVCenter, name)
             for i, c in enumerate(columns):
                 rect = QRectF(name_w + i * col_w, self.y, col_w - 4, ROW * 1.4)
                 flags = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextWordWrap

@@ -7,6 +7,7 @@ on the map, and the window's drill-down lists its cases. No tiles and no network
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
@@ -24,7 +25,8 @@ from PySide6.QtWidgets import (
 from workstation.i18n import tr
 from workstation.services import queue as q
 from workstation.services.supervision import MEASURES
-from workstation.ui.map_paint import GridShape, area_km2, paint_map
+from workstation.storage.db import Database
+from workstation.ui.map_paint import GridShape, area_km2, load_shapes, paint_map
 
 
 class MapCanvas(QWidget):
@@ -134,3 +136,32 @@ class MapView(QWidget):
         if not code:
             return None
         return q.QueueFilter(queue="all", grid=code, title=self.names.get(code, code))
+
+
+class CaseLocation(MapCanvas):
+    """Where a case is: the grids of its street, its own grid outlined, its point marked (case panel)."""
+
+    def __init__(self, db: Database, parent: QWidget | None = None) -> None:
+        super().__init__((), parent)
+        self.setObjectName("caseLocation")
+        self.db = db
+        self.all: list[GridShape] | None = None  # read on the first case shown
+        self.setMinimumSize(120, 90)
+        self.setFixedHeight(150)
+
+    def show_case(self, case: Mapping[str, Any] | None) -> None:
+        """Show the case's grid among its street's (hidden when the case has no grid)."""
+        code = (case or {}).get("grid")
+        if not code:
+            self.setVisible(False)
+            return
+        if self.all is None:
+            self.all = load_shapes(self.db)
+        street = code.split("C")[0]
+        self.shapes = [g for g in self.all if g.code.startswith(street)]
+        self.selected = code
+        lon, lat = (case or {}).get("lon"), (case or {}).get("lat")
+        self.points = [(float(lon), float(lat))] if lon is not None and lat is not None else []
+        self.setToolTip(tr("Where the case is: {grid}", grid=(case or {}).get("grid_name") or code))
+        self.setVisible(True)
+        self.update()

@@ -60,7 +60,7 @@ class WallWindow(QMainWindow):
         self.actions_by_id = build_actions(
             self,
             keymap,
-            {"wall.next": self.next_view, "session.quit": lambda: None if self.close() else None},
+            {"wall.next": self.next_view, "session.quit": self.quit_wall},
             self.views,
             mode="wall",
             scopes={"wall"},
@@ -124,6 +124,10 @@ class WallWindow(QMainWindow):
         for _, page in self.pages:
             self.views.addWidget(page)
         self.show_page(0)
+
+    def quit_wall(self) -> None:
+        """Close the wall (Ctrl+Q)."""
+        self.close()
 
     def show_page(self, index: int) -> None:
         """Show one of the views."""
