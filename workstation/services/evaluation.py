@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from workstation.domain.channels import CHANNELS
 from workstation.domain.lifecycle import N_, RUNNING
 from workstation.models import Case, Category, Community, Grid, Street, Unit, utcnow
 from workstation.models.stats import COUNTERS, StatDay, StatOpen
@@ -286,6 +287,8 @@ def names(s: Session, dim: str) -> dict[str, str]:
         return {k: v for k, v in s.execute(select(Community.code, Community.name))}
     if dim == "street":
         return {k: v for k, v in s.execute(select(Street.code, Street.name))}
+    if dim == "channel":
+        return dict(CHANNELS)
     if dim == "category":
         return {k: v for k, v in s.execute(select(Category.code, Category.name))}
     return {}

@@ -87,6 +87,7 @@ class _Pages:
             rect = QRectF(x + 6, self.y + 6, box_w - 12, box_h - 12)
             self.p.setPen(QPen(QColor("#999999")))
             self.p.drawRect(rect)
+            self.p.setPen(QColor("#000000"))
             self.font(9)
             self.p.drawText(rect.adjusted(12, 8, -12, 0), Qt.AlignmentFlag.AlignTop, label)
             self.font(20, True)
