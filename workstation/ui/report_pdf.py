@@ -13,6 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QMarginsF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen
+from PySide6.QtWidgets import QApplication
 
 from workstation.i18n import tr
 from workstation.services import evaluation as ev
@@ -32,7 +33,7 @@ def ensure_gui() -> QGuiApplication:
     if app is None:
         if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        app = QGuiApplication([])
+        app = QApplication([])  # not a bare QGuiApplication: windows may follow in the same process
     assert isinstance(app, QGuiApplication)
     return app
 
