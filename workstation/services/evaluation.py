@@ -24,7 +24,7 @@ from workstation.domain.channels import CHANNELS
 from workstation.domain.lifecycle import N_, RUNNING
 from workstation.models import Case, Category, Community, Grid, Street, Unit, utcnow
 from workstation.models.stats import COUNTERS, StatDay, StatOpen
-from workstation.services.stats import day_start, local_day
+from workstation.services.stats import OPEN_TOTAL, day_start, local_day
 
 
 @dataclass(frozen=True)
@@ -244,36 +244,34 @@ _RUNNING = sorted(s.value for s in RUNNING)
 def overdue(s: Session, dim: str = "all", now: datetime | None = None) -> dict[str, int]:
     """Running cases past their deadline now, per key (``all``: key ''), without a scan of the cases.
 
-    Whole days before today come from ``stat_open``; today's deadlines are counted on the cases
-    (a narrow range of the status-and-deadline index).
+    Overdue = running cases in all (``stat_open``'s totals) − those due today or later (a few rows of
+    ``stat_open``) + today's deadlines already passed (a narrow range of the status-and-deadline index).
     """
     now = now or utcnow()
     today = local_day(now)
-    out: dict[str, int] = {}
+    out = open_cases(s, dim)
     for key, n in s.execute(
         select(StatOpen.key, func.sum(StatOpen.n))
-        .where(StatOpen.dim == dim, StatOpen.due < today)
+        .where(StatOpen.dim == dim, StatOpen.due >= today)
         .group_by(StatOpen.key)
     ):
-        if n:
-            out[key] = int(n)
+        out[key] = out.get(key, 0) - int(n or 0)
     start = day_start(date.fromisoformat(today))
     column = _CASE_COLUMN.get(dim)
     cond = [Case.status.in_(_RUNNING), Case.deadline_at >= start, Case.deadline_at < now]
     if column is None:
         n = int(s.scalar(select(func.count()).select_from(Case).where(*cond)) or 0)
-        if n:
-            out[""] = out.get("", 0) + n
+        out[""] = out.get("", 0) + n
     else:
         for found, n in s.execute(select(column, func.count()).where(*cond).group_by(column)):
             if found:
                 out[found] = out.get(found, 0) + int(n)
-    return out
+    return {k: n for k, n in out.items() if n}
 
 
 def open_cases(s: Session, dim: str = "all") -> dict[str, int]:
-    """Running cases per key, whatever their deadline (``stat_open``)."""
-    rows = s.execute(select(StatOpen.key, func.sum(StatOpen.n)).where(StatOpen.dim == dim).group_by(StatOpen.key))
+    """Running cases per key, whatever their deadline (``stat_open``'s totals)."""
+    rows = s.execute(select(StatOpen.key, StatOpen.n).where(StatOpen.dim == dim, StatOpen.due == OPEN_TOTAL))
     return {k: int(n) for k, n in rows if n}
 
 
@@ -294,11 +292,16 @@ def names(s: Session, dim: str) -> dict[str, str]:
     return {}
 
 
-def table(s: Session, dim: str, period: Period, now: datetime | None = None) -> list[Row]:
-    """The evaluation of every key of a dimension over a period, most reports (or cases) first."""
+def table(
+    s: Session, dim: str, period: Period, now: datetime | None = None, late: Mapping[str, int] | None = None
+) -> list[Row]:
+    """The evaluation of every key of a dimension over a period, most reports (or cases) first.
+
+    ``late``: the dimension's overdue counts when the caller has them already.
+    """
     counted = sums(s, dim, period)
     if "overdue" in TABLES.get(dim, ()):
-        for key, n in overdue(s, dim, now).items():
+        for key, n in (overdue(s, dim, now) if late is None else late).items():
             counted.setdefault(key, dict.fromkeys(COUNTERS, 0))["overdue"] = n
     label = names(s, dim)
     rows = [Row(k, label.get(k, k), c) for k, c in counted.items() if any(c.values())]

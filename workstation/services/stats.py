@@ -11,7 +11,8 @@ Two kinds of counters, both in ``stat_days`` (per local day × dimension × key)
   verifications, on the day they happened, for the case's unit and place at that moment. Undoing such
   an action subtracts it again on the day it was counted.
 
-``stat_open`` counts running cases per day of their deadline, for "overdue now" without a scan.
+``stat_open`` counts running cases per day of their deadline, and per key in all (``due`` ''), so
+"overdue now" is the total minus the few days still to come, without a scan.
 
 Every writer of ``cases`` calls in here inside its transaction: ``lifecycle._write`` (every action and
 undo), ``reports`` (a new report, a changed re-delivery) and the batched intake insert.
@@ -67,6 +68,7 @@ FIELDS = (
 )
 _RUNNING = frozenset(s.value for s in RUNNING)
 
+OPEN_TOTAL = ""  # the ``due`` of the row counting a key's running cases whatever their deadline
 Key = tuple[str, str, str, str]  # (dim, day, key, counter)
 OpenKey = tuple[str, str, str]  # (dim, due, key)
 
@@ -140,6 +142,7 @@ def contributions(row: Mapping[str, Any]) -> tuple[Counter[Key], Counter[OpenKey
         for dim, key in pairs:
             if dim in OPEN_DIMS:
                 opened[(dim, due, key)] += 1
+                opened[(dim, OPEN_TOTAL, key)] += 1
     return days, opened
 
 

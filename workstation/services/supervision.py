@@ -210,7 +210,8 @@ def figures(db: Database, actor: str, now: datetime | None = None, *, care: bool
         counts = q.counts(s, actor, now)
         out.queues = [(k, Figure(counts[k], drill=q.QueueFilter(queue=k, actor=actor))) for k in q.QUEUES]
         units = ev.names(s, "unit")
-        overdue = sorted(ev.overdue(s, "unit", now).items(), key=lambda kv: (-kv[1], kv[0]))
+        late = ev.overdue(s, "unit", now)
+        overdue = sorted(late.items(), key=lambda kv: (-kv[1], kv[0]))
         out.overdue_units = [
             (units.get(k, k), Figure(n, "overdue", q.QueueFilter(queue="overdue", unit=k))) for k, n in overdue
         ]
@@ -235,7 +236,7 @@ def figures(db: Database, actor: str, now: datetime | None = None, *, care: bool
             out.care = _care(s, now)
         out.latest = _latest(s)
         out.grids = _grids(s, now)
-        out.units = ev.table(s, "unit", month, now)
+        out.units = ev.table(s, "unit", month, now, late)
         out.points = _points(s, now)
     return out
 

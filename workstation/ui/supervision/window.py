@@ -116,6 +116,7 @@ class SupervisionWindow(SeatWindow):
         self.scopes = {"dash"}
         self.current_picker = None
         self.figures: sup.Figures | None = None
+        self.filled: set[str] = set()  # the views filled with the latest figures
         self.report_dir = Path(
             QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) or Path.home()
         )
@@ -214,6 +215,7 @@ class SupervisionWindow(SeatWindow):
             if self.view_list.item(row).data(Qt.ItemDataRole.UserRole) == key:
                 self.view_list.setCurrentRow(row)
         widget = self.tables[key]
+        self._render(key)
         self.work_area.setCurrentWidget(widget)
         self.heading.setText(tr(VIEWS[key]))
         focus = self.map.list if key == "map" else widget
@@ -238,37 +240,43 @@ class SupervisionWindow(SeatWindow):
     # -- figures -------------------------------------------------------------------------------------
 
     def show_figures(self, f: sup.Figures) -> None:
-        """Put fresh figures in every view."""
+        """Fresh figures: the view shown is filled now, the others when they are shown."""
         self.figures = f
-        tbl = self.tables
-        _fill(
-            tbl["figures"],  # type: ignore[arg-type]
-            [[tr(ev.INDICATORS[i].name), *[f.headline[p][i] for p in sup.PERIODS]] for i in ev.HEADLINE],
-        )
-        top = max([max(a.value or 0, b.value or 0) for _, a, b in f.arrivals] + [1])
-        _fill(
-            tbl["arrivals"],  # type: ignore[arg-type]
-            [[f"{h:02d}:00", a, b, "▇" * round(20 * (a.value or 0) / top)] for h, a, b in f.arrivals],
-        )
-        _fill(tbl["queues"], [[tr(q.QUEUES[k]), fig] for k, fig in f.queues])  # type: ignore[arg-type]
-        _fill(tbl["overdue"], [[name, fig] for name, fig in f.overdue_units])  # type: ignore[arg-type]
-        _fill(tbl["channels"], [[name, a, b] for name, a, b in f.channels])  # type: ignore[arg-type]
-        _fill(tbl["categories"], [[name, fig] for name, fig in f.categories])  # type: ignore[arg-type]
-        _fill(tbl["care"], [[name, a, b] for name, a, b in f.care])  # type: ignore[arg-type]
-        self._evaluation(f)
-        self.map.show_figures(f.grids, f.points)
+        self.filled = set()
+        self._render(self.current_view())
         self.updated.setText(tr("Updated {time}", time=f.at.astimezone(TZ).strftime("%H:%M:%S")))
 
-    def _evaluation(self, f: sup.Figures) -> None:
-        month = ev.Period.named("month", f.at)
-        cols = ev.TABLES["unit"]
-        _fill(
-            self.tables["evaluation"],  # type: ignore[arg-type]
-            [
+    def _render(self, key: str) -> None:
+        f = self.figures
+        if f is None or key in self.filled or key not in VIEWS:
+            return
+        self.filled.add(key)
+        table: Any = self.tables[key]
+        if key == "figures":
+            _fill(table, [[tr(ev.INDICATORS[i].name), *[f.headline[p][i] for p in sup.PERIODS]] for i in ev.HEADLINE])
+        elif key == "arrivals":
+            top = max([max(a.value or 0, b.value or 0) for _, a, b in f.arrivals] + [1])
+            _fill(table, [[f"{h:02d}:00", a, b, "▇" * round(20 * (a.value or 0) / top)] for h, a, b in f.arrivals])
+        elif key == "queues":
+            _fill(table, [[tr(q.QUEUES[k]), fig] for k, fig in f.queues])
+        elif key == "overdue":
+            _fill(table, [[name, fig] for name, fig in f.overdue_units])
+        elif key == "channels":
+            _fill(table, [[name, a, b] for name, a, b in f.channels])
+        elif key == "categories":
+            _fill(table, [[name, fig] for name, fig in f.categories])
+        elif key == "care":
+            _fill(table, [[name, a, b] for name, a, b in f.care])
+        elif key == "evaluation":
+            month = ev.Period.named("month", f.at)
+            cols = ev.TABLES["unit"]
+            rows = [
                 [r.name, *[sup.Figure(r.value(i), i, sup.drill_for(i, month, unit=r.key)) for i in cols]]
                 for r in f.units
-            ],
-        )
+            ]
+            _fill(table, rows)
+        elif key == "map":
+            self.map.show_figures(f.grids, f.points)
 
     def drill(self) -> None:
         """Show the cases behind the number under the cursor in the queue view."""
