@@ -161,9 +161,11 @@ def test_summaries_kept_by_each_action_equal_a_rebuild(db, world):
     assert {k: v for k, v in rebuilt[0].items() if kept[0].get(k) != v} == {}
     assert rebuilt == kept
     late = {("all", ""): 1, ("unit", GRID_UNIT): 1, ("grid", "S13C01G01"): 1}  # D, due on the 5th
-    assert kept[1] == {(d, "2026-11-05", k): n for (d, k), n in late.items()} | {
-        (d, "", k): n for (d, k), n in late.items()
-    }
+    states = {k[2]: n for k, n in kept[1].items() if k[0] == "status"}
+    assert states == {"closed": 2, "rejected": 1, "dispatched": 1, "verifying": 1}
+    assert {k: n for k, n in kept[1].items() if k[0] != "status"} == {
+        (d, "2026-11-05", k): n for (d, k), n in late.items()
+    } | {(d, "", k): n for (d, k), n in late.items()}
 
 
 def test_naive_group_by_agrees_with_the_summaries(db, world):
@@ -172,3 +174,13 @@ def test_naive_group_by_agrees_with_the_summaries(db, world):
         naive = ev.naive_evaluation(s, month)[GRID_UNIT]
         unit = {r.key: r for r in ev.table(s, "unit", month, world)}[GRID_UNIT]
     assert naive == {k: unit.counts[k] for k in naive}
+
+
+def test_queue_depths_from_the_summaries_equal_the_queues(db, world):
+    from workstation.services import queue as q
+    from workstation.services import supervision as sup
+
+    shown = {k: f.value for k, f in sup.figures(db, "op1", world).queues}
+    with db.read() as s:
+        assert shown == q.counts(s, "op1", world)
+    assert shown["all"] == 5 and shown["verify"] == 1 and shown["overdue"] == 1

@@ -12,7 +12,8 @@ Two kinds of counters, both in ``stat_days`` (per local day × dimension × key)
   an action subtracts it again on the day it was counted.
 
 ``stat_open`` counts running cases per day of their deadline, and per key in all (``due`` ''), so
-"overdue now" is the total minus the few days still to come, without a scan.
+"overdue now" is the total minus the few days still to come, without a scan; and every case per
+state (dimension ``status``), for the queue depths.
 
 Every writer of ``cases`` calls in here inside its transaction: ``lifecycle._write`` (every action and
 undo), ``reports`` (a new report, a changed re-delivery) and the batched intake insert.
@@ -137,6 +138,7 @@ def contributions(row: Mapping[str, Any]) -> tuple[Counter[Key], Counter[OpenKey
             days[(dim, day, key, counter)] += 1
     received = row["received_at"].astimezone(TZ)  # arrivals per hour: dimension "hour", key "00".."23"
     days[("hour", received.date().isoformat(), f"{received.hour:02d}", "reported")] += 1
+    opened[("status", OPEN_TOTAL, row["status"])] += 1  # cases per state, whatever their deadline
     if row["status"] in _RUNNING and row.get("deadline_at") is not None:
         due = local_day(row["deadline_at"])
         for dim, key in pairs:

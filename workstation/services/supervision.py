@@ -207,7 +207,15 @@ def figures(db: Database, actor: str, now: datetime | None = None, *, care: bool
     with db.read() as s:
         out.headline = _headline(s, now)
         out.arrivals = _arrivals(s, now)
-        counts = q.counts(s, actor, now)
+        states = ev.open_cases(s, "status")
+        counts = {
+            "new": states.get("reported", 0),
+            "returned": states.get("returned", 0),
+            "verify": states.get("handled", 0) + states.get("verifying", 0),
+            "overdue": out.headline["today"]["overdue"].value or 0,
+            "mine": q.count(s, q.QueueFilter(queue="mine", actor=actor), now),
+            "all": sum(states.values()),
+        }
         out.queues = [(k, Figure(counts[k], drill=q.QueueFilter(queue=k, actor=actor))) for k in q.QUEUES]
         units = ev.names(s, "unit")
         late = ev.overdue(s, "unit", now)
