@@ -217,7 +217,7 @@ def naive_month(s: Any, period: ev.Period) -> dict[str, Any]:
 # -- measurements ------------------------------------------------------------------------------------
 
 
-def measure(db: Database, repeat: int, folder: Path) -> dict[str, tuple[float, float | None]]:
+def measure(db: Database, repeat: int, folder: Path, naive_repeat: int = 1) -> dict[str, tuple[float, float | None]]:
     """(workstation ms, naive ms) per operation."""
     from PySide6.QtWidgets import QApplication
 
@@ -250,7 +250,7 @@ def measure(db: Database, repeat: int, folder: Path) -> dict[str, tuple[float, f
         app.processEvents()
 
     with db.read() as s:
-        naive_first = timed(lambda: naive_figures(s, NOW), repeat)
+        naive_first = timed(lambda: naive_figures(s, NOW), naive_repeat)
     out["first paint"] = (timed(first_paint, repeat), naive_first)
 
     window = SupervisionWindow(db, actor, keymap, settings, lambda flt: None)
@@ -272,7 +272,7 @@ def measure(db: Database, repeat: int, folder: Path) -> dict[str, tuple[float, f
         with db.read() as s:
             naive_figures(s, NOW)
 
-    out["refresh"] = (timed(refresh, repeat), timed(naive_refresh, repeat))
+    out["refresh"] = (timed(refresh, repeat), timed(naive_refresh, naive_repeat))
     window.close()
 
     def evaluation() -> None:
@@ -283,7 +283,7 @@ def measure(db: Database, repeat: int, folder: Path) -> dict[str, tuple[float, f
         with db.read() as s:
             naive_month(s, period)
 
-    out["month evaluation"] = (timed(evaluation, repeat), timed(naive_evaluation, repeat))
+    out["month evaluation"] = (timed(evaluation, repeat), timed(naive_evaluation, naive_repeat))
     xlsx, pdf = folder / "dash-report.xlsx", folder / "dash-report.pdf"
     out["monthly report, Excel"] = (
         timed(lambda: monthly.write_xlsx(monthly.build(db, MONTH, NOW), xlsx), max(1, repeat // 2)),
@@ -360,6 +360,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=20261101)
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "workstation-bench-dash")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--naive-repeat", type=int, default=1, help="repeats of the (slow) GROUP BY baselines")
     parser.add_argument("--pg", default="", help="a PostgreSQL server URL (postgresql+psycopg://…/postgres)")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--wall-hours", type=int, default=0, help="run the wall over this many simulated hours")
@@ -371,18 +372,19 @@ def main() -> int:
         db, note = sqlite_db(args.size, args.seed, args.dir)
         notes.append(f"SQLite: {note}")
         log(f"[sqlite {args.size:,}] measuring")
-        results["SQLite"] = measure(db, args.repeat, args.dir)
+        results["SQLite"] = measure(db, args.repeat, args.dir, args.naive_repeat)
         db.dispose()
     if args.pg:
         db, note = pg_db(args.pg, args.size, args.seed, args.dir)
         notes.append(f"PostgreSQL: {note}")
         log(f"[postgresql {args.size:,}] measuring")
-        results["PostgreSQL"] = measure(db, args.repeat, args.dir)
+        results["PostgreSQL"] = measure(db, args.repeat, args.dir, args.naive_repeat)
         db.dispose()
     clock.set_source(None)
     kinds = list(results)
     head = "| operation (ms, median) | " + " | ".join(f"{k} summaries | {k} GROUP BY" for k in kinds) + " | target |"
-    print(f"{args.size:,} cases, month {MONTH}, repeat {args.repeat}")
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{args.size:,} cases, month {MONTH}, repeat {args.repeat} (baselines {args.naive_repeat}), load {load}")
     print(head)
     print("|---|" + "---|---|" * len(kinds) + "---|")
     for op in next(iter(results.values()), {}):
