@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -12,10 +13,11 @@ from tests.conftest import run_cli
 from tests.test_evaluation import world  # noqa: F401  (the hand-made week, as a fixture)
 
 NOV = ("2026-11-01", "2026-12-01")
+TZ = ZoneInfo("Asia/Shanghai")
 
 
 def _in_nov(text: str) -> bool:
-    return bool(text) and NOV[0] <= datetime.fromisoformat(text).date().isoformat() < NOV[1]
+    return bool(text) and NOV[0] <= datetime.fromisoformat(text).astimezone(TZ).date().isoformat() < NOV[1]
 
 
 def _export(db_url, tmp_path) -> list[dict[str, str]]:
@@ -82,3 +84,33 @@ def test_monthly_report_refuses_a_bad_month_and_an_operator(db, users, db_url, t
     assert "YYYY-MM" in capsys.readouterr().err
     assert run_cli(["report", "monthly", "--month", "2026-11", "--out", out, "--as", "op1", "--db", db_url]) == 1
     assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_the_demo_worlds_report_matches_its_case_export(db, users, db_url, tmp_path):
+    """A demo world goes in by bulk insert; its summaries, rebuilt, must agree with the exported cases."""
+    from workstation import clock
+    from workstation.demo.world import seed_world
+
+    now = datetime(2026, 11, 20, 10, 0, tzinfo=TZ)
+    seed_world(db, seed=3, cases=400, people=0, now=now, days=60)
+    with clock.using(lambda: now):
+        path = tmp_path / "demo.xlsx"
+        args = ["report", "monthly", "--month", "2026-11", "--format", "xlsx", "--out", str(path)]
+        assert run_cli([*args, "--as", "lead", "--db", db_url]) == 0
+        cases = _export(db_url, tmp_path)
+    wb = load_workbook(path)
+    summary = {r[0]: r[1] for r in wb["Summary"].iter_rows(min_row=5, values_only=True) if r[0]}
+    reported = [c for c in cases if _in_nov(c["received"])]
+    filed = [c for c in cases if _in_nov(c["filed"])]
+    closed = [c for c in cases if c["status"] == "closed" and _in_nov(c["closed"])]
+    assert len(reported) > 50
+    assert (summary["Cases reported"], summary["Cases filed"], summary["Cases closed"]) == (
+        len(reported),
+        len(filed),
+        len(closed),
+    )
+    assert summary["Overdue now"] == len([c for c in cases if c["overdue"] == "True"])
+    units = _sheet(wb, "Units")
+    for code in {c["unit_code"] for c in cases if c["unit_code"]}:
+        received = len([c for c in cases if c["unit_code"] == code and _in_nov(c["dispatched"])])
+        assert (units[code][2] if code in units else 0) == received, code
