@@ -296,8 +296,10 @@ def measure(db: Database, repeat: int, folder: Path, naive_repeat: int = 1) -> d
     return out
 
 
-def wall_memory(hours: int) -> list[str]:
-    """Run the wall over an accelerated demo day; the heap and RSS each simulated hour."""
+def wall_child(hours: int, with_wall: bool) -> None:
+    """One run of the accelerated demo day, with or without the wall; prints one JSON line per hour."""
+    import json
+
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
@@ -309,17 +311,16 @@ def wall_memory(hours: int) -> list[str]:
 
     app = QApplication.instance() or QApplication([])
     db, actor = open_demo()
-    start = clock.now()
-    sim = Simulation(db, clock=SimClock(start, 1.0), rate=1.0)
+    sim = Simulation(db, clock=SimClock(clock.now(), 1.0), rate=1.0)
     sim.start()
-    wall = WallWindow(
-        db, actor, Keymap.load(None), QSettings(str(Path(tempfile.mkdtemp()) / "w.ini"), QSettings.Format.IniFormat)
-    )
-    wall.resize(1600, 900)
-    wall.show()
-    wall.feed.stop()  # driven below, one read per simulated 5 minutes
+    wall = None
+    if with_wall:
+        ini = Path(tempfile.mkdtemp()) / "w.ini"
+        wall = WallWindow(db, actor, Keymap.load(None), QSettings(str(ini), QSettings.Format.IniFormat))
+        wall.resize(1600, 900)
+        wall.show()
+        wall.feed.stop()  # driven below: one read per simulated 5 minutes
     tracemalloc.start()
-    rows = ["| simulated hour | cases | Python heap (MB) | RSS (MB) |", "|---|---|---|---|"]
 
     def rss() -> float:
         for line in Path("/proc/self/status").read_text().splitlines():
@@ -327,30 +328,46 @@ def wall_memory(hours: int) -> list[str]:
                 return int(line.split()[1]) / 1024
         return 0.0
 
-    first: tuple[float, float] | None = None
     for minute in range(hours * 60 + 1):
         sim.clock.advance(60)
         sim.tick()
-        if minute % 5 == 0:
+        if wall is not None and minute % 5 == 0:
             wall.show_figures(sup.figures(db, actor.name, care=False))
             wall.grab()  # paint it, as the screen would
-        if minute % 15 == 0:
+        if wall is not None and minute % 15 == 0:
             wall.next_view()
         app.processEvents()
         if minute % 60 == 0:
-            heap = tracemalloc.get_traced_memory()[0] / 2**20
             with db.read() as s:
                 cases = s.scalar(select(func.count()).select_from(Case))
-            if first is None and minute >= 60:
-                first = (heap, rss())
-            rows.append(f"| {minute // 60} | {cases:,} | {heap:.1f} | {rss():.1f} |")
-    wall.close()
-    sim.finish()
-    if first is not None:
-        heap, resident = tracemalloc.get_traced_memory()[0] / 2**20, rss()
+            heap = tracemalloc.get_traced_memory()[0] / 2**20
+            print(json.dumps({"hour": minute // 60, "cases": cases, "heap": heap, "rss": rss()}), flush=True)
+    os._exit(0)
+
+
+def wall_memory(hours: int) -> list[str]:
+    """The demo day alone and with the wall, each in its own process: memory hour by hour."""
+    import json
+    import subprocess
+
+    runs = {}
+    for kind in ("alone", "wall"):
+        cmd = [sys.executable, __file__, "--wall-child", kind, "--wall-hours", str(hours)]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        runs[kind] = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    rows = [
+        "| simulated hour | cases | RSS demo alone (MB) | RSS demo + wall (MB) | wall's share (MB) "
+        "| Python heap with wall (MB) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for a, w in zip(runs["alone"], runs["wall"], strict=False):
+        share = w["rss"] - a["rss"]
         rows.append(
-            f"\nFrom hour 1 to hour {hours}: heap {heap - first[0]:+.1f} MB, RSS {resident - first[1]:+.1f} MB."
+            f"| {w['hour']} | {w['cases']:,} | {a['rss']:.1f} | {w['rss']:.1f} | {share:.1f} | {w['heap']:.1f} |"
         )
+    if len(runs["wall"]) > 2 and len(runs["alone"]) > 2:
+        grew = (runs["wall"][-1]["rss"] - runs["alone"][-1]["rss"]) - (runs["wall"][1]["rss"] - runs["alone"][1]["rss"])
+        rows.append(f"\nThe wall's share from hour 1 to hour {hours}: {grew:+.1f} MB.")
     return rows
 
 
@@ -364,7 +381,10 @@ def main() -> int:
     parser.add_argument("--pg", default="", help="a PostgreSQL server URL (postgresql+psycopg://…/postgres)")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--wall-hours", type=int, default=0, help="run the wall over this many simulated hours")
+    parser.add_argument("--wall-child", choices=["alone", "wall"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.wall_child:
+        wall_child(args.wall_hours, args.wall_child == "wall")
     clock.set_source(lambda: NOW)  # figures as of the bench's last day
     results: dict[str, dict[str, tuple[float, float | None]]] = {}
     notes: list[str] = []
@@ -399,6 +419,7 @@ def main() -> int:
     print("Targets missed: " + (", ".join(missed) or "none"))
     if args.wall_hours:
         print()
+        print(f"The wall over an accelerated demo day ({args.wall_hours} simulated hours, one report a minute):")
         print("\n".join(wall_memory(args.wall_hours)))
     return 0
 
