@@ -402,6 +402,11 @@ def main() -> int:
         db.dispose()
     clock.set_source(None)
     kinds = list(results)
+    if not kinds:
+        if args.wall_hours:
+            print(f"The wall over an accelerated demo day ({args.wall_hours} simulated hours, one report a minute):")
+            print("\n".join(wall_memory(args.wall_hours)))
+        return 0
     head = "| operation (ms, median) | " + " | ".join(f"{k} summaries | {k} GROUP BY" for k in kinds) + " | target |"
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"{args.size:,} cases, month {MONTH}, repeat {args.repeat} (baselines {args.naive_repeat}), load {load}")
