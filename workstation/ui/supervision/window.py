@@ -256,7 +256,7 @@ class SupervisionWindow(SeatWindow):
             _fill(table, [[tr(ev.INDICATORS[i].name), *[f.headline[p][i] for p in sup.PERIODS]] for i in ev.HEADLINE])
         elif key == "arrivals":
             top = max([max(a.value or 0, b.value or 0) for _, a, b in f.arrivals] + [1])
-            _fill(table, [[f"{h:02d}:00", a, b, "▇" * round(20 * (a.value or 0) / top)] for h, a, b in f.arrivals])
+            _fill(table, [[f"{h:02d}:00", a, b, "▇" * round(10 * (a.value or 0) / top)] for h, a, b in f.arrivals])
         elif key == "queues":
             _fill(table, [[tr(q.QUEUES[k]), fig] for k, fig in f.queues])
         elif key == "overdue":
