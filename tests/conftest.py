@@ -38,6 +38,7 @@ MUTABLE_TABLES += ["api_tokens", "sign_in_failures"]  # identity
 MUTABLE_TABLES += ["demo_run_items", "demo_runs"]  # demo
 MUTABLE_TABLES += ["case_counts", "case_count_deltas"]  # kept queue counts (TRUNCATE fires no trigger)
 MUTABLE_TABLES += ["photos", "photo_blobs"]  # photos (their scan cursor is in meta, under photos.*)
+MUTABLE_TABLES += ["stat_days", "stat_open"]  # summaries for supervision and evaluation
 MUTABLE_TABLES += [
     "care_" + t for t in ["reveals", "visit_needs", "visits", "changes", "memberships", "campaigns", "people"]
 ]
@@ -130,7 +131,16 @@ def db_url(template: str, tmp_path: Path, pg_server: PgServer | None) -> str:
             conn.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} RESTART IDENTITY CASCADE"))
             conn.execute(text("DELETE FROM meta WHERE key LIKE 'demo.world.%'"))  # a test's demo marker
             conn.execute(text("DELETE FROM meta WHERE key LIKE 'photos.%'"))
+            # the working calendar is reference data an administrator may change (the admin window's tests do)
+            if conn.execute(text("SELECT count(*) FROM calendar_years WHERE source <> 'resources'")).scalar():
+                conn.execute(text("DELETE FROM calendar_years"))
+                conn.execute(text("DELETE FROM meta WHERE key LIKE 'refdata.%calendar%'"))
+                reload_calendar = True
+            else:
+                reload_calendar = False
         engine.dispose()
+        if reload_calendar:
+            open_database(template).dispose()  # loads the shipped calendar again
         return template
     src = Path(make_url(template).database or "")
     dst = tmp_path / "test.sqlite"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+from datetime import timedelta
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from tests.conftest import PASSWORD, article_report
 from tests.key_harness import KeyEffect, KeyEnv, answer, answered, escape_closes
-from workstation import __version__
+from workstation import __version__, clock
 from workstation.i18n import tr
 from workstation.models import SavedFilter
 from workstation.services import lifecycle as lc
@@ -27,6 +28,8 @@ _ids = itertools.count(1)
 
 def new_case(env: KeyEnv, **overrides: object) -> int:
     """A new report in the window's database (its external id ``KEY-<case id>`` finds it in a search)."""
+    # received a moment ago by the window's clock (the demo's clock runs in its own time)
+    overrides.setdefault("received_at", (clock.now() - timedelta(minutes=20)).isoformat())
     data = article_report(external_id=f"KEY-{next(_ids)}", **overrides)
     cid = add_report(env.db, data).case_id
     env.extra.setdefault("external ids", {})[cid] = data["external_id"]
@@ -95,7 +98,7 @@ def _add_unit_check(env: KeyEnv) -> None:
 
 def _merge_setup(env: KeyEnv) -> None:
     original = new_case(env)
-    duplicate = new_case(env, channel="12345", received_at="2026-06-04T10:40:00+08:00")
+    duplicate = new_case(env, channel="12345", received_at=(clock.now() - timedelta(minutes=1)).isoformat())
     env.extra["original"] = original
     show(env, duplicate)
     answer(env, [Qt.Key.Key_Return])

@@ -18,6 +18,7 @@ from sqlalchemy import update
 from tests.conftest import article_report
 from tests.key_effects_core import HELPER, case_in, new_case, show
 from tests.key_harness import KeyEffect, KeyEnv
+from workstation import clock
 from workstation.i18n import tr
 from workstation.intake import mappings
 from workstation.models import Case, utcnow
@@ -40,7 +41,8 @@ SEATS = ("operator", "lead", "trainer")
 def _case(env: KeyEnv, state: str) -> int:
     """A case in a state, selected in the window's list of all cases."""
     op = env.users["op1"]
-    cid = add_report(env.db, article_report(external_id=None)).case_id
+    received = (clock.now() - timedelta(minutes=20)).isoformat()  # the window's clock (a demo's runs its own)
+    cid = add_report(env.db, article_report(external_id=None, received_at=received)).case_id
     if state in ("rejected",):
         lc.reject(env.db, op, cid, "Out of scope")
     else:

@@ -146,10 +146,10 @@ def key_demo_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 WINDOWS: dict[str, WindowKind] = {
     "operator": WindowKind(frozenset({"desk", "intake"}), "queue", _build_role_window("op1")),
-    "lead": WindowKind(frozenset({"desk", "intake", "lead"}), "queue", _build_role_window("lead")),
+    "lead": WindowKind(frozenset({"desk", "intake", "lead", "supervise"}), "queue", _build_role_window("lead")),
     "station": WindowKind(frozenset({"station"}), "station", _build_role_window("station")),
-    "trainer": WindowKind(frozenset({"desk", "demo", "lead"}), "queue", _build_trainer),
-    "admin": WindowKind(frozenset({"admin"}), "admin", _build_role_window("admin")),
+    "trainer": WindowKind(frozenset({"desk", "demo", "lead", "supervise"}), "queue", _build_trainer),
+    "admin": WindowKind(frozenset({"admin", "supervise"}), "admin", _build_role_window("admin")),
 }
 
 

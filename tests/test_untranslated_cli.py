@@ -157,6 +157,8 @@ INVOCATIONS: dict[str, tuple[object, ...]] = {
     "photos retry": ("photo://case1/after1.jpg", As("op1")),
     "photos fetch": (As("op1"),),
     "case export": ("--format", "csv", "--out", "{export_csv}", As("op1")),
+    "report monthly": ("--month", "2026-11", "--format", "xlsx", "--out", "{monthly_xlsx}", As("lead1")),
+    "db check": (As("admin1"),),
     "assist suggest": ("--grid", "塘西河网格"),
     "assist duplicates": ("2",),
     "assist hotspots": ("--days", "30", As("lead1")),
@@ -263,6 +265,7 @@ def _write_world(tmp_path: Path, httpserver: object) -> dict[str, str]:
         "open311": str(open311),
         "intake_config": str(config),
         "export_csv": str(tmp_path / "cases.csv"),
+        "monthly_xlsx": str(tmp_path / "monthly.xlsx"),
         "ledger": str(tmp_path / "ledger.xlsx"),
         "roster": str(
             roster_xlsx(

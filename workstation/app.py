@@ -249,10 +249,24 @@ def run_window(args: argparse.Namespace) -> int:
         if actor is None:
             return 0
     seat = f"{socket.gethostname()}:{os.getpid()}"
-    window = build_window(db, actor, keymap, settings, seat=seat, demo=args.demo, community=args.community)
-    window.show()
-    window.raise_()
-    window.restore_focus()
+    wall = None
+    if getattr(args, "wall", False):
+        if actor.role not in (Role.LEAD, Role.ADMIN, Role.TRAINER):
+            QMessageBox.critical(None, tr("Wall"), tr("The wall is for shift leads and administrators."))
+            return 1
+        from workstation.ui.supervision.wall import WallWindow
+
+        wall = WallWindow(db, actor, keymap, settings, demo=args.demo)
+    if wall is None or args.demo:  # in demo mode the trainer's window runs the simulation the wall shows
+        window = build_window(db, actor, keymap, settings, seat=seat, demo=args.demo, community=args.community)
+        window.show()
+        window.raise_()
+        window.restore_focus()
+    if wall is not None:
+        wall.setGeometry(wall.screen().geometry())  # the whole screen, with or without a window manager
+        wall.showFullScreen()
+        wall.raise_()
+        wall.activateWindow()
     loop = qasync.QEventLoop(app)  # asyncio on Qt's event loop: the intake's rounds run as tasks
     asyncio.set_event_loop(loop)
     with loop:  # leaving closes the loop, which waits for the worker threads (every network call has a timeout)

@@ -35,7 +35,11 @@ CSV_COLUMNS = [
     "community",
     "street",
     "received",
+    "filed",
+    "dispatched",
     "deadline",
+    "handled",
+    "closed",
     "overdue",
 ]
 

@@ -64,6 +64,11 @@ def window_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--demo", action="store_true", help="training mode on a throw-away made-up district")
     p.add_argument("--user", metavar="NAME", help="the user name to sign in as")
     p.add_argument(
+        "--wall",
+        action="store_true",
+        help="the centre's big screen: live figures full screen, read-only (a shift lead or administrator signs in)",
+    )
+    p.add_argument(
         "--station",
         dest="community",
         metavar="COMMUNITY",

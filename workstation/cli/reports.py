@@ -1,4 +1,4 @@
-"""``report add``: add reports from JSON lines, keeping every refused line with its reasons."""
+"""``report add``: add reports from JSON lines, keeping every refused line with its reasons; ``report monthly``."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import io
 import json
 import sys
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import cast
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from workstation.cli import common
+from workstation.domain.lifecycle import Role
 from workstation.i18n import tr
+from workstation.services import monthly
 from workstation.services.errors import ValidationError, WorkstationError
 from workstation.services.masking import masked_input
 from workstation.services.reports import add_report
@@ -27,6 +30,40 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.add_argument("file", metavar="FILE|-")
     add.add_argument("--json", action="store_true", help="print one JSON result per line")
     add.set_defaults(handler=report_add)
+    monthly = rep_sub.add_parser(
+        "monthly", help="the monthly report: headline figures, evaluation tables, charts", parents=opts
+    )
+    monthly.add_argument("--month", required=True, help="the month, YYYY-MM")
+    monthly.add_argument("--format", choices=["xlsx", "pdf"], default="xlsx")
+    monthly.add_argument("--out", required=True, metavar="FILE", help="the file to write")
+    monthly.set_defaults(handler=report_monthly)
+
+
+SUPERVISORS = (Role.LEAD, Role.ADMIN, Role.TRAINER)
+
+
+def report_monthly(args: argparse.Namespace) -> int:
+    """Write the monthly report of a month as an Excel workbook or an A4 PDF."""
+    db = common.database(args)
+    common.actor(db, args, SUPERVISORS, tr("the monthly report"))
+    try:
+        content = monthly.build(db, args.month)
+    except ValueError:
+        raise ValidationError(
+            tr("{month} is not a month: write it as YYYY-MM, e.g. 2026-11.", month=args.month), {"month": args.month}
+        ) from None
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise ValidationError(tr("There is no folder {path}.", path=str(out.parent)), {"out": args.out})
+    if args.format == "pdf":
+        from workstation.ui.report_pdf import write_pdf  # Qt only when a PDF is asked for
+
+        pages = write_pdf(db, content, out)
+        print(tr("Wrote {path} ({n} pages).", path=str(out), n=pages))
+    else:
+        monthly.write_xlsx(content, out)
+        print(tr("Wrote {path}.", path=str(out)))
+    return 0
 
 
 def _stdin_lines() -> Iterable[bytes]:

@@ -35,6 +35,7 @@ MENUS: dict[str, str] = {
     "calendar": N_("Ca&lendar"),
     "mappings": N_("Service &mappings"),
     "view": N_("&View"),
+    "dash": N_("&Supervision"),
     "help": N_("&Help"),
 }
 
@@ -221,6 +222,34 @@ COMMANDS: list[Command] = [
     Command("admin.search", N_("Search the list…"), "view", scope="admin"),
     Command("admin.export", N_("Export the list…"), "view", N_("Write the list shown to a CSV file"), scope="admin"),
     Command("admin.refresh", N_("Refresh"), "view", scope="admin"),
+    # Supervision: opened by a shift lead (and a trainer in demo mode) or an administrator; its views.
+    Command(
+        "view.supervision",
+        N_("Supervision…"),
+        "view",
+        N_("Live figures, evaluation and the map, every number drills down to its cases"),
+        scope="supervise",
+    ),
+    Command("dash.figures", N_("Figures"), "dash", N_("Reported, filed, closed, rates, overdue"), scope="dash"),
+    Command(
+        "dash.arrivals", N_("Arrivals per hour"), "dash", N_("Today against the same weekday last week"), scope="dash"
+    ),
+    Command("dash.queues", N_("Queue depth"), "dash", scope="dash"),
+    Command("dash.overdue", N_("Overdue by unit"), "dash", scope="dash"),
+    Command("dash.channels", N_("Channel mix"), "dash", scope="dash"),
+    Command("dash.categories", N_("Top ten categories"), "dash", scope="dash"),
+    Command("dash.care", N_("Care visits by community"), "dash", N_("Due and overdue, the nine groups"), scope="dash"),
+    Command(
+        "dash.evaluation", N_("Units' evaluation"), "dash", N_("This month, per the evaluation rules"), scope="dash"
+    ),
+    Command("dash.map", N_("Map"), "dash", N_("The grids coloured by a measure, cases on top"), scope="dash"),
+    Command("dash.measure", N_("Next map measure"), "dash", scope="dash"),
+    Command("dash.drill", N_("Show the cases behind the number"), "dash", N_("In the queue view"), scope="dash"),
+    Command("dash.refresh", N_("Refresh the figures"), "dash", scope="dash"),
+    Command("dash.report_xlsx", N_("Monthly report as Excel…"), "dash", scope="dash"),
+    Command("dash.report_pdf", N_("Monthly report as PDF…"), "dash", scope="dash"),
+    Command("dash.close", N_("Close supervision"), "dash", scope="dash"),
+    Command("wall.next", N_("Next view"), "view", scope="wall"),
     Command("view.palette", N_("Command palette…"), "view", N_("Every command, with its key"), scope="any"),
     Command("view.focus_queue", N_("Focus the queue"), "view"),
     Command("view.focus_case", N_("Focus the case"), "view"),
@@ -233,7 +262,7 @@ COMMANDS: list[Command] = [
 
 BY_ID: dict[str, Command] = {c.id: c for c in COMMANDS}
 
-MODES: dict[str, str] = {"station": "station", "admin": "admin"}
+MODES: dict[str, str] = {"station": "station", "admin": "admin", "dash": "dash", "wall": "wall"}
 """The keymap mode of each window's scope; every other scope works in the operator's "queue" mode."""
 
 

@@ -30,7 +30,7 @@ from workstation.domain.lifecycle import Role
 from workstation.i18n import tr
 from workstation.models import Case, CaseEvent, CaseUnit, ExtensionRequest, Meta, User
 from workstation.models.chain import seal_rows
-from workstation.services import accounts
+from workstation.services import accounts, stats
 from workstation.services.calendar import calendar_from
 from workstation.services.errors import ValidationError
 from workstation.storage.db import Database
@@ -195,6 +195,7 @@ def seed_world(
         _insert(s, CaseUnit, co_units, None, "")
         seal_rows(s.connection(), "case_events", events)
         _insert(s, CaseEvent, events, progress, "writing history")
+        stats.rebuild(s)  # the world's cases went in by bulk insert: count them once for the summaries
         pictures.store_for_cases(s, case_rows)  # the photo:// references show made-up photos
         _fix_sequences(s, ("cases", "extension_requests"))
         states: dict[str, int] = {}

@@ -40,6 +40,7 @@ from workstation.models import (
     utcnow,
 )
 from workstation.models.chain import seal_rows
+from workstation.services import stats
 from workstation.services.actors import SYSTEM, Actor
 from workstation.services.errors import WorkstationError
 from workstation.services.notices import notify
@@ -292,6 +293,7 @@ def _insert_cases(s: Session, rows: list[dict[str, Any]]) -> list[int]:
     Rows with an external id go in as one multi-row INSERT ... RETURNING, matched back by their
     (channel, external id) key, so the database need not return them in order; the others one by one.
     """
+    stats.record_new(s, rows)
     ids: dict[tuple[str, str], int] = {}
     keyed = [r for r in rows if r["external_id"] is not None]
     if keyed:

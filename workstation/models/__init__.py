@@ -34,6 +34,8 @@ from workstation.models.reference import (
     Street,
     Unit,
 )
+from workstation.models.stats import StatDay as StatDay
+from workstation.models.stats import StatOpen as StatOpen
 
 __all__ = [
     "ApiToken",

@@ -31,6 +31,7 @@ from workstation.models import (
     UTCDateTime,
     utcnow,
 )
+from workstation.services import stats
 from workstation.services.actors import Actor
 from workstation.services.calendar import calendar_from
 from workstation.services.errors import (
@@ -212,6 +213,7 @@ def _write(
     """
     version = case.version + 1
     from_state, to_state = case.status, values["status"]
+    before = stats.snapshot(case)
     values = {**values, "version": version, "last_actor": by.name, "last_action_at": now}
     result = s.execute(
         update(Case)
@@ -235,6 +237,7 @@ def _write(
     s.add(event)
     s.add_all(rows)
     s.flush()
+    stats.record_change(s, case.id, before, values, action, now, details)
     outcome = Outcome(case.id, to_state, version, event.id)
     _after(s, case, event)
     return outcome

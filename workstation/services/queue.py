@@ -32,6 +32,7 @@ QUEUES: dict[str, str] = {
     "all": N_("All cases"),
 }
 _RUNNING = sorted(s.value for s in RUNNING)
+DRILL_TIMES = frozenset({"received_at", "filed_at", "dispatched_at", "handled_at", "closed_at"})
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,11 @@ class QueueFilter:
     street: str | None = None
     actor: str = ""  # the signed-in user, for "mine"
     extra_status: tuple[str, ...] = field(default_factory=tuple)
+    # A drill-down from a supervision figure: the unit, a period on one of the case's times, the states.
+    unit: str | None = None
+    when: tuple[str, datetime, datetime] | None = None
+    states: tuple[str, ...] = ()
+    title: str = ""
 
     def with_(self, **changes: Any) -> QueueFilter:
         """A copy with some fields changed."""
@@ -54,7 +60,8 @@ class QueueFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """The filter as saved (without the actor)."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("actor", "extra_status") and v}
+        skip = ("actor", "extra_status", "when", "title", "states")
+        return {k: v for k, v in self.__dict__.items() if k not in skip and v}
 
 
 def _order(queue: str) -> list[Any]:
@@ -91,6 +98,15 @@ def _where(f: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
         cond.append(Case.community_code == f.community)
     if f.street:
         cond.append(Case.street_code == f.street)
+    if f.unit:
+        cond.append(Case.unit_code == f.unit)
+    if f.states:
+        cond.append(Case.status.in_(list(f.states)))
+    if f.when is not None:
+        column, start, end = f.when
+        if column not in DRILL_TIMES:
+            raise ValueError(f"not a case time to drill on: {column}")
+        cond += [getattr(Case, column) >= start, getattr(Case, column) < end]
     found = case_search(f.search)
     if found is not None:
         cond.append(found)
@@ -113,7 +129,8 @@ _DIMS = {"channel": "channel", "category": "category", "grid": "grid", "communit
 def count(s: Session, f: QueueFilter, now: datetime | None = None) -> int:
     """How many cases the queue holds: the kept count when there is one, else a count in SQL."""
     now = now or utcnow()
-    if case_search(f.search) is None:
+    drill = f.unit or f.when or f.states or f.extra_status  # narrowings no kept count knows of
+    if case_search(f.search) is None and not drill:
         dims = {dim: str(getattr(f, attr)) for attr, dim in _DIMS.items() if getattr(f, attr)}
         found = kept.filter_count(s, f.queue, dims, f.actor, now)
         if found is not None:

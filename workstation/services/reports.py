@@ -22,6 +22,7 @@ from workstation.domain.channels import CHANNELS, normalise
 from workstation.domain.geo import valid_point
 from workstation.i18n import tr
 from workstation.models import Case, CaseEvent, utcnow
+from workstation.services import stats
 from workstation.services.actors import SYSTEM, Actor
 from workstation.services.errors import ConflictError, ValidationError
 from workstation.services.notices import notify
@@ -156,6 +157,7 @@ def update_from_report(
     values: dict[str, Any] = {"version": version + 1}
     if status == "reported":
         values.update({key: new[key] for key in changed}, last_actor=by.name, last_action_at=now)
+        stats.record_update(s, case_id, values, "report_update", now)
     result = s.execute(
         update(Case)
         .where(Case.id == case_id, Case.version == version)
@@ -435,9 +437,11 @@ def add_report(db: Database, data: Mapping[str, Any], by: Actor = SYSTEM) -> Add
     now = utcnow()
     try:
         with db.write() as s:
-            case = Case(**new_case_values(clean, place, by, now))
+            row = new_case_values(clean, place, by, now)
+            case = Case(**row)
             s.add(case)
             s.flush()
+            stats.record_new(s, [row])
             s.add(
                 CaseEvent(
                     case_id=case.id,

@@ -20,6 +20,7 @@ from workstation.services.errors import NotFoundError
 from workstation.storage.db import Database
 from workstation.ui.photo_view import PhotoStrip, PixmapCache
 from workstation.ui.queue_model import countdown
+from workstation.ui.supervision.map_view import CaseLocation
 
 
 def _esc(value: Any) -> str:
@@ -49,6 +50,10 @@ class CasePanel(QWidget):
         layout.setContentsMargins(8, 4, 8, 4)
         layout.addWidget(self.countdown)
         layout.addWidget(self.body, 1)
+        self.location: CaseLocation | None = None
+        if db is not None:  # where the case is, on the territory's own map
+            self.location = CaseLocation(db)
+            layout.addWidget(self.location)
         layout.addWidget(self.strip)
         self.show_case(None)
 
@@ -56,6 +61,8 @@ class CasePanel(QWidget):
         """Show a case (None: nothing selected)."""
         self.case, self.holder = case, holder
         self.refresh_photos(rerender=False)
+        if self.location is not None:
+            self.location.show_case(case)
         if case is None:
             self.body.setHtml(f"<p style='color:#666'>{_esc(tr('No case selected.'))}</p>")
             self.tick()

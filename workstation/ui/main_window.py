@@ -83,11 +83,12 @@ class MainWindow(SeatWindow):
         # 督办, 挂账, extensions…: a shift lead's, and a trainer's while teaching (the services refuse a
         # trainer outside demo mode, so the window does not offer them there)
         leading = actor.role == Role.LEAD or (actor.role == Role.TRAINER and demo)
-        leads = {"lead"} if leading else set()
+        leads = {"lead", "supervise"} if leading else set()
         self.scopes = {"desk"} | leads | {ext.scope for ext in self.extensions}
         self.current_picker = None
         self.photo_viewer: PhotoViewer | None = None
         self.keystrokes: dict[int, int] = {}
+        self.supervision: Any = None  # the supervision window, once opened (view.supervision)
         self.setObjectName("mainWindow")
         self.setWindowTitle(self._title())
         self.filter = q.QueueFilter(queue="new", actor=actor.name)
@@ -237,6 +238,7 @@ class MainWindow(SeatWindow):
             "view.palette": self.open_palette,
             "view.focus_queue": self.table.setFocus,
             "view.focus_case": self.panel.body.setFocus,
+            "view.supervision": self.open_supervision,
             "help.cheatsheet": self.cheatsheet,
             "help.about": self.about,
             "session.lock": lambda: self.live.lock(),
@@ -308,12 +310,15 @@ class MainWindow(SeatWindow):
         for row in range(self.queues.count()):
             if self.queues.item(row).data(Qt.ItemDataRole.UserRole) == key:
                 self.queues.setCurrentRow(row)
+        if self.filter.queue == key and (self.filter.when or self.filter.unit or self.filter.states):
+            self.apply_filter(self.filter.with_(unit=None, when=None, states=(), title=""))  # a drill-down ends
         self.table.setFocus()
 
     def _queue_chosen(self, item: QListWidgetItem | None, _previous: QListWidgetItem | None) -> None:
         if item is None:
             return
-        self.apply_filter(self.filter.with_(queue=item.data(Qt.ItemDataRole.UserRole)))
+        queue = item.data(Qt.ItemDataRole.UserRole)  # a queue of its own: a drill-down's narrowing ends
+        self.apply_filter(self.filter.with_(queue=queue, unit=None, when=None, states=(), title=""))
 
     def apply_filter(self, flt: q.QueueFilter) -> None:
         """Show a queue with a filter; the first row is selected."""
@@ -357,6 +362,12 @@ class MainWindow(SeatWindow):
                 **{k: counts[k] for k in ("new", "returned", "verify", "overdue")},
             )
         )
+
+    def open_supervision(self) -> None:
+        """Open the supervision window; its numbers drill down into this window's queue view."""
+        from workstation.ui.supervision.opening import open_supervision
+
+        open_supervision(self)
 
     def open_photos(self, start: int = 0) -> None:
         """``p``: the selected case's photos at full size, from the ``start``-th (arrows move, Escape closes)."""
@@ -459,6 +470,8 @@ class MainWindow(SeatWindow):
 
     def closeEvent(self, event: Any) -> None:
         """Save the layout and give back held cases."""
+        if getattr(self, "supervision", None) is not None:
+            self.supervision.close()
         self.save_layout()
         self.live.stop()
         super().closeEvent(event)

@@ -35,7 +35,7 @@ from workstation.ui.seat_window import SeatWindow
 from workstation.ui.table_pane import TablePane, export_csv
 
 MODE = "admin"
-SCOPES = frozenset({"admin"})
+SCOPES = frozenset({"admin", "supervise"})
 
 
 class Page(Protocol):
@@ -91,6 +91,12 @@ class AdminWindow(SeatWindow):
             self.resize(1200, 760)
         self.show_page(self.users)
 
+    def open_supervision(self) -> None:
+        """Open the supervision window; its numbers drill down into a queue view of their own."""
+        from workstation.ui.supervision.opening import open_supervision
+
+        open_supervision(self)
+
     # -- layout --------------------------------------------------------------------------------------
 
     def _build(self) -> None:
@@ -142,6 +148,7 @@ class AdminWindow(SeatWindow):
             "admin.export": lambda: self.export(),
             "admin.refresh": self.refresh,
             "view.palette": self.open_palette,
+            "view.supervision": self.open_supervision,
             "help.cheatsheet": self.cheatsheet,
             "help.about": self.about,
             "session.lock": lambda: self.live.lock(),
@@ -204,7 +211,10 @@ class AdminWindow(SeatWindow):
         return path
 
     def closeEvent(self, event: Any) -> None:
-        """Remember the window's size; stop the idle watch."""
+        """Remember the window's size; stop the idle watch; close the supervision it opened."""
+        for other in (getattr(self, "supervision", None), getattr(self, "queue_view", None)):
+            if other is not None:
+                other.close()
         self.settings.setValue("adminWindow/geometry", self.saveGeometry())
         self.live.stop_lock()
         super().closeEvent(event)
