@@ -47,6 +47,7 @@ ModelIndex = QModelIndex | QPersistentModelIndex
 _ROLES = frozenset(
     {
         Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.DecorationRole,
         Qt.ItemDataRole.ToolTipRole,
         Qt.ItemDataRole.ForegroundRole,
         Qt.ItemDataRole.BackgroundRole,
