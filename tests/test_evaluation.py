@@ -184,3 +184,26 @@ def test_queue_depths_from_the_summaries_equal_the_queues(db, world):
     with db.read() as s:
         assert shown == q.counts(s, "op1", world)
     assert shown["all"] == 5 and shown["verify"] == 1 and shown["overdue"] == 1
+
+
+def test_the_maps_hot_spot_measure_counts_the_repeat_complaints_of_a_grid(db, users):
+    """The map's "repeat hot spots" follow the 4+X rule: 3 reports of one kind at one place in 30 days."""
+    from datetime import timedelta
+
+    from workstation.services import supervision as sup
+
+    t0 = datetime.fromisoformat("2026-06-01T20:00:00+08:00")
+
+    def filed(text: str, days: int, code: str, grid: str) -> None:
+        at = (t0 + timedelta(days=days)).isoformat()
+        cid = add_report(db, {"channel": "12345", "text": text, "grid": grid, "received_at": at}).case_id
+        lc.file(db, users["op1"], cid, code)
+
+    for n, text in enumerate(["楼下烧烤摊油烟太大", "又在楼下露天烧烤了", "烧烤摊天天冒烟"]):
+        filed(text, n * 5, "0207", "塘西河网格")  # three of one kind in one grid: a hot spot
+    filed("路灯不亮", 1, "0301", "塘西河网格")  # another kind, once
+    for n in range(2):
+        filed("占道经营", n, "0204", "华润蓝海网格")  # twice only: not yet a repeat
+    sup._hot_cache.clear()
+    hot = sup.figures(db, "lead", t0 + timedelta(days=12)).grids["hot"]
+    assert hot == {"S13C01G01": 3.0}

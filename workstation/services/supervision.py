@@ -9,6 +9,7 @@ its cases (``Figure.drill``), so the window drills down through the ordinary que
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -72,7 +73,7 @@ MEASURES: dict[str, str] = {
     "open": N_("Open cases"),
     "overdue": N_("Overdue now"),
     "density": N_("Reports per km² this month"),
-    "hot": N_("Repeat hot spots: reports in the last 7 days"),
+    "hot": N_("Repeat hot spots: reports of repeated complaints, last 30 days"),
 }
 
 
@@ -170,14 +171,30 @@ def _latest(s: Session) -> list[dict[str, Any]]:
 
 def _grids(s: Session, now: datetime) -> dict[str, dict[str, float]]:
     month = ev.Period.named("month", now)
-    today = date.fromisoformat(local_day(now))
-    week = ev.Period(today - timedelta(days=6), today + timedelta(days=1))
     return {
         "open": {k: float(n) for k, n in ev.open_cases(s, "grid").items()},
         "overdue": {k: float(n) for k, n in ev.overdue(s, "grid", now).items()},
         "density": {k: float(c.get("reported", 0)) for k, c in ev.sums(s, "grid", month).items()},
-        "hot": {k: float(c.get("reported", 0)) for k, c in ev.sums(s, "grid", week).items()},
     }
+
+
+HOT_TTL_S = 60.0  # hot spots change by the day: the map's measure is recomputed at most once a minute
+_hot_cache: dict[str, tuple[float, dict[str, float]]] = {}
+
+
+def _hot_grids(db: Database, now: datetime) -> dict[str, float]:
+    """Per grid, how many reports belong to repeat complaints (the 4+X rule of ``assist.hotspots``)."""
+    from workstation.assist.hotspots import hotspots
+
+    key = db.url
+    cached = _hot_cache.get(key)
+    if cached is not None and time.monotonic() - cached[0] < HOT_TTL_S:
+        return cached[1]
+    by_grid: dict[str, float] = {}
+    for spot in hotspots(db, now):
+        by_grid[spot.grid_code] = by_grid.get(spot.grid_code, 0.0) + spot.count
+    _hot_cache[key] = (time.monotonic(), by_grid)
+    return by_grid
 
 
 def _points(s: Session, now: datetime, limit: int = 2000) -> list[tuple[float, float]]:
@@ -246,6 +263,7 @@ def figures(db: Database, actor: str, now: datetime | None = None, *, care: bool
         out.grids = _grids(s, now)
         out.units = ev.table(s, "unit", month, now, late)
         out.points = _points(s, now)
+    out.grids["hot"] = _hot_grids(db, now)  # its own read, at most once a minute
     return out
 
 
