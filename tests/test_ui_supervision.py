@@ -118,3 +118,24 @@ def test_the_case_panel_shows_where_its_case_is(qtbot, db, users, tmp_path):
     assert where.selected == "S13C01G01" and where.points == [(117.229, 31.745)]
     assert {g.code[:3] for g in where.shapes} == {"S13"} and len(where.shapes) > 1
     assert "塘西河网格" in where.toolTip()
+
+
+def test_the_hot_spot_measure_is_read_once_the_map_is_shown(qtbot, db, users, tmp_path, monkeypatch):
+    from workstation.services import supervision as sup
+
+    calls: list[bool] = []
+    real = sup._hot_grids
+
+    def counted(*args, **kwargs):
+        calls.append(True)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sup, "_hot_grids", counted)
+    add_report(db, article_report(external_id=None))
+    window = _window(qtbot, db, users["lead"], tmp_path)
+    sup_window = _open(qtbot, window)
+    qtbot.wait(300)
+    assert not calls  # the first paint does not scan for hot spots
+    qtbot.keyClick(sup_window.table, Qt.Key.Key_9)  # the map
+    qtbot.waitUntil(lambda: bool(calls) and "hot" in sup_window.map.measures, timeout=3000)
+    sup_window.close()

@@ -208,7 +208,7 @@ def _points(s: Session, now: datetime, limit: int = 2000) -> list[tuple[float, f
     return [(float(lon), float(lat)) for lon, lat in rows if lon is not None and lat is not None]
 
 
-def figures(db: Database, actor: str, now: datetime | None = None, *, care: bool = True) -> Figures:
+def figures(db: Database, actor: str, now: datetime | None = None, *, care: bool = True, hot: bool = True) -> Figures:
     """Read every figure of the supervision window at once (one read transaction).
 
     Args:
@@ -216,6 +216,7 @@ def figures(db: Database, actor: str, now: datetime | None = None, *, care: bool
         actor: the user looking (for the queue "mine").
         now: the instant (default: the clock's).
         care: include the care visits by community (a roster scan; the wall leaves it out).
+        hot: include the map's repeat hot spots (a scan of 30 days' cases, kept a minute).
     """
     now = now or utcnow()
     month = ev.Period.named("month", now)
@@ -263,7 +264,8 @@ def figures(db: Database, actor: str, now: datetime | None = None, *, care: bool
         out.grids = _grids(s, now)
         out.units = ev.table(s, "unit", month, now, late)
         out.points = _points(s, now)
-    out.grids["hot"] = _hot_grids(db, now)  # its own read, at most once a minute
+    if hot:  # its own read, at most once a minute; the window asks only while the map shows
+        out.grids["hot"] = _hot_grids(db, now)
     return out
 
 

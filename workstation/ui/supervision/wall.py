@@ -70,7 +70,7 @@ class WallWindow(QMainWindow):
         self.timer.setInterval(self.cycle_s * 1000)
         self.timer.timeout.connect(self.next_view)
         self.timer.start()
-        self.feed = FigureFeed(db, lambda: sup.figures(db, actor.name, care=False), self)
+        self.feed = FigureFeed(db, lambda: sup.figures(db, actor.name, care=False, hot=False), self)
         self.feed.ready.connect(self.show_figures)
         self.feed.start()
 

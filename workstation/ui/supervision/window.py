@@ -128,7 +128,8 @@ class SupervisionWindow(SeatWindow):
         self.actions_by_id = build_actions(
             self, keymap, self._handlers(), self.work_area, mode=MODE, scopes=self.scopes
         )
-        self.feed = FigureFeed(db, lambda: sup.figures(db, actor.name), self)
+        self.map_shown = False  # the map's hot-spot measure is read only while the map is shown
+        self.feed = FigureFeed(db, lambda: sup.figures(db, actor.name, hot=self.map_shown), self)
         self.feed.ready.connect(self.show_figures)
         self.feed.failed.connect(lambda why: self.notify(tr("Cannot read the figures: {why}", why=why), error=True))
         self.resize(1200, 760)
@@ -215,6 +216,9 @@ class SupervisionWindow(SeatWindow):
             if self.view_list.item(row).data(Qt.ItemDataRole.UserRole) == key:
                 self.view_list.setCurrentRow(row)
         widget = self.tables[key]
+        if key == "map" and not self.map_shown:
+            self.map_shown = True
+            self.feed.refresh()  # the hot spots, read once the map is wanted
         self._render(key)
         self.work_area.setCurrentWidget(widget)
         self.heading.setText(tr(VIEWS[key]))
