@@ -140,6 +140,20 @@ def client_key(url: str) -> str:
         db.dispose()
 
 
+def admin_token(url: str) -> str:
+    """An API token of the bench's administrator: serving is an administrator's act."""
+    from workstation.services import accounts, tokens
+    from workstation.storage.bootstrap import open_database
+
+    client_key(url)  # makes the accounts when missing
+    db = open_database(url)
+    try:
+        admin = accounts.find_actor(db, "bench-admin")
+        return tokens.add_token(db, admin, "bench-admin", f"serve {time.time():.0f}")[1]
+    finally:
+        db.dispose()
+
+
 def start_server(url: str, folder: Path, threads: int, cache_s: float) -> tuple[subprocess.Popen[str], str]:
     """``workstation serve`` in its own process; returns it and its base URL."""
     settings = folder / "serve-settings.json"
@@ -161,7 +175,7 @@ def start_server(url: str, folder: Path, threads: int, cache_s: float) -> tuple[
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env={**os.environ, "WORKSTATION_LANG": "en"},
+        env={**os.environ, "WORKSTATION_LANG": "en", "WORKSTATION_TOKEN": admin_token(url)},
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
