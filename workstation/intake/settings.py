@@ -174,13 +174,12 @@ def configured_limits() -> Limits:
         return Limits()
 
 
-def load_settings(path: str | Path | None = None) -> Settings:
-    """Read and check a settings file.
+def read_file(file: Path) -> Any:
+    """The settings file's JSON (the intake's and the server's parts share one file).
 
     Raises:
-        ValidationError: unreadable file, or each bad key named (``sources[1].url``: reason).
+        ValidationError: the file cannot be read, or is not JSON (the line named).
     """
-    file = Path(path) if path else default_path()
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -198,7 +197,17 @@ def load_settings(path: str | Path | None = None) -> Settings:
             ),
             {"file": str(file)},
         ) from None
-    return parse_settings(data, str(file))
+    return data
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Read and check a settings file.
+
+    Raises:
+        ValidationError: unreadable file, or each bad key named (``sources[1].url``: reason).
+    """
+    file = Path(path) if path else default_path()
+    return parse_settings(read_file(file), str(file))
 
 
 class _Checker:

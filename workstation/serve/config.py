@@ -20,14 +20,13 @@ kept); a post through the server clears it at once.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from workstation.i18n import tr
-from workstation.intake.settings import default_path
+from workstation.intake.settings import default_path, read_file
 from workstation.services.errors import ValidationError
 
 
@@ -128,21 +127,5 @@ def load_serve(path: str | Path | None = None, *, required: bool = False) -> Ser
     file = Path(path) if path else default_path()
     if not file.exists() and not required and path is None:
         return ServeSettings()
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ValidationError(
-            tr("Cannot read the settings file {path}: {reason}", path=file, reason=exc.strerror or exc),
-            {"file": str(file)},
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise ValidationError(
-            tr(
-                "The settings file {path} is not valid JSON: {reason} (line {line})",
-                path=file,
-                reason=exc.msg,
-                line=exc.lineno,
-            ),
-            {"file": str(file)},
-        ) from None
+    data = read_file(file)
     return parse_serve(data.get("serve") if isinstance(data, Mapping) else None)
