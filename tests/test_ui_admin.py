@@ -168,7 +168,9 @@ def test_the_working_calendar_by_keyboard(qtbot, db, users, make_window):
 
 
 def test_service_mappings_edit_and_export(qtbot, db, users, make_window, tmp_path, monkeypatch):
-    mappings.record_services(db, "district-open311", [("001", "Abandoned bicycle"), ("002", "Graffiti")])
+    # a peer's server names its own services: one of them is a spreadsheet formula
+    hostile = '=HYPERLINK("http://evil.example/x","Graffiti")'
+    mappings.record_services(db, "district-open311", [("001", "Abandoned bicycle"), ("002", hostile)])
     window = make_window(users["admin"])
     QTest.keyClick(window.table, Qt.Key.Key_3, CTRL)
     assert window.work_area.currentWidget() is window.mappings.pane
@@ -182,6 +184,8 @@ def test_service_mappings_edit_and_export(qtbot, db, users, make_window, tmp_pat
     with open(path, encoding="utf-8-sig") as f:
         lines = list(csv.reader(f))
     assert lines[0][:2] == ["Source", "Service code"] and len(lines) == 3
+    cells = [cell for line in lines for cell in line]
+    assert "'" + hostile in cells and hostile not in cells  # text, never a formula
 
 
 def test_search_filters_the_list_and_export_writes_what_is_shown(qtbot, db, users, make_window, tmp_path, monkeypatch):

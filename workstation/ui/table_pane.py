@@ -25,6 +25,7 @@ from PySide6.QtGui import QColor, QKeyEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
 
 from workstation.i18n import tr
+from workstation.services.export_cells import SafeCsvWriter
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 Row = dict[str, Any]
@@ -299,11 +300,13 @@ def say(label: QLabel, text: str, error: bool = False) -> None:
 
 
 def export_csv(model: RowsModel, path: str) -> int:
-    """Write the rows shown (filter applied), as they read on screen, to a CSV file Excel opens; returns the count."""
-    import csv
+    """Write the rows shown (filter applied), as they read on screen, to a CSV file Excel opens; returns the count.
 
+    Cells go through the export rule (:mod:`workstation.services.export_cells`): a name that came from
+    another system (a service of a peer's Open311 server, say) never runs as a formula.
+    """
     with open(path, "w", encoding="utf-8-sig", newline="") as out:
-        writer = csv.writer(out)
+        writer = SafeCsvWriter(out)
         writer.writerow([tr(title) for _, title in model.columns])
         for row in model.shown:
             writer.writerow([model.text(row, key) for key, _ in model.columns])
