@@ -206,7 +206,7 @@ def test_case_list_and_export(cli, db, users, tmp_path):
     assert exported[2]["history"][-1]["reason"] == "信息不全"
 
     target = tmp_path / "cases.csv"
-    assert cli("case", "export", "--format", "csv", "--out", str(target), "--as", "op1").out == ""
+    assert cli("case", "export", "--format", "csv", "--field-names", "--out", str(target), "--as", "op1").out == ""
     with target.open(encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f)
         rows = list(reader)
@@ -217,6 +217,19 @@ def test_case_list_and_export(cli, db, users, tmp_path):
         (str(third), "rejected", "", ""),
     ]
     assert rows[0]["grid_name"] == "塘西河网格" and rows[0]["text"] == ARTICLE_TEXT and rows[0]["overdue"] == "False"
+
+    # without --field-names the CSV is for people: headers, states, channels and yes/no in the seat's language
+    people = tmp_path / "people.csv"
+    cli("--lang", "zh_CN", "case", "export", "--format", "csv", "--out", str(people), "--as", "op1")
+    with people.open(encoding="utf-8", newline="") as f:
+        table = list(csv.reader(f))
+    assert table[0][:4] == ["案件编号", "状态", "来源渠道", "问题描述"] and table[0][-1] == "超期"
+    assert [(r[0], r[1], r[-1]) for r in table[1:]] == [
+        (str(first), "已派遣", "否"),
+        (str(second), "已派遣", "否"),
+        (str(third), "不予受理", "否"),
+    ]
+    assert all(r[2] and r[2].isascii() is False for r in table[1:])  # the channel in words, not its code
 
 
 def test_every_transition_command(cli, db, users):
@@ -517,7 +530,7 @@ def test_case_export_csv_never_holds_a_formula(cli, db, users, tmp_path):
     for i, report_text in enumerate(texts):
         add_report(db, article_report(external_id=f"f{i}", text=report_text))
     out = tmp_path / "cases.csv"
-    cli("case", "export", "--format", "csv", "--out", str(out), "--as", "op1")
+    cli("case", "export", "--format", "csv", "--field-names", "--out", str(out), "--as", "op1")
     with out.open(encoding="utf-8", newline="") as f:
         written = [row["text"] for row in csv.DictReader(f)]
     assert written == ["'" + t for t in texts[:-1]] + ["-"]  # a lone '-' is no formula

@@ -10,8 +10,8 @@ from typing import Any
 from workstation.cli import common
 from workstation.domain.lifecycle import N_
 from workstation.domain.reasons import reason_text
-from workstation.formatting import details_text, local_time
-from workstation.i18n import action_label, state_label, tr
+from workstation.formatting import details_text, local_time, yes_no
+from workstation.i18n import action_label, channel_label, state_label, tr
 from workstation.services import lifecycle as lc
 from workstation.services.actors import Actor
 from workstation.services.errors import ValidationError
@@ -20,28 +20,31 @@ from workstation.services.masking import masked_case, reveal_cases
 from workstation.services.queries import STATES, get_case, iter_cases
 from workstation.storage.db import Database
 
-CSV_COLUMNS = [
-    "id",
-    "status",
-    "channel",
-    "text",
-    "address",
-    "category_code",
-    "category_name",
-    "unit_code",
-    "unit_name",
-    "grid",
-    "grid_name",
-    "community",
-    "street",
-    "received",
-    "filed",
-    "dispatched",
-    "deadline",
-    "handled",
-    "closed",
-    "overdue",
-]
+# The CSV's columns: field name -> the header a person reads (the header row is in the seat's language
+# unless --field-names asks for these names, which scripts rely on).
+CSV_TITLES = {
+    "id": N_("Case no."),
+    "status": N_("Status"),
+    "channel": N_("Channel"),
+    "text": N_("Text"),
+    "address": N_("Address"),
+    "category_code": N_("Category code"),
+    "category_name": N_("Category"),
+    "unit_code": N_("Unit code"),
+    "unit_name": N_("Unit"),
+    "grid": N_("Grid code"),
+    "grid_name": N_("Grid"),
+    "community": N_("Community"),
+    "street": N_("Street office"),
+    "received": N_("Received at"),
+    "filed": N_("Filed at"),
+    "dispatched": N_("Dispatched at"),
+    "deadline": N_("Deadline"),
+    "handled": N_("Handled at"),
+    "closed": N_("Closed at"),
+    "overdue": N_("Overdue"),
+}
+CSV_COLUMNS = list(CSV_TITLES)
 
 Run = Callable[[Database, Actor, argparse.Namespace], lc.Outcome]
 
@@ -182,6 +185,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         if name == "export":
             p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
             p.add_argument("--out", metavar="FILE", help="write to a file instead of standard output")
+            p.add_argument(
+                "--field-names",
+                action="store_true",
+                help="CSV for scripts: a header row of field names and states, channels and overdue as codes",
+            )
         p.set_defaults(handler=case_list if name == "list" else case_export)
     show = cs.add_parser("show", help="one case with its history", parents=opts)
     show.add_argument("id", type=int)
@@ -209,6 +217,15 @@ def _reveal_option(p: argparse.ArgumentParser) -> None:
         help="show reporters' phone numbers in clear (shift leads and administrators; recorded with --reason)",
     )
     p.add_argument("--reason", default="", metavar="TEXT", help="why the clear phone numbers are needed")
+
+
+def _readable_row(case: dict[str, Any]) -> dict[str, Any]:
+    """A CSV row as a person reads it: the state, channel and overdue flag in words (times stay ISO)."""
+    return case | {
+        "status": case.get("status_label") or case["status"],
+        "channel": channel_label(case["channel"]) if case.get("channel") else "",
+        "overdue": yes_no(case.get("overdue")),
+    }
 
 
 def _reader(db: Database, args: argparse.Namespace, case_ids: list[int] | None) -> Callable[[dict[str, Any]], Any]:
@@ -287,11 +304,15 @@ def case_export(args: argparse.Namespace) -> int:
     progress = common.Progress(tr("cases exported"))
     try:
         writer = SafeCsvDictWriter(out, CSV_COLUMNS, extrasaction="ignore") if args.format == "csv" else None
+        readable = not getattr(args, "field_names", False)
         if writer:
-            writer.writeheader()
+            if readable:
+                writer.writerow({key: tr(title) for key, title in CSV_TITLES.items()})
+            else:
+                writer.writeheader()
         for case in iter_cases(db, args.status, history=writer is None, search=args.search):
             if writer:
-                writer.writerow(shown(case))
+                writer.writerow(_readable_row(shown(case)) if readable else shown(case))
             else:
                 import json
 
