@@ -22,7 +22,8 @@ def _in_nov(text: str) -> bool:
 
 def _export(db_url, tmp_path) -> list[dict[str, str]]:
     out = tmp_path / "cases.csv"
-    assert run_cli(["case", "export", "--format", "csv", "--field-names", "--out", str(out), "--as", "lead", "--db", db_url]) == 0
+    args = ["case", "export", "--format", "csv", "--field-names", "--out", str(out)]
+    assert run_cli([*args, "--as", "lead", "--db", db_url]) == 0
     with open(out, encoding="utf-8-sig") as f:
         return list(csv.DictReader(f))
 
