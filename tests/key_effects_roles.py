@@ -245,6 +245,7 @@ EFFECTS: dict[str, KeyEffect | list[KeyEffect]] = {
     "admin.users": KeyEffect(_page("users"), _other_page, windows=("admin",)),
     "admin.calendar": KeyEffect(_page("calendar"), _other_page, windows=("admin",)),
     "admin.mappings": KeyEffect(_page("mappings"), _users, windows=("admin",)),
+    "admin.account_log": KeyEffect(_page("account_log"), _users, windows=("admin",)),
     "admin.user_add": KeyEffect(lambda env: _dialog(env, tr("Add a user")), _users, windows=("admin",)),
     "admin.user_active": KeyEffect(_disabled, _select_user, windows=("admin",)),
     "admin.user_password": KeyEffect(lambda env: _dialog(env, "op1"), _select_user, windows=("admin",)),

@@ -26,7 +26,7 @@ from workstation.storage import migrate
 from workstation.storage.bootstrap import open_database
 from workstation.storage.db import make_engine
 
-HISTORY = ("case_events", "care_visits", "care_reveals", "unit_responses")
+HISTORY = ("case_events", "care_visits", "care_reveals", "unit_responses", "account_events")
 
 
 def tamper(url: str, *statements: str) -> None:

@@ -127,6 +127,7 @@ INVOCATIONS: dict[str, tuple[object, ...]] = {
     "calendar set": ("2026-12-31", "holiday", As("admin1")),
     "user add": ("op2", "--role", "operator", "--display-name", "王芳", "--password-stdin", As("admin1")),
     "user list": (As("admin1"),),
+    "user history": (As("admin1"),),
     "user token add": ("op1", "--name", "对接系统", As("admin1")),
     "user token list": (As("admin1"),),
     "user token revoke": ("1", As("admin1")),

@@ -1,16 +1,18 @@
-"""``user``: add and list accounts, make and revoke API tokens, unlock locked sign-ins."""
+"""``user``: add and list accounts, make and revoke API tokens, unlock locked sign-ins, the record of changes."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import sys
 from collections.abc import Callable
+from datetime import datetime
 
 from workstation.cli import common
 from workstation.domain.lifecycle import Role
 from workstation.i18n import role_label, tr
-from workstation.services import lockout, tokens
+from workstation.services import account_log, lockout, tokens
 from workstation.services.accounts import USER_ROLES, add_user, list_users, needs_first_admin
 from workstation.services.errors import ValidationError
 
@@ -41,6 +43,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     which.add_argument("name", nargs="?", metavar="USER")
     which.add_argument("--source", metavar="HOST", help="a host locked after too many failures")
     unlock.set_defaults(handler=user_unlock)
+
+    hist = us.add_parser(
+        "history",
+        help="the record of account changes, newest first (administrators)",
+        description="Who created, disabled, enabled, re-roled, re-placed or unlocked an account, and every API "
+        "token issued or revoked. The record is append-only and hash-chained (workstation audit verify).",
+        parents=opts,
+    )
+    hist.add_argument("name", nargs="?", metavar="USER", help="only the changes to this account (or source)")
+    hist.add_argument("--json", action="store_true", help="JSON lines")
+    hist.add_argument("--limit", type=int, default=200, metavar="N", help="at most N entries (default 200)")
+    hist.set_defaults(handler=user_history)
 
     tok = us.add_parser("token", help="API tokens of integration accounts (administrators)", parents=opts)
     ts = tok.add_subparsers(dest="token_cmd", metavar="CMD")
@@ -111,6 +125,25 @@ def user_unlock(args: argparse.Namespace) -> int:
     by = common.actor(db, args)
     lockout.unlock(db, by, name=args.name, source=args.source)
     print(tr("{key}: sign-in unlocked", key=args.name or args.source))
+    return 0
+
+
+def user_history(args: argparse.Namespace) -> int:
+    """Print the record of account changes."""
+    db = common.database(args)
+    entries = account_log.history(db, common.actor(db, args), args.name, limit=max(1, args.limit))
+    for entry in entries:
+        if args.json:
+            print(json.dumps(entry, ensure_ascii=False))
+            continue
+        details = account_log.details_text(entry["details"])
+        at = datetime.fromisoformat(entry["at"]).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        print(
+            f"{at}  {entry['actor']:<12} {entry['subject']:<16} {entry['action_label']}"
+            + (f"  {details}" if details else "")
+        )
+    if not entries and not args.json:
+        print(tr("No account changes recorded."))
     return 0
 
 

@@ -219,6 +219,13 @@ COMMANDS: list[Command] = [
         scope="admin",
     ),
     Command("admin.mapping_edit", N_("Map to a category…"), "mappings", scope="admin"),
+    Command(
+        "admin.account_log",
+        N_("Account changes"),
+        "users",
+        N_("Who created, disabled, re-roled or unlocked which account, newest first"),
+        scope="admin",
+    ),
     Command("admin.search", N_("Search the list…"), "view", scope="admin"),
     Command("admin.export", N_("Export the list…"), "view", N_("Write the list shown to a CSV file"), scope="admin"),
     Command("admin.refresh", N_("Refresh"), "view", scope="admin"),

@@ -1,6 +1,6 @@
 """The SQLAlchemy ORM: one typed base, the reference tables, accounts, and cases with their history."""
 
-from workstation.models.account import ApiToken, SavedFilter, SignInFailure, User
+from workstation.models.account import AccountEvent, ApiToken, SavedFilter, SignInFailure, User
 from workstation.models.base import Base, UTCDateTime, utcnow
 from workstation.models.care import CareCampaign as CareCampaign
 from workstation.models.care import CareChange as CareChange
@@ -38,6 +38,7 @@ from workstation.models.stats import StatDay as StatDay
 from workstation.models.stats import StatOpen as StatOpen
 
 __all__ = [
+    "AccountEvent",
     "ApiToken",
     "Base",
     "CalendarYear",

@@ -66,3 +66,23 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_by: Mapped[str | None] = mapped_column(String(50), default=None)
+
+
+class AccountEvent(Base):
+    """One change to an account, an API token or a sign-in lock: who did what to whom, and when.
+
+    Append-only and hash-chained like the case history (``models/chain.py``): the database refuses
+    updates and deletes, and ``workstation audit verify`` finds an entry changed, removed or inserted
+    by hand. ``details`` holds what changed (the new role, the place; never a password or a token).
+    """
+
+    __tablename__ = "account_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(50))
+    actor_role: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(String(200), index=True)
+    action: Mapped[str] = mapped_column(String(30))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    chain_seq: Mapped[int | None]  # position in its hash chain (models/chain.py)
+    chain_hash: Mapped[str | None] = mapped_column(String(64))

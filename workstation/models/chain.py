@@ -1,4 +1,4 @@
-"""The hash chain sealed onto every append-only entry: history, visits, unit responses and reveals.
+"""The hash chain sealed onto every append-only entry: history, visits, unit responses, reveals and accounts.
 
 Each entry of a chained table carries its position in its chain (``chain_seq``, from 1) and
 ``chain_hash = sha256(previous hash | position | the entry's content)``. The content is every column
@@ -8,7 +8,7 @@ newest position and hash of every chain, so an entry removed from the end shows 
 
 Chains: the history is one chain per case (``case:<id>``); its writers already hold the case's row
 lock (the lifecycle's guarded update), so a per-case chain costs no extra serialisation. Visits,
-unit responses and reveals are one chain per table; a writer locks the head row (``SELECT … FOR
+unit responses, reveals and account changes are one chain per table; a writer locks the head row (``SELECT … FOR
 UPDATE`` on PostgreSQL; SQLite's immediate write transaction already serialises).
 
 Every ORM insert is sealed by a ``before_insert`` hook; bulk inserts (``insert(Table)`` with many
@@ -33,6 +33,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
+from workstation.models.account import AccountEvent
 from workstation.models.base import Base
 from workstation.models.care import CareReveal, CareVisit
 from workstation.models.case import CaseEvent
@@ -61,6 +62,7 @@ CHAINED: dict[str, tuple[type[Base], Callable[[Mapping[str, Any]], str], tuple[s
     "care_visits": (CareVisit, lambda _values: "care_visits", ("id",)),
     "care_reveals": (CareReveal, lambda _values: "care_reveals", ("id",)),
     "unit_responses": (UnitResponse, lambda _values: "unit_responses", ()),
+    "account_events": (AccountEvent, lambda _values: "account_events", ("id",)),
 }
 
 

@@ -19,7 +19,7 @@ from workstation.domain.lifecycle import Role
 from workstation.i18n import tr
 from workstation.models import Community, Unit, User
 from workstation.resources import load_json
-from workstation.services import lockout, tokens
+from workstation.services import account_log, lockout, tokens
 from workstation.services.actors import Actor
 from workstation.services.errors import AuthenticationError, NotFoundError, ValidationError
 from workstation.storage.db import Database
@@ -160,6 +160,8 @@ def add_user(
         )
         s.add(user)
         s.flush()
+        place = {"community": community_code, "unit": unit}
+        account_log.record(s, None if first else by, name, "create", role=role, **place)
         return actor_of(user)
 
 
@@ -285,6 +287,8 @@ def set_active(db: Database, by: Actor, name: str, active: bool) -> None:
             if user.name == by.name:
                 raise ValidationError(tr("You cannot disable your own account."), {"name": tr("yourself")})
             _keep_an_admin(s, user)
+        if user.active != active:
+            account_log.record(s, by, name, "enable" if active else "disable")
         user.active = active
 
 
@@ -302,6 +306,7 @@ def reset_password(db: Database, by: Actor, name: str, password: str) -> None:
     with db.write() as s:
         user = _editable(s, by, name, tr("reset passwords"))
         user.password_hash = hash_password(password)
+        account_log.record(s, by, name, "password")
 
 
 def _check_place(user: User) -> None:
@@ -346,9 +351,12 @@ def change_role(
         user = _editable(s, by, name, tr("change roles"))
         if role != Role.ADMIN:
             _keep_an_admin(s, user)
+        before = user.role
         _set_place(s, user, community, unit)
         user.role = role
         _check_place(user)
+        place = {"community": user.community_code, "unit": user.unit_code}
+        account_log.record(s, by, name, "role", role=role, previous=before, **place)
 
 
 def set_place(db: Database, by: Actor, name: str, *, community: str | None = None, unit: str | None = None) -> None:
@@ -364,3 +372,4 @@ def set_place(db: Database, by: Actor, name: str, *, community: str | None = Non
         user = _editable(s, by, name, tr("change users"))
         _set_place(s, user, community, unit)
         _check_place(user)
+        account_log.record(s, by, name, "place", community=user.community_code, unit=user.unit_code)

@@ -81,6 +81,7 @@ def table_label(name: str) -> str:
         "care_visits": tr("care visits"),
         "care_reveals": tr("reveals of personal data"),
         "unit_responses": tr("unit responses"),
+        "account_events": tr("account changes"),
     }[name]
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from workstation.domain.lifecycle import Role
 from workstation.i18n import tr
 from workstation.models import SignInFailure, utcnow
+from workstation.services import account_log
 from workstation.services.actors import Actor
 from workstation.services.errors import AuthenticationError, NotFoundError
 from workstation.storage.db import Database
@@ -136,3 +137,4 @@ def unlock(db: Database, by: Actor, *, name: str | None = None, source: str | No
         if found is None:
             raise NotFoundError(tr("No failed sign-ins are counted against {key}.", key=key))
         s.delete(found)
+        account_log.record(s, by, key, "unlock", kind=kind)

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from workstation.domain.lifecycle import Role
 from workstation.i18n import tr
 from workstation.models import ApiToken, User, utcnow
+from workstation.services import account_log
 from workstation.services.actors import Actor
 from workstation.services.errors import NotFoundError, ValidationError
 from workstation.storage.db import Database
@@ -63,6 +64,7 @@ def add_token(db: Database, by: Actor, owner: str, name: str) -> tuple[TokenInfo
         row = ApiToken(name=name, owner=owner, token_hash=digest(token), created_by=by.name, created_at=utcnow())
         s.add(row)
         s.flush()
+        account_log.record(s, by, owner, "token_add", token=row.id, name=name)
         return _info(row), token
 
 
@@ -97,6 +99,7 @@ def revoke_token(db: Database, by: Actor, token_id: int) -> TokenInfo:
         row = s.get(ApiToken, token_id)
         assert row is not None
         s.refresh(row)
+        account_log.record(s, by, row.owner, "token_revoke", token=row.id, name=row.name)
         return _info(row)
 
 

@@ -1,7 +1,7 @@
-"""The administrator's window: users, the working calendar and the service mappings, by keyboard.
+"""The administrator's window: users, the working calendar, the service mappings and the account changes.
 
 A window of the same program chosen by the role (``admin``), built like the others: the pages on
-the left (``Ctrl+1`` … ``Ctrl+3``), each a searchable list (type to filter, ``/``) that exports to
+the left (``Ctrl+1`` … ``Ctrl+4``), each a searchable list (type to filter, ``/``) that exports to
 CSV (``Ctrl+E``); every action is a registry command with a key, a menu entry and a palette entry.
 The status bar shows whether the history's hash chains hold (``ui/audit_mark.py``).
 """
@@ -27,6 +27,7 @@ from workstation.i18n import role_label, tr
 from workstation.services.actors import Actor
 from workstation.storage.db import Database
 from workstation.ui.actions import build_actions
+from workstation.ui.admin.account_log_page import AccountLogPage
 from workstation.ui.admin.calendar_page import CalendarPage
 from workstation.ui.admin.mappings_page import MappingsPage
 from workstation.ui.admin.users import UsersPage
@@ -78,7 +79,8 @@ class AdminWindow(SeatWindow):
         self.users = UsersPage(self)
         self.calendar = CalendarPage(self)
         self.mappings = MappingsPage(self)
-        self.pages: list[Page] = [self.users, self.calendar, self.mappings]
+        self.account_log = AccountLogPage(self)
+        self.pages: list[Page] = [self.users, self.calendar, self.mappings, self.account_log]
         self._build()
         self.actions_by_id = build_actions(
             self, keymap, self._handlers(), self.work_area, mode=MODE, scopes=self.scopes
@@ -141,6 +143,7 @@ class AdminWindow(SeatWindow):
             "admin.users": lambda: self.show_page(self.users),
             "admin.calendar": lambda: self.show_page(self.calendar),
             "admin.mappings": lambda: self.show_page(self.mappings),
+            "admin.account_log": lambda: self.show_page(self.account_log),
             **self.users.handlers(),
             **self.calendar.handlers(),
             **self.mappings.handlers(),
