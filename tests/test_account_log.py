@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tests.conftest import PASSWORD
 from tests.test_cli import _no_default_database, cli  # noqa: F401  (fixtures)
 from tests.test_ui_admin import make_window, press, select_user  # noqa: F401
+from workstation.app import build_window
+from workstation.commands.keymap import Keymap
 from workstation.services import account_log, accounts, lockout, tokens
 from workstation.services.errors import PermissionDeniedError, ValidationError
 
@@ -101,3 +104,27 @@ def test_the_administrator_sees_a_change_made_in_the_window_on_the_account_chang
         "account disabled",
     ]
     assert "8 account changes" in window.summary_label.text()
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (lambda db, admin: accounts.set_active(db, admin, "op1", False), "disabled your account"),
+        (lambda db, admin: accounts.change_role(db, admin, "op1", "lead"), "changed your role to shift lead"),
+    ],
+)
+def test_an_open_window_closes_when_an_administrator_changes_its_account(qtbot, db, users, tmp_path, change, said):
+    settings = QSettings(str(tmp_path / "seat.ini"), QSettings.Format.IniFormat)
+    settings.setValue("session/accountCheckSeconds", 0.2)
+    window = build_window(db, users["op1"], Keymap.load(None), settings, seat="op1-seat", demo=False)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.wait(500)
+    assert window.isVisible() and window.central.isVisible()  # nothing changed: the seat works on
+    change(db, users["admin"])  # at the administrator's seat
+    qtbot.waitUntil(lambda: isinstance(QApplication.activeModalWidget(), QMessageBox), timeout=3000)
+    notice = QApplication.activeModalWidget()
+    assert said in notice.text() and not window.central.isVisible()
+    QTest.keyClick(notice, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=2000)

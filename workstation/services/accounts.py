@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workstation.domain.lifecycle import Role
-from workstation.i18n import tr
+from workstation.i18n import role_label, tr
 from workstation.models import Community, Unit, User
 from workstation.resources import load_json
 from workstation.services import account_log, lockout, tokens
@@ -90,6 +90,25 @@ def find_actor(db: Database, name: str) -> Actor:
         if user is None or not user.active:
             raise NotFoundError(tr("No active user named {name}.", name=name))
         return actor_of(user)
+
+
+def account_change(db: Database, actor: Actor) -> str | None:
+    """What an administrator changed of a signed-in user's account since they signed in, or None.
+
+    A seat asks this every few seconds: a user disabled, or given another role, community or unit,
+    must not go on acting with what their window was opened with. (One read by primary key.)
+    """
+    with db.read() as s:
+        row = s.execute(
+            select(User.active, User.role, User.community_code, User.unit_code).where(User.name == actor.name)
+        ).first()
+    if row is None or not row.active:
+        return tr("An administrator disabled your account.")
+    if row.role != actor.role:
+        return tr("An administrator changed your role to {role}.", role=role_label(row.role))
+    if (row.community_code, row.unit_code) != (actor.community_code, actor.unit_code):
+        return tr("An administrator changed your community or unit.")
+    return None
 
 
 def _community_code(s: Session, community: str) -> str:

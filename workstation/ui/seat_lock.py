@@ -1,7 +1,11 @@
-"""The idle lock shared by every window.
+"""The idle lock and the account watch shared by every window.
 
 A seat left alone hides its content until the same user's password is typed again. The idle
 time is the setting ``session/idleMinutes`` (10 by default; 0 turns the lock off).
+
+Every ``session/accountCheckSeconds`` (15 by default) the seat reads its user's account: when an
+administrator has disabled it, or given it another role, community or unit, the window hides its
+content, says what changed and closes; the user signs in again (with the new role), or not at all.
 """
 
 from __future__ import annotations
@@ -9,8 +13,11 @@ from __future__ import annotations
 from typing import Protocol
 
 from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
-from PySide6.QtWidgets import QApplication, QDialog, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
+from sqlalchemy.exc import SQLAlchemyError
 
+from workstation.i18n import tr
+from workstation.services.accounts import account_change
 from workstation.services.actors import Actor
 from workstation.storage.db import Database
 
@@ -30,6 +37,9 @@ class LockableWindow(Protocol):
     def restore_focus(self) -> None:
         """Give the keyboard back to the main list."""
 
+    def close(self) -> bool:
+        """Close the window (sign out)."""
+
 
 class SeatLock(QObject):
     """The idle watch and the lock of one window; windows' live helpers derive from it."""
@@ -47,6 +57,12 @@ class SeatLock(QObject):
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)
+        self.account_notice: QMessageBox | None = None
+        self.account_timer = QTimer(self)
+        self.account_timer.timeout.connect(self.check_account)
+        seconds = float(str(window.settings.value("session/accountCheckSeconds", 15)))
+        if seconds > 0:
+            self.account_timer.start(int(seconds * 1000))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Any key or click restarts the idle clock."""
@@ -80,12 +96,39 @@ class SeatLock(QObject):
         if self.idle_ms > 0:
             self.idle_timer.start(self.idle_ms)
 
+    def check_account(self) -> None:
+        """Close the window when an administrator changed this user's account (see the module)."""
+        if self.account_notice is not None:
+            return
+        try:
+            change = account_change(self.lockable.db, self.lockable.actor)
+        except SQLAlchemyError:  # the database is away for a moment: the next check tells
+            return
+        if change is None:
+            return
+        self.account_timer.stop()
+        w = self.lockable
+        if w.current_picker is not None:
+            w.current_picker.reject()
+        w.central.setVisible(False)
+        notice = self.account_notice = QMessageBox(
+            QMessageBox.Icon.Warning,
+            tr("Your account was changed"),
+            change + "\n" + tr("This window closes now; sign in again to go on working."),
+            QMessageBox.StandardButton.Ok,
+            w.central.window(),
+        )
+        notice.setObjectName("accountChanged")
+        notice.finished.connect(lambda _result: w.close())
+        notice.open()
+
     def unlocked(self) -> None:
         """What a window does right after it is unlocked (read what changed meanwhile)."""
 
     def stop_lock(self) -> None:
-        """Stop watching for idleness."""
+        """Stop watching for idleness and for account changes."""
         self.idle_timer.stop()
+        self.account_timer.stop()
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self)
