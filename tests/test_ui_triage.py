@@ -8,7 +8,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from tests.conftest import article_report
-from tests.uihelpers import ModalDriver
+from tests.uihelpers import Keys, ModalDriver
 from workstation.commands.keymap import Keymap
 from workstation.services import leases
 from workstation.services import lifecycle as lc
@@ -222,3 +222,28 @@ def test_ctrl_e_exports_the_queue_without_any_formula(qtbot, db, users, make_win
         _header, row = list(csv.reader(f))
     cells = [c for c in row if "HYPERLINK" in c]
     assert cells and all(c.startswith("'=HYPERLINK") for c in cells)
+
+
+def test_while_a_filed_case_is_being_dispatched_the_panel_shows_it_and_the_seat_holds_it(
+    qtbot, db, users, make_window
+):
+    first = add_report(db, article_report()).case_id
+    second = add_report(db, article_report(external_id="later", received_at="2026-06-04T11:00:00+08:00")).case_id
+    window = make_window(users["op1"])
+    assert window.current_id() == first
+    seen: dict[str, object] = {}
+
+    def look() -> None:  # the dispatch picker is open: the filed case left the New queue meanwhile
+        qtbot.waitUntil(lambda: window.model.row_of(first) is None and window.current_id() == second, timeout=3000)
+        seen["panel"] = window.panel.body.toPlainText()
+        seen["holders"] = (leases.holder(db, first), leases.holder(db, second))
+
+    driver = Keys([[Qt.Key.Key_Return], [look, Qt.Key.Key_Return]])  # the category, then the unit
+    QTest.keyClick(window.table, Qt.Key.Key_F)
+    qtbot.waitUntil(driver.done, timeout=8000)
+    # the operator still read the case they were dispatching, and no other seat could take it meanwhile
+    assert str(seen["panel"]).startswith(f"#{first}")
+    assert seen["holders"] == ("op1", None)
+    assert get_case(db, first)["status"] == "dispatched"
+    qtbot.waitUntil(lambda: window.panel.body.toPlainText().startswith(f"#{second}"), timeout=3000)
+    assert leases.holder(db, second) == "op1" and leases.holder(db, first) is None

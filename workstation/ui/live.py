@@ -179,9 +179,9 @@ class Live(SeatLock):
         else:
             after = w.current_id()
             if after != before:  # the open case left the queue: the one that took its place is shown
-                self.hold(after)
+                self.hold(w.acting_on if w.acting_on is not None else after)  # (unless a flow acts on one)
                 w.show_current()
-            elif after is not None and snapshot.current is not None and snapshot.current["id"] == after:
+            elif w.acting_on is None and after is not None and snapshot.current and snapshot.current["id"] == after:
                 w.panel.show_case(snapshot.current, self.holder_of(after))
         self.publish()
         if snapshot.urgent:

@@ -6,7 +6,8 @@ leases and idle lock in ``live``, and the commands, menus and keys come from the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer
@@ -93,6 +94,7 @@ class MainWindow(SeatWindow):
         self.setWindowTitle(self._title())
         self.filter = q.QueueFilter(queue="new", actor=actor.name)
         self.model = QueueModel(db, self.filter, self)
+        self.acting_on: int | None = None  # the case a flow (file, then dispatch) works on, wherever it went
         self.triage = Triage(self)
         self.lead = LeadActions(self)  # kept: Qt holds only weak references to the handlers' objects
         self.unit_answers = UnitAnswers(self)
@@ -267,8 +269,9 @@ class MainWindow(SeatWindow):
         """Select a row (clamped to the queue)."""
         count = self.model.rowCount()
         if count == 0:
-            self.panel.show_case(None)
-            self.live.hold(None)
+            if self.acting_on is None:
+                self.panel.show_case(None)
+                self.live.hold(None)
             return
         row = max(0, min(row, count - 1))
         index = self.model.index(row, 0)
@@ -296,14 +299,38 @@ class MainWindow(SeatWindow):
 
     def _row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         case_id = self.model.id_at(current.row()) if current.isValid() else None
-        self.live.hold(case_id)
+        self.live.hold(self.acting_on if self.acting_on is not None else case_id)
         self.show_current()
         self.live.publish()
 
     def show_current(self) -> None:
-        """Show the selected case in the panel."""
-        case = self.current_case()
+        """Show the selected case in the panel (or the case a flow is acting on, see :meth:`acting`)."""
+        if self.acting_on is not None:
+            try:
+                case: dict[str, Any] | None = get_case(self.db, self.acting_on)
+            except NotFoundError:
+                case = None
+        else:
+            case = self.current_case()
         self.panel.show_case(case, self.live.holder_of(case["id"]) if case else None)
+
+    @contextmanager
+    def acting(self, case_id: int) -> Iterator[None]:
+        """Keep a case in the panel and held while a flow acts on it (filed, then dispatched).
+
+        The case may leave the queue in view meanwhile; whatever row the selection moves to, the panel
+        shows this case and the seat holds it until the flow ends.
+        """
+        self.acting_on = case_id
+        self.live.hold(case_id)
+        self.show_current()
+        try:
+            yield
+        finally:
+            self.acting_on = None
+            self.live.hold(self.current_id())
+            self.show_current()
+            self.live.publish()
 
     def show_queue(self, key: str) -> None:
         """Switch to a queue."""

@@ -146,16 +146,18 @@ class Triage:
         case = get_case(self.w.db, case_id) if case_id is not None else self._case()
         if case is None:
             return
-        unit = self.w.pick(tr("Dispatch case #{id} to…", id=case["id"]), self.unit_items(case["id"]))
+        with self.w.acting(case["id"]):  # the panel shows it and the seat holds it until it is sent
+            unit = self.w.pick(tr("Dispatch case #{id} to…", id=case["id"]), self.unit_items(case["id"]))
+            sent = unit is not None and self._run(
+                case,
+                lambda: lc.dispatch(self.w.db, self.w.actor, case["id"], unit, expected_version=case["version"]),
+                tr("Case #{id} dispatched.", id=case["id"]),
+            )
         if unit is None:
             if case_id is not None:
                 self.w.refresh(keep=case["id"], advance=False)
             return
-        if self._run(
-            case,
-            lambda: lc.dispatch(self.w.db, self.w.actor, case["id"], unit, expected_version=case["version"]),
-            tr("Case #{id} dispatched.", id=case["id"]),
-        ):
+        if sent:
             self.w.refresh(keep=case["id"], advance=True)
 
     def add_unit(self) -> None:
