@@ -3,7 +3,7 @@
 ::
 
     "serve": {
-      "host": "127.0.0.1", "port": 8311, "threads": 8,
+      "host": "127.0.0.1", "port": 8311, "threads": 8, "workers": 1,
       "base_url": "https://311.example.gov.cn/georeport/v2",
       "clients": ["wechat-app"],
       "max_body_bytes": 65536, "page_size": 100, "max_page_size": 1000,
@@ -37,6 +37,7 @@ class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 8311
     threads: int = 8
+    workers: int = 1
     base_url: str = ""
     clients: tuple[str, ...] = ()
     max_body_bytes: int = 64 * 1024
@@ -54,6 +55,7 @@ class ServeSettings:
 _NUMBERS: dict[str, tuple[type, float]] = {
     "port": (int, 0),
     "threads": (int, 1),
+    "workers": (int, 1),
     "max_body_bytes": (int, 256),
     "page_size": (int, 1),
     "max_page_size": (int, 1),
