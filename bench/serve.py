@@ -10,8 +10,9 @@ The cases come from ``bench/queue.py``'s cached SQLite build (same generator, sa
 its "report" event, so the public history is read as in a real database. For PostgreSQL the same
 rows are copied in with ``COPY`` (kept in the database ``bench_serve_<size>``; both copies are made
 again when their schema revision is not this program's). The server runs as ``python -m workstation
-serve`` in its own process, once per ``--workers`` count (1 and 2 by default); the clients are threads with one kept-alive
-``http.client`` connection each (cheap: they share the machine with the server). Reads ask for a page
+serve`` in its own process, once per ``--workers`` count (1 and 2 by default); the clients are
+threads with one kept-alive ``http.client`` connection each (cheap: they share the machine with the
+server). Reads ask for a page
 of 100 newest first, on a random page of the first 50, with and without ``status=open``; posts send a
 new request each (own ``client_request_id``).
 Prints one markdown table: requests per second, p50 and p99 latency, the server process's own CPU
@@ -341,7 +342,7 @@ def measure(
 
         def read(conn: HTTPConnection, n: int) -> bool:
             rng = random.Random(n)
-            query = {"page_size": 100, "page": rng.randint(1, 50)}
+            query: dict[str, Any] = {"page_size": 100, "page": rng.randint(1, 50)}
             if rng.random() < 0.5:
                 query["status"] = "open"
             status, headers, _ = exchange(conn, "GET", f"/requests.json?{urlencode(query)}")

@@ -20,6 +20,8 @@ from workstation.serve.workers import SharedGeneration
 from workstation.services import tokens
 from workstation.services.reports import add_report
 
+COMMAND = [sys.executable, "-m", "workstation", "serve"]
+
 
 def _children(pid: int) -> set[int]:
     found: set[int] = set()
@@ -65,8 +67,12 @@ def test_a_shared_rate_limit_holds_across_processes():
 
     _in_children(work, 3)  # 24 attempts over 3 processes against one limit of 10
     assert allowed.take("allowed") == 0
-    spent = 1_000 - 1 - sum(  # read back how many the children took from the counting bucket
-        allowed._tokens[i] for i in range(allowed.slots) if allowed._keys[i] != 0
+    spent = (
+        1_000
+        - 1
+        - sum(  # read back how many the children took from the counting bucket
+            allowed._tokens[i] for i in range(allowed.slots) if allowed._keys[i] != 0
+        )
     )
     assert round(spent) == 10
     assert limiter.take("key-a") > 0  # the key is spent here too
@@ -92,16 +98,20 @@ def test_a_post_in_one_process_makes_every_process_read_again():
 
 @pytest.fixture
 def serving(db, db_url, users, tmp_path):
-    """``workstation serve --workers 2`` as a user starts it, with small limits; yields base URL, process, stderr file."""
+    """``workstation serve --workers 2`` as a user starts it, with small limits.
+
+    Yields the base URL, the process and the file its standard error goes to.
+    """
     _, admin_token = tokens.add_token(db, users["admin"], "admin", "serve")
     settings = tmp_path / "intake.json"
-    settings.write_text(json.dumps({"serve": {"rate_per_key": 3, "rate_per_address": 40, "rate_window_s": 3600, "cache_s": 60}}))
+    settings.write_text(
+        json.dumps({"serve": {"rate_per_key": 3, "rate_per_address": 40, "rate_window_s": 3600, "cache_s": 60}})
+    )
     err = tmp_path / "stderr.txt"
     env = {**os.environ, "WORKSTATION_LANG": "zh_CN", "PYTHONUNBUFFERED": "1", "WORKSTATION_TOKEN": admin_token}
     with err.open("w") as stderr:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "workstation", "serve", "--db", db_url, "--port", "0", "--workers", "2"]
-            + ["--config", str(settings)],
+            [*COMMAND, "--db", db_url, "--port", "0", "--workers", "2", "--config", str(settings)],
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,

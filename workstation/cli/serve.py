@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import sys
 
 from workstation.cli import common
@@ -57,6 +58,8 @@ def serve(args: argparse.Namespace) -> int:
         raise ValidationError(tr("--workers: a whole number of at least 1"), {"workers": str(args.workers)})
     changes = {k: v for k, v in (("host", args.host), ("port", args.port), ("workers", args.workers)) if v is not None}
     settings = dataclasses.replace(settings, **changes)
+    if settings.workers > 1 and not hasattr(os, "fork"):
+        raise ValidationError(tr("--workers above 1 needs a system that can fork processes (Linux, macOS)."))
     db = common.database(args)
     common.actor(db, args, [Role.ADMIN], tr("run the GeoReport server"))
     several = settings.workers > 1

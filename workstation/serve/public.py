@@ -267,7 +267,9 @@ def kept_total(s: Session, f: Filters) -> int | None:
         for t in (CaseCount, CaseCountDelta)
     ]
     both = union_all(*parts).subquery()
-    for status, dim, n in s.execute(select(both.c.status, both.c.dim, func.sum(both.c.n)).group_by(both.c.status, both.c.dim)):
+    for status, dim, n in s.execute(
+        select(both.c.status, both.c.dim, func.sum(both.c.n)).group_by(both.c.status, both.c.dim)
+    ):
         if not status:
             continue
         if f.status is not None and (status in FINAL_STATES) != (f.status == "closed"):

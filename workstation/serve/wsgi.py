@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, urlencode
 from wsgiref.util import application_uri
 
@@ -79,6 +79,16 @@ class Answer:
     client: str = "-"
 
 
+class Generations(Protocol):
+    """What the answer cache needs of a generation: ``Generation`` here, ``workers.SharedGeneration`` across workers."""
+
+    def get(self) -> int:
+        """The current generation."""
+
+    def bump(self) -> None:
+        """A post was taken."""
+
+
 class Generation:
     """A number every post through the server raises: a kept answer older than the last post is not used.
 
@@ -107,10 +117,10 @@ class AnswerCache:
     a post through this server (through any of its workers) makes every kept answer out of date.
     """
 
-    def __init__(self, ttl_s: float, size: int = 2000, generation: Generation | None = None) -> None:
+    def __init__(self, ttl_s: float, size: int = 2000, generation: Generations | None = None) -> None:
         self.ttl_s = ttl_s
         self.size = size
-        self.generation = generation or Generation()
+        self.generation: Generations = generation or Generation()
         self._kept: dict[tuple[str, ...], tuple[float, int, Answer]] = {}
         self._lock = threading.Lock()
 

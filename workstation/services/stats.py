@@ -224,7 +224,9 @@ def _upserts(dialect: str) -> tuple[Any, Any]:
             set_={c: getattr(StatDay, c) + getattr(stmt.excluded, c) for c in COUNTERS},
         )
         ostmt = make(StatOpen)
-        ostmt = ostmt.on_conflict_do_update(index_elements=["dim", "due", "key"], set_={"n": StatOpen.n + ostmt.excluded.n})
+        ostmt = ostmt.on_conflict_do_update(
+            index_elements=["dim", "due", "key"], set_={"n": StatOpen.n + ostmt.excluded.n}
+        )
         found = _UPSERTS[dialect] = (stmt, ostmt)
     return found
 
