@@ -388,7 +388,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=20261101)
     parser.add_argument("--cache-s", type=float, default=5.0, help="the server's cache_s (0: every read queries)")
     parser.add_argument(
-        "--workers", default="1,2", help="server processes; a comma list measures each (default 1,2: one and two)"
+        "--workers",
+        default="1,2",
+        help="server processes; a comma list measures each in turn (default 1,2; 1,2,1,2 for A/B/A/B)",
     )
     parser.add_argument(
         "--server-root",
@@ -410,6 +412,8 @@ def main() -> int:
                 label = f"{name}, {workers} worker{'s' if workers > 1 else ''}"
                 if len(roots) > 1:
                     label += f", {root.name}"
+                if label in results:  # A/B/A/B: each run its own row
+                    label += f" (run {sum(k.startswith(label) for k in results) + 1})"
                 log(f"[{label}] measuring with {args.clients} clients, {args.seconds:.0f} s per phase")
                 results[label] = measure(
                     urls[name], args.dir, args.clients, args.seconds, args.threads, args.cache_s, workers, root

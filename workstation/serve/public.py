@@ -250,6 +250,23 @@ def list_requests(
     return answer, counter.total((id(db), f), count)
 
 
+_KEPT: list[Any] = []
+
+
+def _kept_statement() -> Any:
+    """The buckets of every status and of the hidden channels, folded and pending (built once)."""
+    if not _KEPT:
+        parts = [
+            select(t.status, t.dim, t.n).where(
+                or_(and_(t.dim == "", t.value == ""), and_(t.dim == "channel", t.value.in_(HIDDEN_CHANNELS)))
+            )
+            for t in (CaseCount, CaseCountDelta)
+        ]
+        both = union_all(*parts).subquery()
+        _KEPT.append(select(both.c.status, both.c.dim, func.sum(both.c.n)).group_by(both.c.status, both.c.dim))
+    return _KEPT[0]
+
+
 def kept_total(s: Session, f: Filters) -> int | None:
     """The total of a listing narrowed by status at most, from the kept queue counts (None: other filters).
 
@@ -260,16 +277,7 @@ def kept_total(s: Session, f: Filters) -> int | None:
     if f.ids or f.service_codes or f.start is not None or f.end is not None or f.updated_after is not None:
         return None
     total = 0
-    parts = [
-        select(t.status, t.dim, t.n).where(
-            or_(and_(t.dim == "", t.value == ""), and_(t.dim == "channel", t.value.in_(HIDDEN_CHANNELS)))
-        )
-        for t in (CaseCount, CaseCountDelta)
-    ]
-    both = union_all(*parts).subquery()
-    for status, dim, n in s.execute(
-        select(both.c.status, both.c.dim, func.sum(both.c.n)).group_by(both.c.status, both.c.dim)
-    ):
+    for status, dim, n in s.execute(_kept_statement()):
         if not status:
             continue
         if f.status is not None and (status in FINAL_STATES) != (f.status == "closed"):
