@@ -444,7 +444,7 @@ def test_workstation_serve_as_the_readme_says_curl_post_reaches_the_queue_and_si
     try:
         line = proc.stdout.readline()
         port = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-        assert port, line
+        assert port, (line, proc.stderr.read() if proc.poll() is not None else "still running")
         base = f"http://127.0.0.1:{port.group(1)}"
         listed = requests.get(f"{base}/requests.json?status=open", timeout=5).json()
         assert {r["service_request_id"] for r in listed} == {str(world["new"]), str(world["sent"])}

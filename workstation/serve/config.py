@@ -15,7 +15,8 @@ The API keys themselves are never in the file: a client's key is an API token of
 (``workstation user token add``), kept hashed in the database and revoked there. ``clients`` names
 the accounts whose keys may post (empty: any active account with a token). ``cache_s``: how long a
 public answer (services, requests) is served again to any client before it is read anew (0: never
-kept); a post through the server clears it at once.
+kept); a post through the server clears it at once. ``workers``: server processes on the one port
+(``serve.workers``; the rate limits and the cache's clearing hold across them).
 """
 
 from __future__ import annotations
