@@ -30,6 +30,16 @@ def _children(pid: int) -> set[int]:
     return found
 
 
+def _workers(pid: int, count: int = 2) -> set[int]:
+    """The parent's worker processes, once all have started."""
+    deadline = time.monotonic() + 20
+    while len(_children(pid)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    found = _children(pid)
+    assert len(found) == count
+    return found
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -124,19 +134,15 @@ def serving(db, db_url, users, tmp_path):
         yield f"http://127.0.0.1:{port.group(1)}", proc, err
     finally:
         if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+            proc.terminate()
+            proc.wait(30)
 
 
 def test_two_workers_answer_share_one_rate_limit_and_one_cache_and_sigterm_stops_all(db, users, serving):
     base, proc, err = serving
     _, key = tokens.add_token(db, users["admin"], "op2", "wechat app")
     add_report(db, article_report(external_id="W1"))
-    deadline = time.monotonic() + 20
-    while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    workers = _children(proc.pid)
-    assert len(workers) == 2
+    workers = _workers(proc.pid)
     # each request on a new connection, so either worker may take it; every worker keeps answers (cache_s 60)
     firsts = [requests.get(f"{base}/requests.json", timeout=5).json() for _ in range(8)]
     assert all(len(f) == 1 for f in firsts)
@@ -163,7 +169,7 @@ def test_two_workers_answer_share_one_rate_limit_and_one_cache_and_sigterm_stops
 def test_ctrl_c_stops_the_workers_too(serving):
     base, proc, _ = serving
     assert requests.get(f"{base}/services.json", timeout=5).status_code == 200
-    workers = _children(proc.pid)
+    workers = _workers(proc.pid)
     for pid in [proc.pid, *workers]:  # Ctrl+C: the terminal signals the parent and every child
         os.kill(pid, signal.SIGINT)
     stdout, _ = proc.communicate(timeout=30)
@@ -188,3 +194,15 @@ def test_workers_must_be_at_least_one_and_a_port_in_use_is_refused_in_a_sentence
         taken.close()
     err = capsys.readouterr().err
     assert f"Cannot listen on 127.0.0.1:{port}" in err and "Traceback" not in err
+
+
+def test_workers_stop_when_their_parent_is_killed_outright(serving):
+    base, proc, _ = serving
+    assert requests.get(f"{base}/services.json", timeout=5).status_code == 200
+    workers = _workers(proc.pid)
+    proc.kill()  # SIGKILL: the parent cannot pass anything on
+    proc.wait(10)
+    deadline = time.monotonic() + 15
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers)

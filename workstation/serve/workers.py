@@ -11,7 +11,8 @@ on SQLite, the one-writer-at-a-time lock.
 The parent only watches: SIGTERM or SIGINT is passed to every child, each stops as a single server
 does (no new connections, the requests in progress finish), and the parent exits 0 once all have;
 a child still running ``GRACE_S`` + 10 s later is killed. A child that ends on its own is started
-again (at most once a second). Every child logs its requests to the same standard error, one line
+again (at most once a second); a child whose parent is gone (killed outright) stops by itself
+within a second. Every child logs its requests to the same standard error, one line
 each, with its process id.
 """
 
@@ -23,6 +24,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable
 from types import FrameType
@@ -79,6 +81,15 @@ def bind(settings: ServeSettings) -> socket.socket:
     return sock
 
 
+def _orphan_watch(server: Any, parent: int) -> None:
+    """Stop a worker whose parent is gone (killed outright: no SIGTERM reached the workers)."""
+    while not server.stopped.wait(1.0):
+        if os.getppid() != parent:
+            LOG.warning("worker %d: the parent process is gone; stopping", os.getpid())
+            server.stop()
+            return
+
+
 class Workers:
     """The parent of ``count`` server processes on one socket."""
 
@@ -105,6 +116,7 @@ class Workers:
         self.db.dispose()  # no connection of the parent's may be used by two processes
         sys.stdout.flush()
         sys.stderr.flush()
+        parent = os.getpid()
         pid = os.fork()
         if pid:
             self.children.add(pid)
@@ -116,7 +128,9 @@ class Workers:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             self.db.engine.dispose(close=False)
-            serve_forever(Server(self.db, self.settings, sockets=[self.sock], shared=self.shared))
+            server = Server(self.db, self.settings, sockets=[self.sock], shared=self.shared)
+            threading.Thread(target=_orphan_watch, args=(server, parent), daemon=True).start()
+            serve_forever(server)
             code = 0
         except BaseException:
             LOG.exception("worker %d failed", os.getpid())
