@@ -3,13 +3,16 @@
 One command::
 
     python bench/serve.py [--size 1000000] [--dbs sqlite,postgresql] [--clients 8] [--seconds 10]
+                          [--workers 1,2] [--cache-s 5]
                           [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 The cases come from ``bench/queue.py``'s cached SQLite build (same generator, same seed); each gets
 its "report" event, so the public history is read as in a real database. For PostgreSQL the same
-rows are copied in with ``COPY`` (once; kept in the database ``bench_serve_<size>``). The server runs
-as ``python -m workstation serve`` in its own process; the clients are threads with one kept-alive
-``http.client`` connection each (cheap: they share the machine with the server). Reads ask for a page
+rows are copied in with ``COPY`` (kept in the database ``bench_serve_<size>``; both copies are made
+again when their schema revision is not this program's). The server runs as ``python -m workstation
+serve`` in its own process, once per ``--workers`` count (1 and 2 by default); the clients are
+threads with one kept-alive ``http.client`` connection each (cheap: they share the machine with the
+server). Reads ask for a page
 of 100 newest first, on a random page of the first 50, with and without ``status=open``; posts send a
 new request each (own ``client_request_id``).
 Prints one markdown table: requests per second, p50 and p99 latency, the server process's own CPU
@@ -52,25 +55,75 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def schema_head() -> str:
+    """The schema revision this program migrates to (a cached copy at another revision is built again)."""
+    from workstation.storage.migrate import head_revision
+
+    return head_revision()
+
+
 def sqlite_copy(size: int, seed: int, folder: Path) -> str:
-    """A working copy of the queue bench's database, with one report event per case and a bench client."""
+    """A working copy of the queue bench's database, with one report event per case, at this schema.
+
+    Kept between runs; made again from the queue bench's build when its schema revision is not this
+    program's (a copy the server would otherwise migrate on its first start).
+    """
+    from sqlalchemy import create_engine
+
+    from workstation.storage.bootstrap import open_database
+    from workstation.storage.migrate import current_revision
+
     bench_queue = _load_queue_bench()
     path, _, _ = bench_queue.build(size, seed, folder)
     work = folder / f"serve-{size}.sqlite"
-    if not work.exists():
-        log(f"[sqlite] copying {path} and writing one event per case")
-        shutil.copy(path, work)
-        import sqlite3
+    if work.exists():
+        engine = create_engine(f"sqlite:///{work}")
+        try:
+            current = current_revision(engine)
+        finally:
+            engine.dispose()
+        if current == schema_head():
+            fold_counts(f"sqlite:///{work}")
+            return f"sqlite:///{work}"
+        log(f"[sqlite] {work} is at schema {current}, not {schema_head()}: making it again")
+        for leftover in work.parent.glob(work.name + "*"):
+            leftover.unlink()
+    log(f"[sqlite] copying {path}, migrating it and writing one event per case")
+    partial = work.with_suffix(".building")
+    shutil.copy(path, partial)
+    open_database(f"sqlite:///{partial}").dispose()  # the queue build may predate this schema
+    for backup in partial.parent.glob(partial.name + ".*.bak"):
+        backup.unlink()
+    import sqlite3
 
-        conn = sqlite3.connect(work, isolation_level=None)
-        conn.execute("BEGIN")
-        conn.execute(
-            "INSERT INTO case_events (case_id, at, actor, actor_role, action, from_state, to_state, reason, details) "
-            "SELECT id, received_at, 'system', 'system', 'report', NULL, 'reported', '', '{}' FROM cases"
-        )
-        conn.execute("COMMIT")
-        conn.close()
+    conn = sqlite3.connect(partial, isolation_level=None)
+    conn.execute("BEGIN")
+    conn.execute(
+        "INSERT INTO case_events (case_id, at, actor, actor_role, action, from_state, to_state, reason, details) "
+        "SELECT id, received_at, 'system', 'system', 'report', NULL, 'reported', '', '{}' FROM cases"
+    )
+    conn.execute("COMMIT")
+    conn.execute("ANALYZE")
+    conn.close()
+    fold_counts(f"sqlite:///{partial}")
+    partial.rename(work)
     return f"sqlite:///{work}"
+
+
+def fold_counts(url: str) -> None:
+    """Fold the kept counts' pending deltas (the queue build's million inserts left one per bucket and case),
+    as the seats of a working centre do every 30 s."""
+    from workstation.services import counts
+    from workstation.storage.bootstrap import open_database
+
+    db = open_database(url, upgrade=False, sync=False)
+    try:
+        started = time.perf_counter()
+        folded = counts.compact(db)
+        if folded:
+            log(f"[sqlite] folded {folded:,} pending count deltas in {time.perf_counter() - started:.0f} s")
+    finally:
+        db.dispose()
 
 
 def _load_queue_bench() -> Any:
@@ -84,40 +137,69 @@ def _load_queue_bench() -> Any:
 
 
 def postgres_copy(sqlite_url: str, pg: str, size: int) -> str:
-    """The same cases in PostgreSQL (database ``bench_serve_<size>``, built once)."""
+    """The same cases in PostgreSQL (database ``bench_serve_<size>``), kept while its schema is this program's.
+
+    Built with the program's migrations, then bulk-loaded with ``COPY`` while the triggers are off
+    (``session_replication_role = replica``: one statement per table, not a trigger per row); the
+    kept queue counts are then computed from the cases, as the migration that added them does.
+    """
     import sqlite3
 
     import psycopg
 
+    from workstation.storage import count_buckets
     from workstation.storage.bootstrap import open_database
+    from workstation.storage.db import make_engine
+    from workstation.storage.migrate import current_revision
 
     name = f"bench_serve_{size}"
     admin = pg.replace("postgresql+psycopg://", "postgresql://")
     url = re.sub(r"/[^/]*$", f"/{name}", pg)
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(admin, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if exists:
-            with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as c:
-                if c.execute("SELECT count(*) FROM cases").fetchone()[0] >= size:  # type: ignore[index]
-                    return url
-            conn.execute(f'DROP DATABASE "{name}"')
+            engine = make_engine(url)
+            try:
+                revision = current_revision(engine)
+            finally:
+                engine.dispose()
+            with psycopg.connect(plain) as c:
+                done = c.execute("SELECT count(*) FROM cases").fetchone()[0]  # type: ignore[index]
+            if revision == schema_head() and done >= size:
+                return url
+            log(f"[postgresql] {name} is at schema {revision} with {done:,} cases: making it again")
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+    started = time.perf_counter()
     log(f"[postgresql] migrating {name} and copying {size:,} cases")
     open_database(url).dispose()
     src = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
     cols = [r[1] for r in src.execute("PRAGMA table_info(cases)")]
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+    with psycopg.connect(plain) as conn:
+        conn.execute("SET session_replication_role = replica")  # no trigger fires during the load
+        conn.execute("SET maintenance_work_mem = '256MB'")
         with conn.cursor() as cur, cur.copy(f"COPY cases ({', '.join(cols)}) FROM STDIN") as copy:
             for row in src.execute(f"SELECT {', '.join(cols)} FROM cases ORDER BY id"):
                 copy.write_row(row)
+        log(f"[postgresql] cases copied ({time.perf_counter() - started:.0f} s); one event per case")
         conn.execute(
             "INSERT INTO case_events (case_id, at, actor, actor_role, action, from_state, to_state, reason, details) "
             "SELECT id, received_at, 'system', 'system', 'report', NULL, 'reported', '', '{}' FROM cases"
         )
+        conn.execute("DELETE FROM case_count_deltas")
+        conn.execute("DELETE FROM case_counts")
+        conn.execute(
+            "INSERT INTO case_counts (status, dim, value, n) SELECT status, dim, value, n FROM ("
+            + count_buckets.truth_sql("postgresql")
+            + ") AS truth"
+        )
         conn.execute("SELECT setval(pg_get_serial_sequence('cases', 'id'), (SELECT max(id) FROM cases))")
         conn.execute("SELECT setval(pg_get_serial_sequence('case_events', 'id'), (SELECT max(id) FROM case_events))")
         conn.commit()
-        conn.execute("ANALYZE")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    log(f"[postgresql] {name} ready in {time.perf_counter() - started:.0f} s")
     return url
 
 
@@ -154,24 +236,23 @@ def admin_token(url: str) -> str:
         db.dispose()
 
 
-def start_server(url: str, folder: Path, threads: int, cache_s: float) -> tuple[subprocess.Popen[str], str]:
-    """``workstation serve`` in its own process; returns it and its base URL."""
+def start_server(
+    url: str, folder: Path, threads: int, cache_s: float, workers: int = 1, root: Path = ROOT
+) -> tuple[subprocess.Popen[str], str]:
+    """``workstation serve`` in its own process (from the code in ``root``); returns it and its base URL."""
     settings = folder / "serve-settings.json"
-    settings.write_text(
-        json.dumps(
-            {
-                "serve": {
-                    "threads": threads,
-                    "rate_per_key": 1_000_000,
-                    "rate_per_address": 1_000_000,
-                    "cache_s": cache_s,
-                }
-            }
-        )
-    )
+    serve: dict[str, Any] = {
+        "threads": threads,
+        "rate_per_key": 1_000_000,
+        "rate_per_address": 1_000_000,
+        "cache_s": cache_s,
+    }
+    if workers > 1:
+        serve["workers"] = workers
+    settings.write_text(json.dumps({"serve": serve}))
     proc = subprocess.Popen(
         [sys.executable, "-m", "workstation", "serve", "--db", url, "--port", "0", "--config", str(settings)],
-        cwd=ROOT,
+        cwd=root,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -187,9 +268,16 @@ def start_server(url: str, folder: Path, threads: int, cache_s: float) -> tuple[
 
 
 def cpu_seconds(pid: int) -> float:
-    """User and system CPU the server process has used (Linux ``/proc``), to tell its cost from the machine's load."""
+    """User and system CPU the server has used, its worker processes included (Linux ``/proc``).
+
+    To tell the server's own cost from the machine's load.
+    """
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children |= {int(p) for p in (task / "children").read_text().split()}
+    return own + sum(cpu_seconds(child) for child in children)
 
 
 def exchange(
@@ -237,17 +325,24 @@ def load(base: str, clients: int, seconds: float, one: Any) -> dict[str, float]:
 
 
 def measure(
-    url: str, folder: Path, clients: int, seconds: float, threads: int, cache_s: float
+    url: str,
+    folder: Path,
+    clients: int,
+    seconds: float,
+    threads: int,
+    cache_s: float,
+    workers: int = 1,
+    root: Path = ROOT,
 ) -> dict[str, dict[str, float]]:
     """Reads, then posts, against a fresh server process."""
     key = client_key(url)
-    proc, base = start_server(url, folder, threads, cache_s)
+    proc, base = start_server(url, folder, threads, cache_s, workers, root)
     run = f"{time.time():.0f}"
     try:
 
         def read(conn: HTTPConnection, n: int) -> bool:
             rng = random.Random(n)
-            query = {"page_size": 100, "page": rng.randint(1, 50)}
+            query: dict[str, Any] = {"page_size": 100, "page": rng.randint(1, 50)}
             if rng.random() < 0.5:
                 query["status"] = "open"
             status, headers, _ = exchange(conn, "GET", f"/requests.json?{urlencode(query)}")
@@ -292,39 +387,60 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=20261101)
     parser.add_argument("--cache-s", type=float, default=5.0, help="the server's cache_s (0: every read queries)")
+    parser.add_argument(
+        "--workers",
+        default="1,2",
+        help="server processes; a comma list measures each in turn (default 1,2; 1,2,1,2 for A/B/A/B)",
+    )
+    parser.add_argument(
+        "--server-root",
+        type=Path,
+        action="append",
+        help="serve from this source tree instead (repeatable: A/B against an older version, e.g. from git archive)",
+    )
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "workstation-bench")
     args = parser.parse_args()
     sqlite_url = sqlite_copy(args.size, args.seed, args.dir)
     urls = {"sqlite": sqlite_url}
     if "postgresql" in args.dbs:
         urls["postgresql"] = postgres_copy(sqlite_url, args.pg, args.size)
-    results = {}
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    roots = args.server_root or [ROOT]
     for name in args.dbs.split(","):
-        log(f"[{name}] measuring with {args.clients} clients, {args.seconds:.0f} s per phase")
-        results[name] = measure(urls[name], args.dir, args.clients, args.seconds, args.threads, args.cache_s)
+        for root in roots:
+            for workers in (int(w) for w in args.workers.split(",")):
+                label = f"{name}, {workers} worker{'s' if workers > 1 else ''}"
+                if len(roots) > 1:
+                    label += f", {root.name}"
+                if label in results:  # A/B/A/B: each run its own row
+                    label += f" (run {sum(k.startswith(label) for k in results) + 1})"
+                log(f"[{label}] measuring with {args.clients} clients, {args.seconds:.0f} s per phase")
+                results[label] = measure(
+                    urls[name], args.dir, args.clients, args.seconds, args.threads, args.cache_s, workers, root
+                )
     load_avg = os.getloadavg()[0]
     print(
         f"\n{args.size:,} cases, {args.clients} concurrent clients, {args.seconds:.0f} s per phase, "
         f"{os.cpu_count()} cores, load average {load_avg:.1f} at the end, cache_s {args.cache_s:g}\n"
     )
-    print("| database | operation | requests | per second | p50 ms | p99 ms | failed | server CPU ms per request |")
+    print("| server | operation | requests | per second | p50 ms | p99 ms | failed | server CPU ms per request |")
     print("|---|---|---|---|---|---|---|---|")
-    for name, ops in results.items():
+    for label, ops in results.items():
         for op, r in ops.items():
             print(
-                f"| {name} | {op} | {r['n']:,} | {r['per_s']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['failed']} "
+                f"| {label} | {op} | {r['n']:,} | {r['per_s']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['failed']} "
                 f"| {r['cpu_ms']:.1f} |"
             )
     print()
-    for name, ops in results.items():
+    for label, ops in results.items():
         reads, posts = ops["GET requests (page of 100)"], ops["POST requests"]
-        for label, value, target, better in (
+        for what, value, target, better in (
             ("reads/s", reads["per_s"], TARGETS["reads_per_s"], True),
             ("posts/s", posts["per_s"], TARGETS["posts_per_s"], True),
             ("read p99 ms", reads["p99"], TARGETS["read_p99_ms"], False),
         ):
             met = value >= target if better else value <= target
-            print(f"{name}: {label} {value:,.1f} ({'≥' if better else '≤'} {target:g}): {'met' if met else 'MISSED'}")
+            print(f"{label}: {what} {value:,.1f} ({'≥' if better else '≤'} {target:g}): {'met' if met else 'MISSED'}")
     return 0
 
 

@@ -121,6 +121,23 @@ def test_filters_paging_and_headers(db, world):
         assert seen == [str(world[k]) for k in ("closed", "sent", "new")]
 
 
+def test_totals_by_status_are_exact_at_once_and_never_count_the_visits(db, users, world):
+    from workstation.services import counts
+
+    with running(db) as (_, base):
+
+        def total(q: str) -> int:
+            return int(requests.get(f"{base}/requests.json?{q}", timeout=5).headers["X-Total-Count"])
+
+        assert (total(""), total("status=open"), total("status=closed")) == (3, 2, 1)  # the visit's case: not at all
+        lifecycle.reject(db, users["op1"], world["new"], "重复上报")
+        assert (total(""), total("status=open"), total("status=closed")) == (3, 1, 2)  # no wait for a recount
+        counts.compact(db)  # the pending deltas folded, as a seat does: the same totals
+        add_report(db, article_report(external_id="T1", received_at="2026-06-05T10:00:00+08:00"))
+        assert (total(""), total("status=open"), total("status=closed")) == (4, 2, 2)
+        assert total("service_code=0105") == 1  # other filters are counted
+
+
 @pytest.mark.parametrize(
     ("query", "status"),
     [
@@ -427,7 +444,7 @@ def test_workstation_serve_as_the_readme_says_curl_post_reaches_the_queue_and_si
     try:
         line = proc.stdout.readline()
         port = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-        assert port, line
+        assert port, (line, proc.stderr.read() if proc.poll() is not None else "still running")
         base = f"http://127.0.0.1:{port.group(1)}"
         listed = requests.get(f"{base}/requests.json?status=open", timeout=5).json()
         assert {r["service_request_id"] for r in listed} == {str(world["new"]), str(world["sent"])}

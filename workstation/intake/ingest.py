@@ -283,7 +283,12 @@ def _mappings(s: Session, source: str, items: Sequence[Item], now: datetime) -> 
                 updated_by="",
             )
             s.add(rows[code])
-    categories = {c.code: c for c in s.scalars(select(Category).where(Category.active.is_(True)))}
+    wanted = sorted({row.category_code for row in rows.values() if row.category_code})
+    categories: dict[str, Category] = {}
+    for part in _chunks(wanted):  # only the categories the batch maps to (a post maps one, the catalogue has 118)
+        categories.update(
+            (c.code, c) for c in s.scalars(select(Category).where(Category.active.is_(True), Category.code.in_(part)))
+        )
     return {code: categories.get(row.category_code or "") for code, row in rows.items()}
 
 

@@ -3,7 +3,7 @@
 ::
 
     "serve": {
-      "host": "127.0.0.1", "port": 8311, "threads": 8,
+      "host": "127.0.0.1", "port": 8311, "threads": 8, "workers": 1,
       "base_url": "https://311.example.gov.cn/georeport/v2",
       "clients": ["wechat-app"],
       "max_body_bytes": 65536, "page_size": 100, "max_page_size": 1000,
@@ -15,7 +15,8 @@ The API keys themselves are never in the file: a client's key is an API token of
 (``workstation user token add``), kept hashed in the database and revoked there. ``clients`` names
 the accounts whose keys may post (empty: any active account with a token). ``cache_s``: how long a
 public answer (services, requests) is served again to any client before it is read anew (0: never
-kept); a post through the server clears it at once.
+kept); a post through the server clears it at once. ``workers``: server processes on the one port
+(``serve.workers``; the rate limits and the cache's clearing hold across them).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 8311
     threads: int = 8
+    workers: int = 1
     base_url: str = ""
     clients: tuple[str, ...] = ()
     max_body_bytes: int = 64 * 1024
@@ -54,6 +56,7 @@ class ServeSettings:
 _NUMBERS: dict[str, tuple[type, float]] = {
     "port": (int, 0),
     "threads": (int, 1),
+    "workers": (int, 1),
     "max_body_bytes": (int, 256),
     "page_size": (int, 1),
     "max_page_size": (int, 1),

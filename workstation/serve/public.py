@@ -23,11 +23,11 @@ from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy import ColumnElement, and_, func, or_, select, text, union_all
 from sqlalchemy.orm import Session
 
 from workstation.domain.lifecycle import ACTION_NAMES, FINAL, STATE_NAMES
-from workstation.models import Case, CaseEvent, Category, Community, Grid
+from workstation.models import Case, CaseCount, CaseCountDelta, CaseEvent, Category, Community, Grid
 from workstation.serve.lang import Lang
 from workstation.storage.db import Database
 
@@ -237,6 +237,9 @@ def list_requests(
             .offset((page - 1) * size)
         ).all()
         answer = _public(db, s, rows, lang)
+        kept = kept_total(s, f)
+        if kept is not None:  # read in the page's own transaction: the total and the page agree
+            return answer, kept
         if counter is None:
             return answer, _count(s, where)
 
@@ -245,6 +248,42 @@ def list_requests(
             return _count(s, where)
 
     return answer, counter.total((id(db), f), count)
+
+
+_KEPT: list[Any] = []
+
+
+def _kept_statement() -> Any:
+    """The buckets of every status and of the hidden channels, folded and pending (built once)."""
+    if not _KEPT:
+        parts = [
+            select(t.status, t.dim, t.n).where(
+                or_(and_(t.dim == "", t.value == ""), and_(t.dim == "channel", t.value.in_(HIDDEN_CHANNELS)))
+            )
+            for t in (CaseCount, CaseCountDelta)
+        ]
+        both = union_all(*parts).subquery()
+        _KEPT.append(select(both.c.status, both.c.dim, func.sum(both.c.n)).group_by(both.c.status, both.c.dim))
+    return _KEPT[0]
+
+
+def kept_total(s: Session, f: Filters) -> int | None:
+    """The total of a listing narrowed by status at most, from the kept queue counts (None: other filters).
+
+    The counting triggers keep a bucket per status and per channel (``storage.count_buckets``): the
+    public total is the statuses' cases less the hidden channels' ones, exact in any transaction,
+    without counting a million rows. A filter by category, date or id is counted by ``Counter``.
+    """
+    if f.ids or f.service_codes or f.start is not None or f.end is not None or f.updated_after is not None:
+        return None
+    total = 0
+    for status, dim, n in s.execute(_kept_statement()):
+        if not status:
+            continue
+        if f.status is not None and (status in FINAL_STATES) != (f.status == "closed"):
+            continue
+        total += int(n or 0) if dim == "" else -int(n or 0)
+    return total
 
 
 def _count(s: Session, where: list[ColumnElement[bool]]) -> int:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import sys
 import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from waitress import wasyncore
 from waitress.server import create_server
@@ -18,6 +19,9 @@ from workstation.serve.config import ServeSettings
 from workstation.serve.wsgi import GeoReportApp
 from workstation.storage.db import Database
 
+if TYPE_CHECKING:
+    from workstation.serve.workers import SharedState
+
 LOG = logging.getLogger("workstation.serve")
 GRACE_S = 5.0  # how long a stop waits for the requests in progress
 
@@ -25,13 +29,20 @@ GRACE_S = 5.0  # how long a stop waits for the requests in progress
 class Server:
     """One waitress server over the application; ``run`` blocks until ``stop``."""
 
-    def __init__(self, db: Database, settings: ServeSettings) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: ServeSettings,
+        sockets: list[socket.socket] | None = None,
+        shared: SharedState | None = None,
+    ) -> None:
+        """Listen on ``settings.host``/``port``, or on ``sockets`` already bound (a worker of ``workers``)."""
         self.settings = settings
-        self.app = GeoReportApp(db, settings)
+        self.app = GeoReportApp(db, settings, shared)
+        where: dict[str, Any] = {"sockets": sockets} if sockets else {"host": settings.host, "port": settings.port}
         self._server: Any = create_server(
             self.app,
-            host=settings.host,
-            port=settings.port,
+            **where,
             threads=settings.threads,
             channel_timeout=settings.timeout_s,
             cleanup_interval=max(0.1, min(30.0, settings.timeout_s / 2)),  # how often idle clients are dropped
@@ -42,6 +53,7 @@ class Server:
             clear_untrusted_proxy_headers=True,
         )
         self.stopped = threading.Event()
+        self._stopping = threading.Lock()
 
     @property
     def port(self) -> int:
@@ -76,8 +88,8 @@ class Server:
 
     def stop(self) -> None:
         """Stop listening, let the requests in progress finish (for up to ``GRACE_S``), then return from ``run``."""
-        if self.stopped.is_set():
-            return
+        if self.stopped.is_set() or not self._stopping.acquire(blocking=False):
+            return  # stopped, or stopping already (a worker gets SIGINT from the terminal and SIGTERM from its parent)
         sockets = self._server._map  # the loop ends once no socket is left in its map
         self._in_loop(lambda: wasyncore.dispatcher.close(self._server))  # no new connections
         end = time.monotonic() + GRACE_S

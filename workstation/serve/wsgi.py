@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, urlencode
 from wsgiref.util import application_uri
 
@@ -27,12 +27,15 @@ from sqlalchemy.exc import DBAPIError
 from workstation.serve import posts, public
 from workstation.serve.config import ServeSettings
 from workstation.serve.lang import Lang
-from workstation.serve.limits import RateLimiter
+from workstation.serve.limits import RateLimiter, SharedRateLimiter
 from workstation.serve.render import CONTENT_TYPES, definition, document, errors
-from workstation.services import accounts, tokens
+from workstation.services import accounts, counts, tokens
 from workstation.services.errors import AuthenticationError
 from workstation.services.reports import parse_time
 from workstation.storage.db import Database
+
+if TYPE_CHECKING:
+    from workstation.serve.workers import SharedState
 
 LOG = logging.getLogger("workstation.serve")
 ROUTE = re.compile(r"^/(services|requests|tokens)(?:/([^/]+?))?(?:\.(json|xml))?/?$")
@@ -76,38 +79,74 @@ class Answer:
     client: str = "-"
 
 
+class Generations(Protocol):
+    """What the answer cache needs of a generation: ``Generation`` here, ``workers.SharedGeneration`` across workers."""
+
+    def get(self) -> int:
+        """The current generation."""
+
+    def bump(self) -> None:
+        """A post was taken."""
+
+
+class Generation:
+    """A number every post through the server raises: a kept answer older than the last post is not used.
+
+    In one process a plain counter; the worker processes share one in shared memory
+    (``workers.SharedState``), so a post through any worker is seen by every worker's cache.
+    """
+
+    def __init__(self) -> None:
+        self._value = 0
+        self._lock = threading.Lock()
+
+    def get(self) -> int:
+        """The current generation."""
+        return self._value
+
+    def bump(self) -> None:
+        """A post was taken: answers kept so far are out of date."""
+        with self._lock:
+            self._value += 1
+
+
 class AnswerCache:
     """Public answers kept for ``ttl_s`` seconds: many clients polling the same page cost one query.
 
     The rate limit per address is still applied to every request (it runs before the cache is asked);
-    a post through this server clears the cache.
+    a post through this server (through any of its workers) makes every kept answer out of date.
     """
 
-    def __init__(self, ttl_s: float, size: int = 2000) -> None:
+    def __init__(self, ttl_s: float, size: int = 2000, generation: Generations | None = None) -> None:
         self.ttl_s = ttl_s
         self.size = size
-        self._kept: dict[tuple[str, ...], tuple[float, Answer]] = {}
+        self.generation: Generations = generation or Generation()
+        self._kept: dict[tuple[str, ...], tuple[float, int, Answer]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, ...]) -> Answer | None:
-        """A kept answer younger than ``ttl_s``."""
+    def get(self, key: tuple[str, ...]) -> tuple[Answer | None, int]:
+        """A kept answer younger than ``ttl_s`` and than the last post, and the generation it was asked at."""
+        generation = self.generation.get()
         if self.ttl_s <= 0:
-            return None
+            return None, generation
         with self._lock:
             hit = self._kept.get(key)
-        return hit[1] if hit and time.monotonic() - hit[0] < self.ttl_s else None
+        if hit and hit[1] == generation and time.monotonic() - hit[0] < self.ttl_s:
+            return hit[2], generation
+        return None, generation
 
-    def put(self, key: tuple[str, ...], answer: Answer) -> None:
-        """Keep an answer (all are dropped when too many are kept)."""
-        if self.ttl_s <= 0:
+    def put(self, key: tuple[str, ...], answer: Answer, generation: int) -> None:
+        """Keep an answer read at ``generation`` (all are dropped when too many are kept)."""
+        if self.ttl_s <= 0 or generation != self.generation.get():  # a post came in while it was read
             return
         with self._lock:
             if len(self._kept) >= self.size:
                 self._kept.clear()
-            self._kept[key] = (time.monotonic(), answer)
+            self._kept[key] = (time.monotonic(), generation, answer)
 
     def clear(self) -> None:
-        """Forget every kept answer."""
+        """Forget every kept answer (in every worker)."""
+        self.generation.bump()
         with self._lock:
             self._kept.clear()
 
@@ -115,16 +154,26 @@ class AnswerCache:
 class GeoReportApp:
     """The WSGI application over one database."""
 
-    def __init__(self, db: Database, settings: ServeSettings | None = None) -> None:
+    def __init__(self, db: Database, settings: ServeSettings | None = None, shared: SharedState | None = None) -> None:
         self.db = db
         self.settings = settings or ServeSettings()
-        self.per_key = RateLimiter(self.settings.rate_per_key, self.settings.rate_window_s)
-        self.per_address = RateLimiter(self.settings.rate_per_address, self.settings.rate_window_s)
         self.counter = public.Counter()
-        self.cache = AnswerCache(self.settings.cache_s)
         # SQLite has one writer at a time, and its busy handler sleeps up to 100 ms between tries: posts
         # of this server wait their turn on a lock instead (woken at once); PostgreSQL writes in parallel.
         self.writing: AbstractContextManager[Any] = threading.Lock() if db.dialect == "sqlite" else nullcontext()
+        if shared is None:
+            self.per_key: RateLimiter | SharedRateLimiter = RateLimiter(
+                self.settings.rate_per_key, self.settings.rate_window_s
+            )
+            self.per_address: RateLimiter | SharedRateLimiter = RateLimiter(
+                self.settings.rate_per_address, self.settings.rate_window_s
+            )
+            self.cache = AnswerCache(self.settings.cache_s)
+        else:  # one of several worker processes: limits, the cache's generation and SQLite's writer are shared
+            self.per_key, self.per_address = shared.per_key, shared.per_address
+            self.cache = AnswerCache(self.settings.cache_s, generation=shared.generation)
+            if db.dialect == "sqlite":
+                self.writing = shared.writing
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Answer one request and log one line."""
@@ -144,11 +193,11 @@ class GeoReportApp:
                     lang.tr("Too many requests from this address; try again in {s} s.", s=int(wait) + 1),
                     {"Retry-After": str(int(wait) + 1)},
                 )
-            answer = self.cache.get(key) if cacheable else None
+            answer, generation = self.cache.get(key) if cacheable else (None, 0)
             if answer is None:
                 answer = self._route(environ, method, match, fmt, lang)
                 if cacheable and answer.status == 200:
-                    self.cache.put(key, answer)
+                    self.cache.put(key, answer, generation)
                 elif method == "POST" and answer.status in (200, 201, 202):
                     self.cache.clear()  # the poster sees its request at once
         except HttpError as exc:
@@ -284,6 +333,8 @@ class GeoReportApp:
                 done = posts.post_request(self.db, client, params, lang, environ.get("HTTP_IDEMPOTENCY_KEY", ""))
             except posts.PostError as exc:
                 raise HttpError(exc.status, exc.description) from None
+            # the kept counts the totals are read from: their pending deltas folded now and then, as a seat does
+            counts.compact_if_due(self.db)
         row: dict[str, Any] = {"service_request_id": done.service_request_id or "", "token": done.token}
         row.update(service_notice=done.notice, account_id="")
         status = 202 if done.service_request_id is None else 201 if done.created else 200

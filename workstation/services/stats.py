@@ -202,22 +202,33 @@ def _apply(s: Session, days: Counter[Key], opened: Counter[OpenKey]) -> None:
         if n:
             row = rows.setdefault((dim, day, key), {"dim": dim, "day": day, "key": key, **dict.fromkeys(COUNTERS, 0)})
             row[counter] += n
-    dialect = s.get_bind().dialect.name
-    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    day_stmt, open_stmt = _upserts(s.get_bind().dialect.name)
     if rows:
+        s.execute(day_stmt, sorted(rows.values(), key=lambda r: (r["dim"], r["day"], r["key"])))
+    changes = [{"dim": d, "due": due, "key": k, "n": n} for (d, due, k), n in sorted(opened.items()) if n]
+    if changes:
+        s.execute(open_stmt, changes)
+
+
+_UPSERTS: dict[str, tuple[Any, Any]] = {}
+
+
+def _upserts(dialect: str) -> tuple[Any, Any]:
+    """The two adding upserts of a dialect, built once (every change of every case runs them)."""
+    found = _UPSERTS.get(dialect)
+    if found is None:
+        make = postgresql.insert if dialect == "postgresql" else sqlite.insert
         stmt = make(StatDay)
         stmt = stmt.on_conflict_do_update(
             index_elements=["dim", "day", "key"],
             set_={c: getattr(StatDay, c) + getattr(stmt.excluded, c) for c in COUNTERS},
         )
-        s.execute(stmt, sorted(rows.values(), key=lambda r: (r["dim"], r["day"], r["key"])))
-    changes = [{"dim": d, "due": due, "key": k, "n": n} for (d, due, k), n in sorted(opened.items()) if n]
-    if changes:
         ostmt = make(StatOpen)
         ostmt = ostmt.on_conflict_do_update(
             index_elements=["dim", "due", "key"], set_={"n": StatOpen.n + ostmt.excluded.n}
         )
-        s.execute(ostmt, changes)
+        found = _UPSERTS[dialect] = (stmt, ostmt)
+    return found
 
 
 def snapshot(case: Case) -> dict[str, Any]:
