@@ -42,12 +42,16 @@ import numpy as np
 import platformdirs
 from scipy.special import expit
 
-from workstation.assist.text import normalise
+from workstation.assist.text import bigrams, normalise
 from workstation.resources import load_json, resource_path
 
 MODEL_VERSION = 2  # bump when the features or the classifier change: the cached cold model is retrained
 HISTORY_LIMIT = 10_000
-SEED_SHARE = 0.3
+SEED_SHARE = 0.5
+#: A phrasing filed more often than this (same category, same telling words) counts this many times.
+REPEAT_LIMIT = 8
+#: A category's filed cases weigh together at most this many times its shipped examples.
+CATEGORY_LIMIT = 1.0
 _C = 0.5
 _PUNCT = re.compile(r"[^0-9a-z\u3400-\u4dbf\u4e00-\u9fff]+")
 _STOP = frozenset("的了在是有和与就都也还又被把给着啊吧呢吗呀么我你他她它这那个请")
@@ -244,12 +248,52 @@ def _fit(texts: Sequence[str], labels: Sequence[str], weights: np.ndarray | None
     return features, classifier
 
 
+@lru_cache(maxsize=1)
+def _telling_bigrams() -> frozenset[str]:
+    """Character bigrams of the lexicon that belong to at most three categories: what a report is about."""
+    owners: dict[str, set[str]] = {}
+    for code, fields in lexicon().items():
+        for phrases in fields.values():
+            for phrase in phrases:
+                for gram in bigrams(phrase):
+                    owners.setdefault(gram, set()).add(code)
+    return frozenset(gram for gram, codes in owners.items() if len(codes) <= 3)
+
+
+def history_weights(recent: Sequence[tuple[str, str]], seed_per_code: dict[str, float]) -> np.ndarray:
+    """The weight of each filed case, before the seed's share is applied.
+
+    Filed reports repeat a few phrasings in many places (a district's regular complaints, a
+    channel's boilerplate, the demo world's templates): the texts of one category that share the
+    same telling words (bigrams of the lexicon that name few categories; places and boilerplate are
+    not among them) count together at most ``REPEAT_LIMIT`` times; and a category's filed cases
+    together weigh at most ``CATEGORY_LIMIT`` times its shipped examples, so a common category does
+    not crowd the rare ones out of the first three suggestions.
+    """
+    telling = _telling_bigrams()
+    keys = [(code, bigrams(text) & telling) for text, code in recent]
+    groups: dict[tuple[str, frozenset[str]], int] = {}
+    for key in keys:
+        groups[key] = groups.get(key, 0) + 1
+    weights = np.array([min(1.0, REPEAT_LIMIT / groups[key]) for key in keys])
+    per_code: dict[str, float] = {}
+    for (code, _t), w in zip(keys, weights, strict=True):
+        per_code[code] = per_code.get(code, 0.0) + float(w)
+    for i, (code, _t) in enumerate(keys):
+        cap = CATEGORY_LIMIT * seed_per_code.get(code, 0.0)
+        if cap and per_code[code] > cap:
+            weights[i] *= cap / per_code[code]
+    return weights
+
+
 def train(history: Iterable[tuple[str, str]] = (), *, seed: bool = True) -> CategoryModel:
     """Train a model from the cold-start data and the filed cases.
 
     Args:
         history: ``(text, category code)`` of filed cases, oldest first; only the most recent
             ``HISTORY_LIMIT`` distinct texts are used (a text filed twice counts with its latest code).
+            Repeated phrasings and common categories are weighed down (``history_weights``), and
+            the shipped data keeps at least ``SEED_SHARE`` of the total weight.
         seed: also learn from the shipped cold-start data (without it, every category must occur in
             the history at least three times).
 
@@ -268,8 +312,12 @@ def train(history: Iterable[tuple[str, str]] = (), *, seed: bool = True) -> Cate
     labels = [c for _t, c in base] + [c for _t, c in recent]
     weights = None
     if base and recent:
-        seed_weight = max(1.0, SEED_SHARE / (1 - SEED_SHARE) * len(recent) / len(base))
-        weights = np.array([seed_weight] * len(base) + [1.0] * len(recent))
+        seed_per_code: dict[str, float] = {}
+        for _t, code in base:
+            seed_per_code[code] = seed_per_code.get(code, 0.0) + 1.0
+        learnt = history_weights(recent, seed_per_code)
+        seed_weight = max(1.0, SEED_SHARE / (1 - SEED_SHARE) * float(learnt.sum()) / len(base))
+        weights = np.concatenate([np.full(len(base), seed_weight), learnt])
     features, classifier = _fit(texts, labels, weights)
     classes = tuple(str(c) for c in classifier.classes_)
     return CategoryModel(features, classifier, classes, len(base), len(recent), time.perf_counter() - started)
