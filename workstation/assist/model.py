@@ -336,11 +336,13 @@ def _cache_dir() -> Path:
         return Path(tempfile.gettempdir()) / "grid-workstation"
 
 
-def _seed_digest() -> str:
+@lru_cache(maxsize=1)
+def seed_digest() -> str:
+    """What the cold model depends on: the shipped data, the model's version and settings."""
     h = hashlib.sha256()
     for parts in (("assist", "examples.json"), ("assist", "lexicon.txt"), ("catalogue.json",)):
         h.update(resource_path(*parts).read_bytes())
-    h.update(f"{MODEL_VERSION}:{_C}".encode())  # what the cold model depends on
+    h.update(f"{MODEL_VERSION}:{_C}:{HISTORY_LIMIT}:{SEED_SHARE}:{REPEAT_LIMIT}:{CATEGORY_LIMIT}".encode())
     return h.hexdigest()[:16]
 
 
@@ -359,7 +361,7 @@ def cold_model() -> CategoryModel:
     with _cold_lock:
         if _cold is not None:
             return _cold
-        path = _cache_dir() / f"assist-cold-{_seed_digest()}.pickle"
+        path = _cache_dir() / f"assist-cold-{seed_digest()}.pickle"
         try:
             with path.open("rb") as f:
                 model = pickle.load(f)
