@@ -128,7 +128,14 @@ def compose(rng: random.Random, lex: dict[str, list[str]], places: list[str]) ->
         l=rng.choice(LEADS),
         n=rng.choice(TAILS),
     )
-    text = text.replace("其住在，", "").replace("地点。", "。").replace("我住，", "").replace("地址，", "").replace("位置，", "").replace("，，", "，")
+    text = (
+        text.replace("其住在，", "")
+        .replace("地点。", "。")
+        .replace("我住，", "")
+        .replace("地址，", "")
+        .replace("位置，", "")
+        .replace("，，", "，")
+    )
     return text.strip("，：").replace("，。", "。").replace("！，", "！")
 
 

@@ -128,7 +128,10 @@ def test_repeated_phrasings_and_common_categories_do_not_crowd_out_the_shipped_d
     rare = [("老破小东门又来了一群咕咕嘎", "0204"), ("西门又来了一群咕咕嘎", "0204")]
     recent = templated + varied + rare
     weights = category_model.history_weights(recent, {"0201": 20.0, "0101": 10.0, "0204": 50.0})
-    by_code = {code: sum(w for w, (_t, c) in zip(weights, recent, strict=True) if c == code) for code in ("0201", "0101", "0204")}
+    by_code = {
+        code: sum(w for w, (_t, c) in zip(weights, recent, strict=True) if c == code)
+        for code in ("0201", "0101", "0204")
+    }
     assert abs(by_code["0201"] - category_model.REPEAT_LIMIT) < 1e-9  # fifty copies count as a few
     assert len({round(w, 9) for w in weights[: len(templated)]}) == 1
     assert abs(by_code["0101"] - category_model.CATEGORY_LIMIT * 10) < 1e-9  # no more than the shipped examples

@@ -55,8 +55,11 @@ class ModelStore:
     # -- persistence ------------------------------------------------------------------------------
 
     def cache_path(self) -> Any:
-        """Where this database's trained model is cached (keyed also by the shipped data and model version:
-        a model trained with other shipped data is not loaded)."""
+        """Where this database's trained model is cached.
+
+        The name also carries the digest of the shipped data and the model's settings: a model
+        trained on other shipped data is not loaded.
+        """
         url = self.engine.url.render_as_string(hide_password=True)
         key = hashlib.sha256(f"{url}\n{category_model.seed_digest()}".encode()).hexdigest()[:16]
         return category_model._cache_dir() / f"assist-db-{key}.pickle"
