@@ -87,13 +87,14 @@ def test_heldout_set_is_large_covers_every_category_and_was_written_apart_from_t
 
 
 def test_cold_model_on_the_heldout_set_stays_at_its_measured_level():
-    # measured 83.1% / 96.9% (README, bench/assist.py); the issue's targets are 85% / 97%
+    # measured 89.0% / 97.5% (README, bench/assist.py; 82.8% / 96.9% before issue #13's lexicon passes
+    # and C = 0.1); the issue's targets are 85% / 97%
     model = category_model.cold_model()
     rows = heldout()
     ranked = [[c for c, _p in model.ranked(text, 3)] for _code, text in rows]
     top1 = sum(r[0] == code for r, (code, _t) in zip(ranked, rows, strict=True)) / len(rows)
     top3 = sum(code in r for r, (code, _t) in zip(ranked, rows, strict=True)) / len(rows)
-    assert top1 >= 0.82 and top3 >= 0.96, (top1, top3)
+    assert top1 >= 0.87 and top3 >= 0.965, (top1, top3)
 
 
 def test_probabilities_are_calibrated_and_sum_to_one():
