@@ -148,7 +148,7 @@ def duplicates_scenarios(db: Database) -> tuple[int, int, int]:
 def duplicates_labelled(db: Database) -> tuple[int, int, int]:
     pairs = json.loads((DATA / "assist_duplicates.json").read_text(encoding="utf-8"))["pairs"]
     hit = offered = wanted = 0
-    start = datetime.fromisoformat("2027-01-01T08:00:00+08:00")
+    start = datetime.fromisoformat("2024-01-01T08:00:00+08:00")  # every pair in the past, before the scenarios
     for k, pair in enumerate(pairs):
         at = start + timedelta(days=30 * k)
         a = add_report(db, {"channel": "PDA", **pair["a"], "received_at": at.isoformat()}).case_id

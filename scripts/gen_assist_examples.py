@@ -50,6 +50,9 @@ PDA = [
     "{x}：{s}",
     "{o}{q}，位置{x}{d}",
     "{x}{p}有{o}{q}，已拍照",
+    "{p}{o}{q}",
+    "{x}{p}{o}{q}，{e}，已劝导",
+    "发现{x}{p}{e}，经查{o}{q}",
 ]
 HOTLINE = [
     "市民来电反映：{x}{p}{o}{q}，{e}，希望相关部门尽快处理。",
@@ -59,6 +62,9 @@ HOTLINE = [
     "12345转办：市民反映{x}{s}，{a}。",
     "市民来电：{x}附近{s}，{e}，多次反映未果。",
     "来电反映{x}{p}{o}{q}，市民称{e}，请属地核实处置。",
+    "市民来电称其住在{x}，{p}{e}，原因是{o}{q}，要求处理。",
+    "来电人反映{x}{p}{e}，{w}{s}，请尽快处理。",
+    "市民致电：{s}，地点{x}{d}。",
 ]
 WECHAT = [
     "{x}{p}{o}{q}，{e}{m}",
@@ -70,7 +76,15 @@ WECHAT = [
     "{o}{q}，{e}，{x}{p}",
     "{s}",
     "{w}{s}，{e}",
+    "{l}{p}{e}，{o}{q}{m}",
+    "{l}{s}，{e}{m}",
+    "{p}{e}{m}{n}",
+    "{e}！{p}{o}{q}，{n}",
+    "{l}{x}{p}{o}{q}，{n}",
 ]
+#: How residents open or close a complaint in their own words (some in dialect).
+LEADS = ["", "", "你们管不管，", "我跟你们说，", "俺们这儿", "我们楼下", "哎，", "真服了，", "咱小区", "侬好，", "这个"]
+TAILS = ["", "咋没人管", "烦死了", "谁来管管", "受不了了", "气死人", "怎么回事啊", "都好几回了"]
 VOICES = [PDA, HOTLINE, WECHAT]
 
 
@@ -111,9 +125,18 @@ def compose(rng: random.Random, lex: dict[str, list[str]], places: list[str]) ->
         a=rng.choice(ASKS),
         d=rng.choice(DIRS) if x else "",
         x=x,
+        l=rng.choice(LEADS),
+        n=rng.choice(TAILS),
     )
-    text = text.replace("我住，", "").replace("地址，", "").replace("位置，", "").replace("，，", "，")
-    return text.strip("，：")
+    text = (
+        text.replace("其住在，", "")
+        .replace("地点。", "。")
+        .replace("我住，", "")
+        .replace("地址，", "")
+        .replace("位置，", "")
+        .replace("，，", "，")
+    )
+    return text.strip("，：").replace("，。", "。").replace("！，", "！")
 
 
 def generate(per_category: int = PER_CATEGORY, seed: int = SEED) -> list[tuple[str, str]]:

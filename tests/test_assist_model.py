@@ -87,13 +87,14 @@ def test_heldout_set_is_large_covers_every_category_and_was_written_apart_from_t
 
 
 def test_cold_model_on_the_heldout_set_stays_at_its_measured_level():
-    # measured 83.1% / 96.9% (README, bench/assist.py); the issue's targets are 85% / 97%
+    # measured 89.0% / 97.5% (README, bench/assist.py; 82.8% / 96.9% before issue #13's lexicon passes
+    # and C = 0.1); the issue's targets are 85% / 97%
     model = category_model.cold_model()
     rows = heldout()
     ranked = [[c for c, _p in model.ranked(text, 3)] for _code, text in rows]
     top1 = sum(r[0] == code for r, (code, _t) in zip(ranked, rows, strict=True)) / len(rows)
     top3 = sum(code in r for r, (code, _t) in zip(ranked, rows, strict=True)) / len(rows)
-    assert top1 >= 0.82 and top3 >= 0.96, (top1, top3)
+    assert top1 >= 0.87 and top3 >= 0.965, (top1, top3)
 
 
 def test_probabilities_are_calibrated_and_sum_to_one():
@@ -119,6 +120,30 @@ def test_training_on_filed_history_learns_a_districts_own_words():
     assert learnt.history_size == len(history)
     assert cold.ranked(slang, 1)[0][0] != "0204"
     assert learnt.ranked(slang, 1)[0][0] == "0204" and learnt.probabilities(slang)["0204"] > before + 0.3
+
+
+def test_repeated_phrasings_and_common_categories_do_not_crowd_out_the_shipped_data():
+    lex = category_model.lexicon()
+    templated = [(f"{n}号楼下非机动车乱停放，请处理", "0201") for n in range(50)]  # one phrasing, many places
+    varied = [(o + q, "0101") for o in lex["0101"]["O"] for q in lex["0101"]["Q"]][:30]
+    rare = [("老破小东门又来了一群咕咕嘎", "0204"), ("西门又来了一群咕咕嘎", "0204")]
+    recent = templated + varied + rare
+    weights = category_model.history_weights(recent, {"0201": 20.0, "0101": 10.0, "0204": 50.0})
+    by_code = {
+        code: sum(w for w, (_t, c) in zip(weights, recent, strict=True) if c == code)
+        for code in ("0201", "0101", "0204")
+    }
+    assert abs(by_code["0201"] - category_model.REPEAT_LIMIT) < 1e-9  # fifty copies count as a few
+    assert len({round(w, 9) for w in weights[: len(templated)]}) == 1
+    assert abs(by_code["0101"] - category_model.CATEGORY_LIMIT * 10) < 1e-9  # no more than the shipped examples
+    assert list(weights[-2:]) == [1.0, 1.0]  # a district's own new words keep their full weight
+
+
+def test_cached_models_are_keyed_by_the_shipped_data(db, monkeypatch):
+    store = learning.ModelStore(db.engine)
+    before = store.cache_path()
+    monkeypatch.setattr(category_model, "seed_digest", lambda: "other-data")
+    assert store.cache_path() != before  # a model learnt on other shipped data is not loaded
 
 
 def test_retraining_runs_in_the_background_and_swaps_the_model(db, monkeypatch, tmp_path):

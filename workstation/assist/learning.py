@@ -55,8 +55,13 @@ class ModelStore:
     # -- persistence ------------------------------------------------------------------------------
 
     def cache_path(self) -> Any:
-        """Where this database's trained model is cached."""
-        key = hashlib.sha256(self.engine.url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
+        """Where this database's trained model is cached.
+
+        The name also carries the digest of the shipped data and the model's settings: a model
+        trained on other shipped data is not loaded.
+        """
+        url = self.engine.url.render_as_string(hide_password=True)
+        key = hashlib.sha256(f"{url}\n{category_model.seed_digest()}".encode()).hexdigest()[:16]
         return category_model._cache_dir() / f"assist-db-{key}.pickle"
 
     def _load_cache(self) -> None:

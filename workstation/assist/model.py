@@ -14,12 +14,14 @@ It learns from two sources:
   phrases and the catalogue's names and keywords;
 - the operators' decisions: ``train(history)`` takes ``(text, category)`` of filed cases (a
   correction re-files, so the final category is what counts). The most recent ``HISTORY_LIMIT``
-  distinct texts are used; the seed keeps at least ``SEED_SHARE`` of the total weight, so a
-  district's own phrasing is learnt without forgetting the rest of the catalogue.
+  distinct texts are used, weighed by ``history_weights`` (a phrasing repeated in many places counts
+  a few times, a category's filed cases at most as much as its shipped examples), and the seed keeps
+  at least ``SEED_SHARE`` of the total weight, so a district's own phrasing is learnt without
+  forgetting how residents talk about the rest of the catalogue.
 
 ``train`` is plain Python without Qt or a database: ``workstation.assist.learning`` runs it off the
 GUI thread and swaps the result in. ``cold_model()`` caches the trained cold-start model on disk,
-keyed by the content of the shipped data.
+keyed by the content of the shipped data and the model's settings (``seed_digest``).
 """
 
 from __future__ import annotations
@@ -42,13 +44,17 @@ import numpy as np
 import platformdirs
 from scipy.special import expit
 
-from workstation.assist.text import normalise
+from workstation.assist.text import bigrams, normalise
 from workstation.resources import load_json, resource_path
 
 MODEL_VERSION = 2  # bump when the features or the classifier change: the cached cold model is retrained
 HISTORY_LIMIT = 10_000
-SEED_SHARE = 0.3
-_C = 0.5
+SEED_SHARE = 0.7
+#: A phrasing filed more often than this (same category, same telling words) counts this many times.
+REPEAT_LIMIT = 8
+#: A category's filed cases weigh together at most this many times its shipped examples.
+CATEGORY_LIMIT = 1.0
+_C = 0.1  # chosen on the development sets: stronger regularisation generalises better to residents
 _PUNCT = re.compile(r"[^0-9a-z\u3400-\u4dbf\u4e00-\u9fff]+")
 _STOP = frozenset("的了在是有和与就都也还又被把给着啊吧呢吗呀么我你他她它这那个请")
 _log = logging.getLogger(__name__)
@@ -244,12 +250,52 @@ def _fit(texts: Sequence[str], labels: Sequence[str], weights: np.ndarray | None
     return features, classifier
 
 
+@lru_cache(maxsize=1)
+def _telling_bigrams() -> frozenset[str]:
+    """Character bigrams of the lexicon that belong to at most three categories: what a report is about."""
+    owners: dict[str, set[str]] = {}
+    for code, fields in lexicon().items():
+        for phrases in fields.values():
+            for phrase in phrases:
+                for gram in bigrams(phrase):
+                    owners.setdefault(gram, set()).add(code)
+    return frozenset(gram for gram, codes in owners.items() if len(codes) <= 3)
+
+
+def history_weights(recent: Sequence[tuple[str, str]], seed_per_code: dict[str, float]) -> np.ndarray:
+    """The weight of each filed case, before the seed's share is applied.
+
+    Filed reports repeat a few phrasings in many places (a district's regular complaints, a
+    channel's boilerplate, the demo world's templates): the texts of one category that share the
+    same telling words (bigrams of the lexicon that name few categories; places and boilerplate are
+    not among them) count together at most ``REPEAT_LIMIT`` times; and a category's filed cases
+    together weigh at most ``CATEGORY_LIMIT`` times its shipped examples, so a common category does
+    not crowd the rare ones out of the first three suggestions.
+    """
+    telling = _telling_bigrams()
+    keys = [(code, bigrams(text) & telling) for text, code in recent]
+    groups: dict[tuple[str, frozenset[str]], int] = {}
+    for key in keys:
+        groups[key] = groups.get(key, 0) + 1
+    weights = np.array([min(1.0, REPEAT_LIMIT / groups[key]) for key in keys])
+    per_code: dict[str, float] = {}
+    for (code, _t), w in zip(keys, weights, strict=True):
+        per_code[code] = per_code.get(code, 0.0) + float(w)
+    for i, (code, _t) in enumerate(keys):
+        cap = CATEGORY_LIMIT * seed_per_code.get(code, 0.0)
+        if cap and per_code[code] > cap:
+            weights[i] *= cap / per_code[code]
+    return weights
+
+
 def train(history: Iterable[tuple[str, str]] = (), *, seed: bool = True) -> CategoryModel:
     """Train a model from the cold-start data and the filed cases.
 
     Args:
         history: ``(text, category code)`` of filed cases, oldest first; only the most recent
             ``HISTORY_LIMIT`` distinct texts are used (a text filed twice counts with its latest code).
+            Repeated phrasings and common categories are weighed down (``history_weights``), and
+            the shipped data keeps at least ``SEED_SHARE`` of the total weight.
         seed: also learn from the shipped cold-start data (without it, every category must occur in
             the history at least three times).
 
@@ -268,8 +314,12 @@ def train(history: Iterable[tuple[str, str]] = (), *, seed: bool = True) -> Cate
     labels = [c for _t, c in base] + [c for _t, c in recent]
     weights = None
     if base and recent:
-        seed_weight = max(1.0, SEED_SHARE / (1 - SEED_SHARE) * len(recent) / len(base))
-        weights = np.array([seed_weight] * len(base) + [1.0] * len(recent))
+        seed_per_code: dict[str, float] = {}
+        for _t, code in base:
+            seed_per_code[code] = seed_per_code.get(code, 0.0) + 1.0
+        learnt = history_weights(recent, seed_per_code)
+        seed_weight = max(1.0, SEED_SHARE / (1 - SEED_SHARE) * float(learnt.sum()) / len(base))
+        weights = np.concatenate([np.full(len(base), seed_weight), learnt])
     features, classifier = _fit(texts, labels, weights)
     classes = tuple(str(c) for c in classifier.classes_)
     return CategoryModel(features, classifier, classes, len(base), len(recent), time.perf_counter() - started)
@@ -288,11 +338,13 @@ def _cache_dir() -> Path:
         return Path(tempfile.gettempdir()) / "grid-workstation"
 
 
-def _seed_digest() -> str:
+@lru_cache(maxsize=1)
+def seed_digest() -> str:
+    """What the cold model depends on: the shipped data, the model's version and settings."""
     h = hashlib.sha256()
     for parts in (("assist", "examples.json"), ("assist", "lexicon.txt"), ("catalogue.json",)):
         h.update(resource_path(*parts).read_bytes())
-    h.update(f"{MODEL_VERSION}:{_C}".encode())  # what the cold model depends on
+    h.update(f"{MODEL_VERSION}:{_C}:{HISTORY_LIMIT}:{SEED_SHARE}:{REPEAT_LIMIT}:{CATEGORY_LIMIT}".encode())
     return h.hexdigest()[:16]
 
 
@@ -311,7 +363,7 @@ def cold_model() -> CategoryModel:
     with _cold_lock:
         if _cold is not None:
             return _cold
-        path = _cache_dir() / f"assist-cold-{_seed_digest()}.pickle"
+        path = _cache_dir() / f"assist-cold-{seed_digest()}.pickle"
         try:
             with path.open("rb") as f:
                 model = pickle.load(f)
