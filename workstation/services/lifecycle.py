@@ -44,7 +44,7 @@ from workstation.services.errors import (
 )
 from workstation.services.leases import TakenError
 from workstation.services.notices import notify
-from workstation.services.territory import place_of, resolve_unit
+from workstation.services.territory import unit_at
 from workstation.services.training import DEMO_ONLY_ACTIONS, require_demo_for_trainer
 from workstation.storage.db import Database
 
@@ -125,7 +125,7 @@ def _tz(db: Database) -> Any:
 
 
 def _check_unit_actor(s: Session, by: Actor, case: Case) -> None:
-    if by.role != Role.UNIT:
+    if by.role != Role.UNIT or by.unit_code == case.unit_code:
         return
     co = s.scalars(select(CaseUnit.unit_code).where(CaseUnit.case_id == case.id)).all()
     if by.unit_code != case.unit_code and by.unit_code not in co:
@@ -186,14 +186,16 @@ def _lock(s: Session, *case_ids: int) -> dict[int, tuple[Case, CaseLease | None]
     the one write lock. Each case comes with its lease (if any), read in the same round trip.
     """
     ids = sorted(set(case_ids))
-    query = (
-        select(Case, CaseLease)
-        .outerjoin(CaseLease, CaseLease.case_id == Case.id)
-        .where(Case.id.in_(ids))
-        .order_by(Case.id)
-        .with_for_update(of=Case)
-    )
-    return {case.id: (case, lease) for case, lease in s.execute(query)}
+    return {case.id: (case, lease) for case, lease in s.execute(_LOCK, {"ids": ids})}
+
+
+_LOCK = (  # built once: building a statement per action costs more client CPU than sending it
+    select(Case, CaseLease)
+    .outerjoin(CaseLease, CaseLease.case_id == Case.id)
+    .where(Case.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Case.id)
+    .with_for_update(of=Case)
+)
 
 
 _GUARDED_UPDATE = (
@@ -387,12 +389,12 @@ def suggested_unit(s: Session, case: Case) -> Unit | None:
         return None
     cat = s.get(Category, case.category_code)
     role = cat.unit if cat else None
-    return resolve_unit(s, role, place_of(s, case.grid_code)) if role else None
+    return unit_at(s, role, case.grid_code) if role else None
 
 
 def _unit_for(s: Session, case: Case, unit: str | None) -> Unit:
     if unit:
-        found = resolve_unit(s, unit.strip(), place_of(s, case.grid_code))
+        found = unit_at(s, unit.strip(), case.grid_code)
         if found is None:
             hint = (
                 tr("the case has no grid, so GRID/STREET/COMMUNITY cannot be resolved")
