@@ -198,9 +198,8 @@ _LOCK = (  # built once: building a statement per action costs more client CPU t
 )
 
 
-_GUARDED_UPDATE = (
-    update(Case.__table__)  # type: ignore[arg-type]
-    .where(Case.__table__.c.id == bindparam("guard_id"), Case.__table__.c.version == bindparam("guard_version"))
+_GUARDED_UPDATE = update(Case.__table__).where(  # type: ignore[arg-type]
+    Case.__table__.c.id == bindparam("guard_id"), Case.__table__.c.version == bindparam("guard_version")
 )
 
 
