@@ -234,4 +234,6 @@ def insert_sealed(conn: Connection, table_name: str, row: dict[str, Any]) -> int
         new_id, row["chain_seq"], row["chain_hash"] = conn.execute(statement, params).one()
         return int(new_id)
     seal_rows(conn, table_name, [row])
-    return int(conn.execute(statement, row).inserted_primary_key[0])
+    key = conn.execute(statement, row).inserted_primary_key
+    assert key is not None  # an insert of one row always has its key
+    return int(key[0])
