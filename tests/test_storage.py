@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from workstation.cli import main
@@ -212,6 +212,76 @@ def test_write_transactions_begin_immediately_and_a_second_writer_waits(db, db_u
         release.set()
         thread.join(10)
         other.dispose()
+
+
+# -- PostgreSQL: pooled connections after a restart ---------------------------------------------
+
+
+def _pg_only(db: Database) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("a restarted server and its dropped connections are a client/server matter")
+
+
+def _terminate_pooled(db: Database, count: int) -> None:
+    """What a database restart does to a seat: every pooled connection is cut by the server."""
+    held = [db.engine.connect() for _ in range(count)]
+    pids = [conn.execute(text("SELECT pg_backend_pid()")).scalar() for conn in held]
+    for conn in held:
+        conn.close()  # back to the pool, alive as far as the seat knows
+    admin = make_engine(db.url)
+    try:
+        with admin.begin() as conn:
+            for pid in pids:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with admin.connect() as conn:
+                left = conn.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"), {"pids": pids}
+                ).scalar()
+            if not left:
+                break
+            time.sleep(0.05)
+    finally:
+        admin.dispose()
+
+
+def test_after_the_server_cut_every_pooled_connection_the_next_actions_work(db, users):
+    _pg_only(db)
+    from tests.conftest import article_report
+    from workstation.services import lifecycle as lc
+    from workstation.services.reports import add_report
+
+    case = add_report(db, article_report()).case_id
+    _terminate_pooled(db, 3)  # the seat just acted: its connections were used a moment ago
+    lc.file(db, users["op1"], case, "0201", expected_version=1)  # not an error: a fresh connection
+    with db.read() as s:
+        assert s.scalar(select(Case.status).where(Case.id == case)) == "filed"
+    lc.dispatch(db, users["op1"], case, "GRID", expected_version=2)
+    with db.read() as s, db.write() as w:  # two at once: both pooled connections were cut too
+        assert s.scalar(select(Case.version).where(Case.id == case)) == 3
+        assert w.scalar(select(Case.status).where(Case.id == case)) == "dispatched"
+
+
+def test_a_busy_connection_is_not_pinged_and_an_idle_one_is(db_url, monkeypatch):
+    pings: list[int] = []
+    monkeypatch.setattr(dbmod, "IDLE_PING_SECONDS", 0.3)
+    database = Database(db_url)
+    try:
+        if database.dialect != "postgresql":
+            pytest.skip("SQLite has no server connection to lose")
+        real = database.engine.dialect.do_ping
+        monkeypatch.setattr(database.engine.dialect, "do_ping", lambda conn: pings.append(1) or real(conn))
+        for _ in range(20):  # back to back: no SELECT 1 round trip before each transaction
+            with database.read() as s:
+                s.scalar(text("SELECT count(*) FROM categories"))
+        assert pings == []
+        time.sleep(0.5)  # idle past the limit: the next checkout asks the server first
+        with database.read() as s:
+            assert s.scalar(text("SELECT count(*) FROM categories")) == 118
+        assert pings == [1]
+    finally:
+        database.dispose()
 
 
 # -- URLs and the command line --------------------------------------------------------------------

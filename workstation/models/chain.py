@@ -12,7 +12,8 @@ unit responses, reveals and account changes are one chain per table; a writer lo
 UPDATE`` on PostgreSQL; SQLite's immediate write transaction already serialises).
 
 Every ORM insert is sealed by a ``before_insert`` hook; bulk inserts (``insert(Table)`` with many
-rows) call :func:`seal_rows` first. :mod:`workstation.services.audit` verifies.
+rows) call :func:`seal_rows` first; :func:`insert_sealed` writes one entry without the ORM (on
+PostgreSQL the head moves and the entry is inserted in one statement). :mod:`workstation.services.audit` verifies.
 
 Changing a chained table: a new column must be nullable with no server default (old rows read it as
 NULL, which the content leaves out, so their hashes still hold); renaming or retyping a column, or
@@ -28,7 +29,7 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Connection, String, Table, bindparam, event, select, text, update
+from sqlalchemy import Connection, LargeBinary, String, Table, bindparam, event, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Mapper, mapped_column
@@ -186,3 +187,55 @@ def _seal_one(_mapper: Mapper[Any], conn: Connection, target: Any) -> None:
 
 for _model, _chain, _skip in CHAINED.values():
     event.listen(_model, "before_insert", _seal_one)
+
+
+# One entry on PostgreSQL, in one statement: the chain's head is moved (or started at position 1) and
+# hashed as in _ADVANCE, and the entry inserted with the position and hash the head now holds. The
+# upsert locks the head row until commit, as _heads and _ADVANCE do.
+_INSERT_SEALED_PG = (
+    "WITH h AS (INSERT INTO audit_heads AS a (chain, seq, hash) "
+    "VALUES (:chain, 1, encode(sha256(convert_to(:start, 'UTF8') || :body), 'hex')) "
+    "ON CONFLICT (chain) DO UPDATE SET seq = a.seq + 1, "
+    "hash = encode(sha256(convert_to(a.hash || '|' || (a.seq + 1)::text || '|', 'UTF8') || :body), 'hex') "
+    "RETURNING seq, hash) "
+    "INSERT INTO {table} ({columns}, chain_seq, chain_hash) "
+    "VALUES ({values}, (SELECT seq FROM h), (SELECT hash FROM h)) RETURNING id, chain_seq, chain_hash"
+)
+_inserts: dict[tuple[str, str], Any] = {}
+
+
+def _insert_statement(dialect: str, table: Table) -> Any:
+    key = (dialect, table.name)
+    if key not in _inserts:
+        columns = [c for c in table.columns if c.name not in ("id", *HASH_COLUMNS)]
+        if dialect == "postgresql":
+            sql = _INSERT_SEALED_PG.format(
+                table=table.name,
+                columns=", ".join(c.name for c in columns),
+                values=", ".join(f":{c.name}" for c in columns),
+            )
+            binds = [bindparam(c.name, type_=c.type) for c in columns]
+            _inserts[key] = text(sql).bindparams(*binds, bindparam("body", type_=LargeBinary))
+        else:
+            _inserts[key] = table.insert()
+    return _inserts[key]
+
+
+def insert_sealed(conn: Connection, table_name: str, row: dict[str, Any]) -> int:
+    """Insert one entry of a chained table with an ``id`` key, sealed as the ORM hook would; its id.
+
+    ``row`` (column name -> value) gets the column defaults, ``chain_seq`` and ``chain_hash``.
+    """
+    model, chain_of, skip = CHAINED[table_name]
+    table: Table = model.__table__  # type: ignore[assignment]
+    chain = chain_of(_with_defaults(table, row))
+    statement = _insert_statement(conn.dialect.name, table)
+    if conn.dialect.name == "postgresql":
+        params = {c.name: row.get(c.name) for c in table.columns if c.name not in ("id", *HASH_COLUMNS)}
+        params.update(chain=chain, start=f"{GENESIS}|1|", body=content(table, row, skip))
+        new_id, row["chain_seq"], row["chain_hash"] = conn.execute(statement, params).one()
+        return int(new_id)
+    seal_rows(conn, table_name, [row])
+    key = conn.execute(statement, row).inserted_primary_key
+    assert key is not None  # an insert of one row always has its key
+    return int(key[0])

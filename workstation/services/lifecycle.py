@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from workstation.domain.calendar import Limit, LimitError
@@ -31,6 +31,7 @@ from workstation.models import (
     UTCDateTime,
     utcnow,
 )
+from workstation.models.chain import insert_sealed
 from workstation.services import stats
 from workstation.services.actors import Actor
 from workstation.services.calendar import calendar_from
@@ -43,7 +44,7 @@ from workstation.services.errors import (
 )
 from workstation.services.leases import TakenError
 from workstation.services.notices import notify
-from workstation.services.territory import place_of, resolve_unit
+from workstation.services.territory import unit_at
 from workstation.services.training import DEMO_ONLY_ACTIONS, require_demo_for_trainer
 from workstation.storage.db import Database
 
@@ -124,7 +125,7 @@ def _tz(db: Database) -> Any:
 
 
 def _check_unit_actor(s: Session, by: Actor, case: Case) -> None:
-    if by.role != Role.UNIT:
+    if by.role != Role.UNIT or by.unit_code == case.unit_code:
         return
     co = s.scalars(select(CaseUnit.unit_code).where(CaseUnit.case_id == case.id)).all()
     if by.unit_code != case.unit_code and by.unit_code not in co:
@@ -185,14 +186,21 @@ def _lock(s: Session, *case_ids: int) -> dict[int, tuple[Case, CaseLease | None]
     the one write lock. Each case comes with its lease (if any), read in the same round trip.
     """
     ids = sorted(set(case_ids))
-    query = (
-        select(Case, CaseLease)
-        .outerjoin(CaseLease, CaseLease.case_id == Case.id)
-        .where(Case.id.in_(ids))
-        .order_by(Case.id)
-        .with_for_update(of=Case)
-    )
-    return {case.id: (case, lease) for case, lease in s.execute(query)}
+    return {case.id: (case, lease) for case, lease in s.execute(_LOCK, {"ids": ids})}
+
+
+_LOCK = (  # built once: building a statement per action costs more client CPU than sending it
+    select(Case, CaseLease)
+    .outerjoin(CaseLease, CaseLease.case_id == Case.id)
+    .where(Case.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Case.id)
+    .with_for_update(of=Case)
+)
+
+
+_GUARDED_UPDATE = update(Case.__table__).where(  # type: ignore[arg-type]
+    Case.__table__.c.id == bindparam("guard_id"), Case.__table__.c.version == bindparam("guard_version")
+)
 
 
 def _write(
@@ -208,6 +216,10 @@ def _write(
 ) -> Outcome:
     """Apply the new values if the case is still at the version read, and append the event.
 
+    The update and the event go straight to the connection (Core statements built once, the columns
+    set named by the values), not through the session's unit of work; the event is sealed onto its
+    case's hash chain as the ORM hook would (``chain.insert_sealed``).
+
     Raises:
         _Lost: someone else changed the case first (the caller's transaction rolls back).
     """
@@ -215,31 +227,32 @@ def _write(
     from_state, to_state = case.status, values["status"]
     before = stats.snapshot(case)
     values = {**values, "version": version, "last_actor": by.name, "last_action_at": now}
-    result = s.execute(
-        update(Case)
-        .where(Case.id == case.id, Case.version == case.version)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    s.flush()  # anything the action changed through the session (an extension request) goes first
+    conn = s.connection()
+    result = conn.execute(_GUARDED_UPDATE, {**values, "guard_id": case.id, "guard_version": case.version})
+    if result.rowcount != 1:
         raise _Lost
-    event = CaseEvent(
-        case_id=case.id,
-        at=now,
-        actor=by.name,
-        actor_role=by.role,
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        reason=reason,
-        details={**details, "version": version},
-    )
-    s.add(event)
-    s.add_all(rows)
-    s.flush()
+    event = {
+        "case_id": case.id,
+        "at": now,
+        "actor": by.name,
+        "actor_role": str(by.role),
+        "action": action,
+        "from_state": from_state,
+        "to_state": to_state,
+        "reason": reason,
+        "details": {**details, "version": version},
+    }
+    event_id = insert_sealed(conn, "case_events", event)
+    if rows:
+        s.add_all(rows)
+        s.flush()
     stats.record_change(s, case.id, before, values, action, now, details)
-    outcome = Outcome(case.id, to_state, version, event.id)
-    _after(s, case, event)
+    outcome = Outcome(case.id, to_state, version, event_id)
+    if after_transition:
+        loaded = s.get(CaseEvent, event_id)
+        assert loaded is not None
+        _after(s, case, loaded)
     return outcome
 
 
@@ -375,12 +388,12 @@ def suggested_unit(s: Session, case: Case) -> Unit | None:
         return None
     cat = s.get(Category, case.category_code)
     role = cat.unit if cat else None
-    return resolve_unit(s, role, place_of(s, case.grid_code)) if role else None
+    return unit_at(s, role, case.grid_code) if role else None
 
 
 def _unit_for(s: Session, case: Case, unit: str | None) -> Unit:
     if unit:
-        found = resolve_unit(s, unit.strip(), place_of(s, case.grid_code))
+        found = unit_at(s, unit.strip(), case.grid_code)
         if found is None:
             hint = (
                 tr("the case has no grid, so GRID/STREET/COMMUNITY cannot be resolved")

@@ -21,14 +21,15 @@ undo), ``reports`` (a new report, a changed re-delivery) and the batched intake 
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, select, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from workstation.domain.calendar import DEFAULT_TZ
@@ -196,39 +197,66 @@ def event_counts(
     return out
 
 
+def _pg_apply_sql() -> Any:
+    """Both upserts in one statement on PostgreSQL: one round trip, one fixed text (prepared once)."""
+    counters = ", ".join(COUNTERS)
+    typed = ", ".join(f"{c} integer" for c in COUNTERS)
+    moved = ", ".join(f"{c} = t.{c} + excluded.{c}" for c in COUNTERS)
+    return text(
+        "WITH d AS ("
+        f"INSERT INTO stat_days AS t (dim, day, key, {counters}) "
+        f"SELECT dim, day, key, {counters} FROM jsonb_to_recordset(CAST(:days AS jsonb)) "
+        f"AS r(dim text, day text, key text, {typed}) ORDER BY dim, day, key "
+        f"ON CONFLICT (dim, day, key) DO UPDATE SET {moved}) "
+        "INSERT INTO stat_open AS t (dim, due, key, n) "
+        "SELECT dim, due, key, n FROM jsonb_to_recordset(CAST(:open AS jsonb)) "
+        "AS r(dim text, due text, key text, n integer) ORDER BY dim, due, key "
+        "ON CONFLICT (dim, due, key) DO UPDATE SET n = t.n + excluded.n"
+    )
+
+
+_STATEMENTS: dict[str, tuple[Any, Any]] = {}
+
+
+def _upserts(dialect: str) -> tuple[Any, Any]:
+    """The two upserts (built once per dialect; a statement built per change costs more than it runs)."""
+    if dialect not in _STATEMENTS:
+        if dialect == "postgresql":
+            _STATEMENTS[dialect] = (_pg_apply_sql(), None)
+        else:
+            make = sqlite.insert
+            stmt = make(StatDay)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["dim", "day", "key"],
+                set_={c: getattr(StatDay, c) + getattr(stmt.excluded, c) for c in COUNTERS},
+            )
+            ostmt = make(StatOpen)
+            ostmt = ostmt.on_conflict_do_update(
+                index_elements=["dim", "due", "key"], set_={"n": StatOpen.n + ostmt.excluded.n}
+            )
+            _STATEMENTS[dialect] = (stmt, ostmt)
+    return _STATEMENTS[dialect]
+
+
 def _apply(s: Session, days: Counter[Key], opened: Counter[OpenKey]) -> None:
     rows: dict[tuple[str, str, str], dict[str, Any]] = {}
     for (dim, day, key, counter), n in days.items():
         if n:
             row = rows.setdefault((dim, day, key), {"dim": dim, "day": day, "key": key, **dict.fromkeys(COUNTERS, 0)})
             row[counter] += n
-    day_stmt, open_stmt = _upserts(s.get_bind().dialect.name)
-    if rows:
-        s.execute(day_stmt, sorted(rows.values(), key=lambda r: (r["dim"], r["day"], r["key"])))
     changes = [{"dim": d, "due": due, "key": k, "n": n} for (d, due, k), n in sorted(opened.items()) if n]
+    if not rows and not changes:
+        return
+    conn = s.connection()
+    days_stmt, open_stmt = _upserts(conn.dialect.name)
+    ordered = sorted(rows.values(), key=lambda r: (r["dim"], r["day"], r["key"]))
+    if open_stmt is None:  # PostgreSQL: both in one statement, the rows sorted there (lock order)
+        conn.execute(days_stmt, {"days": json.dumps(ordered), "open": json.dumps(changes)})
+        return
+    if ordered:
+        conn.execute(days_stmt, ordered)
     if changes:
-        s.execute(open_stmt, changes)
-
-
-_UPSERTS: dict[str, tuple[Any, Any]] = {}
-
-
-def _upserts(dialect: str) -> tuple[Any, Any]:
-    """The two adding upserts of a dialect, built once (every change of every case runs them)."""
-    found = _UPSERTS.get(dialect)
-    if found is None:
-        make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = make(StatDay)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["dim", "day", "key"],
-            set_={c: getattr(StatDay, c) + getattr(stmt.excluded, c) for c in COUNTERS},
-        )
-        ostmt = make(StatOpen)
-        ostmt = ostmt.on_conflict_do_update(
-            index_elements=["dim", "due", "key"], set_={"n": StatOpen.n + ostmt.excluded.n}
-        )
-        found = _UPSERTS[dialect] = (stmt, ostmt)
-    return found
+        conn.execute(open_stmt, changes)
 
 
 def snapshot(case: Case) -> dict[str, Any]:

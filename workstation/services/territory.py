@@ -89,6 +89,30 @@ def territorial_unit(s: Session, role: str, place: Place | None) -> Unit | None:
     return s.get(Unit, code) if code else None
 
 
+_TERRITORIAL = {
+    "GRID": ("GRID-", Grid.code),
+    "STREET": ("STREET-", Street.code),
+    "COMMUNITY": ("COMMUNITY-", Community.code),
+}
+
+
+def unit_at(s: Session, code: str, grid_code: str | None) -> Unit | None:
+    """``resolve_unit(s, code, place_of(s, grid_code))`` in one query (none for a department's code)."""
+    if code not in _TERRITORIAL:
+        return s.get(Unit, code)
+    if not grid_code:
+        return None
+    prefix, column = _TERRITORIAL[code]
+    return s.scalar(
+        select(Unit)
+        .select_from(Grid)
+        .join(Community, Community.code == Grid.community_code)
+        .join(Street, Street.code == Community.street_code)
+        .join(Unit, Unit.code == prefix + column)
+        .where(Grid.code == grid_code)
+    )
+
+
 def resolve_unit(s: Session, code: str, place: Place | None) -> Unit | None:
     """A unit code as a concrete unit: departments as they are, GRID/STREET/COMMUNITY by place."""
     if code in ("GRID", "STREET", "COMMUNITY"):
