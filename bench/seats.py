@@ -78,8 +78,9 @@ def _seed_pg(url: str, cases: int) -> None:
     log(f"[build] PostgreSQL: seeding {cases:,} cases (triggers off, counts rebuilt after)")
     started = time.perf_counter()
     with db.engine.begin() as conn:
+        # no triggers during the seed (case_events' append-only trigger refuses even the TRUNCATE)
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text("TRUNCATE case_events, case_leases, case_units, extension_requests, cases CASCADE"))
-        conn.execute(text("SET LOCAL session_replication_role = replica"))  # no triggers during the seed
         conn.execute(text(_seed_sql("postgresql", cases)))
         conn.execute(text("DELETE FROM meta WHERE key = 'bench.seats'"))
         conn.execute(text("INSERT INTO meta (key, value) VALUES ('bench.seats', :v)"), {"v": seeded})

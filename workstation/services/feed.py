@@ -10,7 +10,9 @@ has already seen.
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, or_, select
 
@@ -35,8 +37,11 @@ class FeedReader:
         with self.db.read() as s:
             self.cursor = self.floor = int(s.scalar(select(func.max(CaseEvent.id))) or 0)
 
-    def poll(self) -> list[tuple[int, int, str]]:
-        """New events as (event id, case id, action), oldest first."""
+    def poll(self, on: Any = None) -> list[tuple[int, int, str]]:
+        """New events as (event id, case id, action), oldest first.
+
+        ``on``: a connection held by the caller (the live thread's) to read on, instead of a session.
+        """
         now = time.monotonic()
         for gap, since in list(self.gaps.items()):
             if now - since > GAP_S:
@@ -44,7 +49,7 @@ class FeedReader:
         wanted = CaseEvent.id > self.cursor
         if self.gaps:
             wanted = or_(wanted, CaseEvent.id.in_(sorted(self.gaps)))
-        with self.db.read() as s:
+        with nullcontext(on) if on is not None else self.db.read() as s:
             rows = s.execute(
                 select(CaseEvent.id, CaseEvent.case_id, CaseEvent.action).where(wanted).order_by(CaseEvent.id)
             ).all()
