@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -298,10 +298,8 @@ class LiveLoop(threading.Thread):
 
     def _drop(self) -> None:
         if self._conn is not None:
-            try:
+            with suppress(Exception):  # a broken connection is being given up anyway
                 self._conn.close()
-            except Exception:  # noqa: BLE001 - a broken connection is being given up anyway
-                pass
             self._conn = None
 
     def _settle(self) -> None:
