@@ -39,7 +39,7 @@ SAFETY_S = 5.0  # PostgreSQL: a read even without a notice (a notice lost with a
 GAP_POLL_S = 0.5  # PostgreSQL: while an id is missing (a transaction still committing), look again soon
 CHANNEL = "case_events"
 MIN_GAP_S = 0.1  # no read within this of the previous one: a burst's notices fold into one read
-TAKEN_WAIT_S = 1.0  # the longest the thread waits for the GUI thread to take the previous snapshot
+TAKEN_WAIT_S = 5.0  # the longest the thread waits for the GUI thread to take the last snapshot (a blocked GUI)
 
 
 @dataclass(frozen=True)
