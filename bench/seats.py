@@ -3,26 +3,41 @@
 One command::
 
     python bench/seats.py [--pg URL] [--cases 1000000] [--rate 5] [--seconds 30] [--pg-seats 1,10,40]
-                          [--sqlite-seats 1,4] [--dir DIR]
+                          [--sqlite-seats 1,4] [--tick-ms 25] [--no-floor] [--compare DIR] [--dir DIR]
 
 builds (once; cached) a PostgreSQL database and an SQLite file with ``--cases`` cases (the kept counts
 rebuilt by ``services.counts.check(repair=True)`` after a bulk seed with the triggers off), then for
-each number of seats N starts N seat processes and one writer process. Every seat is the real live
-path offscreen: a ``QueueModel`` on the "new" queue in a ``QTableView``, the window's ``LiveFeed``
-(the live thread: PostgreSQL ``LISTEN``, SQLite poll), applying each change to the model on the GUI
-thread; a 10 ms ``QTimer`` measures the event loop's stalls. The writer adds changes through the
-services at ``--rate`` per second (new reports and filings, alternately) and notes when each commit
-returned. It prints one markdown table:
+each number of seats N runs, one after the other, against one writer process each time:
+
+- N idle seats (the floor): the same Qt setup and stall probe, and the least a seat can do per change
+  (its thread takes the notice, or SQLite's 0.3 s poll, reads ``max(id)`` of the events and hands it to
+  the GUI thread). What this machine gives with no work per change: if the floor already stalls
+  beyond the target, no live path can meet it here;
+- N seats running the real live path offscreen: a ``QueueModel`` on the "new" queue in the window's
+  table class (``EmptyTableView``, set up as the window's), the window's ``LiveFeed`` (the live thread:
+  PostgreSQL ``LISTEN``, SQLite poll), applying each change to the model on the GUI thread as the
+  window's ``Live.apply`` does (the model, then the view published back to the thread);
+- with ``--compare DIR``, the same seats again on the ``workstation`` package found in DIR (an older
+  checkout, e.g. ``git archive <commit> workstation resources | tar -x -C DIR``): before and after in
+  the same run.
+
+The writer adds changes through the services at ``--rate`` per second (new reports and filings,
+alternately) and notes when each commit returned. It prints one markdown table:
 
 - server CPU: the CPU time of the PostgreSQL backends serving the bench database (``/proc``), per
   second of wall time, over the measured seconds (so 1.00 is one core busy);
-- visible p50/p99: from a commit returning at the writer to the change applied in a seat's model,
-  over all seats and changes;
-- worst feed slot: the longest time the GUI thread spent applying a change (what the feed costs the
-  window), and worst stall: the longest gap of the event loop beyond its 10 ms tick, whatever caused
-  it (on a shared 2-core machine, mostly other processes);
+- visible p50/p99: from a commit returning at the writer to the change applied in a seat's model
+  (floor: to the GUI thread knowing of it), over all seats and changes;
+- worst feed slot: the longest time the GUI thread spent in the slot applying a change (the repaint
+  that follows runs later in the event loop and shows in the stalls), and worst stall: the longest
+  gap of the event loop beyond the tick of a ``--tick-ms`` timer, whatever caused it. The gap is taken
+  with the monotonic clock at each tick, so a stall shorter than one tick can hide inside it (the figure
+  is a lower bound good to one tick); a 10 ms timer in 40 processes would itself cost CPU;
+- seat CPU per change: a seat process's CPU time over the measured seconds per change (idle costs,
+  such as the probe's timer, included: compare with the floor row), then the live thread's and the
+  GUI thread's shares;
 
-and the targets met or missed. Exits 0 regardless.
+and the targets met or missed at the largest N, with the floor beside them. Exits 0 regardless.
 """
 
 from __future__ import annotations
