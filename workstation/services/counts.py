@@ -51,7 +51,8 @@ def _read(s: Session, cond: Any, by_value: bool = False) -> list[tuple[Any, ...]
 
 
 def _queue_counts_cond(t: Any) -> ColumnElement[bool]:
-    hour, minute = bindparam("hour"), bindparam("minute")
+    hour: Any = bindparam("hour")
+    minute: Any = bindparam("minute")
     return or_(
         t.dim == "",
         and_(t.dim == "actor", t.value == bindparam("actor")),
