@@ -253,3 +253,53 @@ def test_a_change_below_the_rows_in_view_repaints_nothing_and_one_in_view_repain
         window.close()
     finally:
         seat_b.dispose()
+
+
+def test_after_a_demo_reset_puts_a_new_file_in_place_the_live_thread_reads_the_new_file(
+    db: Database, tmp_path: Any
+) -> None:
+    import os
+    import sqlite3
+    from pathlib import Path
+
+    from workstation.services import queue as q
+    from workstation.services.live import LiveLoop, View
+    from workstation.storage.db import sqlite_file
+
+    path = sqlite_file(db.url)
+    if path is None:
+        pytest.skip("a demo world is an SQLite file")
+    template = tmp_path / "template.sqlite"
+    with sqlite3.connect(path) as raw:
+        raw.execute(f"VACUUM INTO '{template}'")
+    got: list[Any] = []
+    loop: Any = None
+
+    def on_change(snapshot: Any) -> None:
+        got.append(snapshot)
+        loop.taken()
+
+    loop = LiveLoop(db, "op2", View(q.QueueFilter(queue="new", actor="op2")), on_change)
+    loop.start()
+    try:
+        reports.add_report(db, article_report(external_id="old-world"))
+        deadline = time.monotonic() + 5
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert got  # the thread holds a connection to the file now
+
+        db.dispose()  # as DemoSession.reset: a fresh copy in place of the file, the same Database object
+        for suffix in ("-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        os.replace(template, path)
+        with loop.lock:
+            loop.feed = FeedReader(db)
+            loop.feed.start_at_end()
+        got.clear()
+        added = reports.add_report(db, article_report(external_id="new-world")).case_id
+        deadline = time.monotonic() + 5
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [e[1] for s in got for e in s.events] == [added]  # read from the new file, not the old one
+    finally:
+        loop.stop()

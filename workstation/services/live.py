@@ -175,17 +175,23 @@ class Waker:
 
 
 class PgWaker(Waker):
-    """``LISTEN case_events`` on a psycopg connection of its own (autocommit, outside the pool)."""
+    """``LISTEN case_events`` on a psycopg connection in autocommit.
 
-    def __init__(self, url: str) -> None:
+    ``source`` gives the connection: by default one of its own; the live thread passes the connection
+    it reads on, so a seat holds one connection for both (psycopg keeps a notice that arrives during
+    a read for the next wait).
+    """
+
+    def __init__(self, url: str, source: Callable[[], Any] | None = None) -> None:
         import psycopg
 
         self._psycopg = psycopg
         self.conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self.source = source
         self.conn: Any = None
 
     def _connect(self) -> None:
-        self.conn = self._psycopg.connect(self.conninfo, autocommit=True)
+        self.conn = self.source() if self.source else self._psycopg.connect(self.conninfo, autocommit=True)
         self.conn.execute(f"LISTEN {CHANNEL}")
 
     def wait(self, timeout: float) -> bool:
@@ -216,17 +222,13 @@ class PgWaker(Waker):
                 raise
 
     def close(self) -> None:
-        """Close the listening connection."""
+        """Close the listening connection (one from ``source`` is its owner's to close: only forgotten)."""
         if self.conn is not None:
             try:
-                self.conn.close()
+                if self.source is None:
+                    self.conn.close()
             finally:
                 self.conn = None
-
-
-def waker_for(db: Database) -> Waker:
-    """The right way to wait for news on this database."""
-    return PgWaker(db.url) if db.dialect == "postgresql" else Waker()
 
 
 class LiveLoop(threading.Thread):
@@ -256,13 +258,14 @@ class LiveLoop(threading.Thread):
         self.reader = reader_for(db)
         self.feed = FeedReader(self.reader)
         self.feed.start_at_end()
-        self.waker = waker_for(db)
+        self.waker = PgWaker(db.url, self._driver) if db.dialect == "postgresql" else Waker()
         self._halt = threading.Event()
         self._online: bool | None = None
         self.lock = lock or threading.Lock()
         self._taken = threading.Event()
         self._taken.set()
         self._conn: Any = None  # the connection this thread reads on, held between reads
+        self._pool: Any = None  # the pool it came from
         self._last_read = 0.0
 
     def taken(self) -> None:
@@ -284,21 +287,42 @@ class LiveLoop(threading.Thread):
             self._online = online
             self.on_state(online)
 
+    def _connection(self) -> Any:
+        """The connection this thread holds (PostgreSQL: it also listens on it).
+
+        A new one after the database was disposed (a demo reset puts a new file in place: the held
+        connection would go on reading the old one).
+        """
+        engine = self.reader.engine
+        if self._conn is not None and self._pool is not engine.pool:
+            self._drop()
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._drop()
+            self._conn = engine.execution_options(sqlite_begin="DEFERRED").connect()
+            self._pool = engine.pool
+        return self._conn
+
+    def _driver(self) -> Any:
+        """The driver's connection under the held one (for ``LISTEN``)."""
+        return self._connection().connection.driver_connection
+
     @contextmanager
     def _held(self) -> Iterator[Any]:
-        """The thread's own connection, in a read transaction (PostgreSQL: autocommit, none)."""
-        if self._conn is None or self._conn.closed or self._conn.invalidated:
-            self._conn = self.reader.engine.execution_options(sqlite_begin="DEFERRED").connect()
+        """The held connection, in a read transaction (PostgreSQL: autocommit, none)."""
+        conn = self._connection()
         try:
-            with self._conn.begin():
-                yield self._conn
+            with conn.begin():
+                yield conn
         except BaseException:
             self._drop()
             raise
 
     def _drop(self) -> None:
+        """Give the held connection up for good (never back to the pool: it may be listening)."""
+        self.waker.close()
         if self._conn is not None:
             with suppress(Exception):  # a broken connection is being given up anyway
+                self._conn.invalidate()
                 self._conn.close()
             self._conn = None
 
@@ -337,7 +361,7 @@ class LiveLoop(threading.Thread):
             except Exception as exc:  # the loop must survive a lost database; anything else is a bug
                 if not _is_db_error(exc):
                     raise
-                self.waker.close()
+                self._drop()
                 self._state(False)
                 self._halt.wait(1.0)
         self._drop()
@@ -347,8 +371,9 @@ class LiveLoop(threading.Thread):
 def reader_for(db: Database) -> Database:
     """How the live thread reads.
 
-    PostgreSQL: in autocommit (no BEGIN and COMMIT around each read), from the seat's own pool (a seat
-    holds two connections to the server: this pool's and the listening one). SQLite: as it is.
+    PostgreSQL: in autocommit (no BEGIN and COMMIT around each read), from the seat's own pool: the live
+    thread holds one connection, which it also listens on (a seat holds two connections to the server:
+    this one and the one the window reads on). SQLite: as it is.
     """
     if db.dialect != "postgresql":
         return db
