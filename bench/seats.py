@@ -317,6 +317,7 @@ def child_floor(url: str, name: str, out: Path, ready: Path, tick_ms: int) -> No
     "visible" and for stalls, with no work per change.
     """
     app, db, _flt, _model, _table = _seat_window(url, name)
+    db.dispose()  # the rows are loaded and it reads no more: one connection (the listening one) a seat
     import threading
 
     from PySide6.QtCore import QObject, Signal
@@ -533,6 +534,17 @@ def run(
     }
 
 
+def _free_connections(admin_url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(admin_url)
+    with engine.connect() as conn:
+        most = int(conn.execute(text("SHOW max_connections")).scalar() or 0)
+        used = int(conn.execute(text("SELECT count(*) FROM pg_stat_activity")).scalar() or 0)
+    engine.dispose()
+    return most - used
+
+
 def _fmt(v: float | None, unit: str = "") -> str:
     return "—" if v is None else f"{v:.2f}{unit}" if unit != " ms" else f"{v:.0f}{unit}"
 
@@ -577,6 +589,10 @@ def main() -> int:
 
     def each(label: str, url: str, ns: str, admin: str | None, dbname: str | None) -> None:
         for n in [int(x) for x in ns.split(",") if x]:
+            if admin:
+                free = _free_connections(admin)
+                if free < 2 * n + 4:
+                    log(f"[run] warning: {n} seats hold about {2 * n} connections, the server has {free} free")
             variants = [("idle seats (floor)", "floor", None)] if not args.no_floor else []
             variants.append(("live path", "seat", None))
             if args.compare:
