@@ -455,10 +455,11 @@ def run(
         args = [sys.executable, me, "--child", kind, "--url", url, "--name", f"seat{k}", "--tick-ms", str(tick_ms)]
         args += ["--out", str(folder / f"seat{k}.json")] + (["--code", code] if code else [])
         procs.append(subprocess.Popen(args))
+        _CHILDREN.append(procs[-1])
     deadline = time.monotonic() + 300
     while sum((folder / f"seat{k}.json.ready").exists() for k in range(seats)) < seats:
-        if time.monotonic() > deadline:
-            raise SystemExit("seats did not start")
+        if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+            raise SystemExit("seats did not start (a seat failed, or too slow)")
         time.sleep(0.2)
     time.sleep(1.0)
     for k in range(seats):
@@ -479,6 +480,7 @@ def run(
             str(folder / "writer.json"),
         ]
     )
+    _CHILDREN.append(writer)
     ticks_before = _backend_ticks(admin, dbname) if admin and dbname else {}
     started = time.monotonic()
     writer.wait()
@@ -534,6 +536,9 @@ def run(
     }
 
 
+_CHILDREN: list[subprocess.Popen[bytes]] = []  # ended by main() whatever happens: no orphaned seat holds on
+
+
 def _free_connections(admin_url: str) -> int:
     from sqlalchemy import create_engine, text
 
@@ -583,6 +588,15 @@ def main() -> int:
         child_floor(args.url, args.name, Path(args.out), Path(args.out + ".ready"), args.tick_ms)
     if args.child == "writer":
         child_writer(args.url, args.rate, args.seconds, Path(args.out))
+    try:
+        return _main(args)
+    finally:
+        for child in _CHILDREN:
+            if child.poll() is None:
+                child.kill()
+
+
+def _main(args: argparse.Namespace) -> int:
     work = Path(args.dir)
     work.mkdir(parents=True, exist_ok=True)
     rows: list[tuple[str, str, dict[str, Any]]] = []
