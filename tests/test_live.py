@@ -173,3 +173,133 @@ def test_a_change_beyond_the_rows_in_view_moves_only_the_count(
         window.close()
     finally:
         seat_b.dispose()
+
+
+def test_a_burst_of_changes_while_the_seat_is_busy_is_shown_whole_in_fewer_updates(
+    qtbot: Any, db: Database, db_url: str, users: dict[str, Any], tmp_path: Any
+) -> None:
+    reports.add_report(db, article_report(external_id="B-first"))
+    seat_b = open_database(db_url)
+    try:
+        window = _window(qtbot, seat_b, users["op2"], tmp_path)
+        assert window.model.rowCount() == 1
+        updates: list[int] = []
+        window.live.source.changed.connect(lambda snapshot: updates.append(len(snapshot.events)))
+        # the second seat's GUI thread is busy (this test holds it) while 20 changes are committed
+        added = [reports.add_report(db, article_report(external_id=f"B{i}")).case_id for i in range(20)]
+        qtbot.waitUntil(lambda: window.model.rowCount() == 21, timeout=3000)
+        assert sorted(window.model.id_at(r) for r in range(1, 21)) == sorted(added)
+        assert "new 21 ·" in window.counts_label.text()
+        assert sum(updates) == 20  # every change reached the window, each once
+        assert len(updates) <= 3  # folded: one read the GUI has not taken yet, then the rest at once
+        window.close()
+    finally:
+        seat_b.dispose()
+
+
+def test_a_change_below_the_rows_in_view_repaints_nothing_and_one_in_view_repaints_it(
+    qtbot: Any, db: Database, db_url: str, users: dict[str, Any], tmp_path: Any
+) -> None:
+    from datetime import timedelta
+
+    from PySide6.QtCore import QEvent, QObject
+    from sqlalchemy import insert
+
+    from workstation.models import Case, utcnow
+
+    old = utcnow() - timedelta(days=3)
+    with db.write() as s:
+        s.execute(
+            insert(Case),
+            [{"channel": "PDA", "text": f"旧 {i}", "received_at": old + timedelta(seconds=i)} for i in range(250)],
+        )
+    seat_b = open_database(db_url)
+    try:
+        window = _window(qtbot, seat_b, users["op2"], tmp_path)
+        qtbot.wait(100)
+
+        class Paints(QObject):
+            n = 0
+
+            def eventFilter(self, _obj: Any, event: Any) -> bool:
+                if event.type() == QEvent.Type.Paint:
+                    self.n += 1
+                return False
+
+        paints = Paints()
+        viewport = window.table.viewport()
+        viewport.installEventFilter(paints)
+        bar = window.table.verticalScrollBar()
+        window.live.tick_timer.stop()  # the countdowns' repaint is not what this test looks at
+        for _ in range(20):  # until the window's own first paints are over (a busy machine delays them)
+            paints.n = 0
+            qtbot.wait(250)
+            if paints.n == 0:
+                break
+        top_before = bar.maximum()
+
+        reports.add_report(db, article_report(external_id="below", received_at=utcnow().isoformat()))
+        qtbot.waitUntil(lambda: window.model.rowCount() == 251, timeout=3000)
+        qtbot.wait(200)  # Qt's delayed layout has run
+        assert bar.maximum() == top_before + 1  # the scroll bar knows of the new row
+        assert paints.n == 0  # the rows in view were not painted again for a row far below them
+
+        second = window.model.id_at(1)
+        lifecycle.reject(db, users["op1"], second, "not ours")  # a row in view goes: the rows below move up
+        qtbot.waitUntil(lambda: window.model.rowCount() == 250, timeout=3000)
+        qtbot.waitUntil(lambda: paints.n > 0, timeout=1000)
+        assert window.model.id_at(1) != second
+        viewport.removeEventFilter(paints)
+        window.close()
+    finally:
+        seat_b.dispose()
+
+
+def test_after_a_demo_reset_puts_a_new_file_in_place_the_live_thread_reads_the_new_file(
+    db: Database, tmp_path: Any
+) -> None:
+    import os
+    import sqlite3
+    from pathlib import Path
+
+    from workstation.services import queue as q
+    from workstation.services.live import LiveLoop, View
+    from workstation.storage.db import sqlite_file
+
+    path = sqlite_file(db.url)
+    if path is None:
+        pytest.skip("a demo world is an SQLite file")
+    template = tmp_path / "template.sqlite"
+    with sqlite3.connect(path) as raw:
+        raw.execute(f"VACUUM INTO '{template}'")
+    got: list[Any] = []
+    loop: Any = None
+
+    def on_change(snapshot: Any) -> None:
+        got.append(snapshot)
+        loop.taken()
+
+    loop = LiveLoop(db, "op2", View(q.QueueFilter(queue="new", actor="op2")), on_change)
+    loop.start()
+    try:
+        reports.add_report(db, article_report(external_id="old-world"))
+        deadline = time.monotonic() + 5
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert got  # the thread holds a connection to the file now
+
+        db.dispose()  # as DemoSession.reset: a fresh copy in place of the file, the same Database object
+        for suffix in ("-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        os.replace(template, path)
+        with loop.lock:
+            loop.feed = FeedReader(db)
+            loop.feed.start_at_end()
+        got.clear()
+        added = reports.add_report(db, article_report(external_id="new-world")).case_id
+        deadline = time.monotonic() + 5
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [e[1] for s in got for e in s.events] == [added]  # read from the new file, not the old one
+    finally:
+        loop.stop()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, union_all
+from sqlalchemy import and_, bindparam, func, or_, select, text, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -50,21 +50,34 @@ def _read(s: Session, cond: Any, by_value: bool = False) -> list[tuple[Any, ...]
     return [tuple(r) for r in s.execute(select(*keys, func.sum(both.c.n)).group_by(*keys)).all()]
 
 
+def _queue_counts_cond(t: Any) -> ColumnElement[bool]:
+    hour: Any = bindparam("hour")
+    minute: Any = bindparam("minute")
+    return or_(
+        t.dim == "",
+        and_(t.dim == "actor", t.value == bindparam("actor")),
+        and_(t.dim == "due_h", t.value < hour),
+        and_(t.dim == "due_m", t.value >= hour, t.value < minute),
+    )
+
+
+_QUEUE_COUNTS: list[Any] = []  # the statement, built once (every live change runs it)
+
+
 def queue_counts(s: Session, actor: str, now: datetime) -> dict[str, int]:
     """The count of every queue (new, returned, to verify, overdue, mine, all) from the kept buckets."""
     hour, minute = _stamps(overdue_cutoff(now))
-
-    def cond(t: Any) -> ColumnElement[bool]:
-        return or_(
-            t.dim == "",
-            and_(t.dim == "actor", t.value == actor),
-            and_(t.dim == "due_h", t.value < hour),
-            and_(t.dim == "due_m", t.value >= hour, t.value < minute),
-        )
+    if not _QUEUE_COUNTS:
+        parts = [
+            select(t.status, t.dim, t.value, t.n).where(_queue_counts_cond(t)) for t in (CaseCount, CaseCountDelta)
+        ]
+        both = union_all(*parts).subquery()
+        _QUEUE_COUNTS.append(select(both.c.status, both.c.dim, func.sum(both.c.n)).group_by(both.c.status, both.c.dim))
+    rows = s.execute(_QUEUE_COUNTS[0], {"actor": actor, "hour": hour, "minute": minute}).all()
 
     by_status: dict[str, int] = {}
     mine = overdue = 0
-    for status, dim, n in _read(s, cond):
+    for status, dim, n in rows:
         n = int(n or 0)
         if dim == "":
             by_status[status] = by_status.get(status, 0) + n

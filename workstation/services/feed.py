@@ -10,15 +10,20 @@ has already seen.
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 
 from workstation.models import CaseEvent
 from workstation.storage.db import Database
 
 GAP_S = 10.0  # how long a missing id is waited for (far longer than a commit takes)
 MAX_GAPS = 2000  # ids skipped by one jump beyond this (a large rolled-back batch) are not tracked
+_COLUMNS = (CaseEvent.id, CaseEvent.case_id, CaseEvent.action)
+# built once: the statement read on every change (building and keying a new one costs more than running it)
+_AFTER = select(*_COLUMNS).where(CaseEvent.id > bindparam("cursor")).order_by(CaseEvent.id)
 
 
 @dataclass
@@ -35,19 +40,22 @@ class FeedReader:
         with self.db.read() as s:
             self.cursor = self.floor = int(s.scalar(select(func.max(CaseEvent.id))) or 0)
 
-    def poll(self) -> list[tuple[int, int, str]]:
-        """New events as (event id, case id, action), oldest first."""
+    def poll(self, on: Any = None) -> list[tuple[int, int, str]]:
+        """New events as (event id, case id, action), oldest first.
+
+        ``on``: a connection held by the caller (the live thread's) to read on, instead of a session.
+        """
         now = time.monotonic()
         for gap, since in list(self.gaps.items()):
             if now - since > GAP_S:
                 del self.gaps[gap]
-        wanted = CaseEvent.id > self.cursor
         if self.gaps:
-            wanted = or_(wanted, CaseEvent.id.in_(sorted(self.gaps)))
-        with self.db.read() as s:
-            rows = s.execute(
-                select(CaseEvent.id, CaseEvent.case_id, CaseEvent.action).where(wanted).order_by(CaseEvent.id)
-            ).all()
+            wanted = or_(CaseEvent.id > self.cursor, CaseEvent.id.in_(sorted(self.gaps)))
+            statement, params = select(*_COLUMNS).where(wanted).order_by(CaseEvent.id), {}
+        else:
+            statement, params = _AFTER, {"cursor": self.cursor}
+        with nullcontext(on) if on is not None else self.db.read() as s:
+            rows = s.execute(statement, params).all()
         fresh = []
         for event_id, case_id, action in rows:
             event_id = int(event_id)

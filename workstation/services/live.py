@@ -6,13 +6,20 @@ feed, and reads what the seat shows: the kept counts, the queue's count, the row
 open case if it changed. The result, a :class:`Snapshot`, goes to a callback (the window turns it into
 a Qt signal). The event table stays the source of truth: a missed notice is caught up by the next read
 from the last id seen, and a safety read runs every ``SAFETY_S`` seconds anyway.
+
+A change costs the seat little: the thread reads on one connection it holds (no pool checkout, no
+ping, no ORM session: the feed, the kept counts and where the changed cases now sort, three small
+statements), and reads are coalesced: no read starts within ``MIN_GAP_S`` of the previous one, nor
+before the GUI thread has taken the previous snapshot (:meth:`LiveLoop.taken`), so the notices of a
+burst, or of a busy seat, fold into one read and one update of the window.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +38,8 @@ POLL_S = 0.3  # SQLite: how often the event table is looked at
 SAFETY_S = 5.0  # PostgreSQL: a read even without a notice (a notice lost with a dropped connection)
 GAP_POLL_S = 0.5  # PostgreSQL: while an id is missing (a transaction still committing), look again soon
 CHANNEL = "case_events"
+MIN_GAP_S = 0.1  # no read within this of the previous one: a burst's notices fold into one read
+TAKEN_WAIT_S = 5.0  # the longest the thread waits for the GUI thread to take the last snapshot (a blocked GUI)
 
 
 @dataclass(frozen=True)
@@ -106,13 +115,14 @@ def _total(s: Any, f: q.QueueFilter, all_counts: dict[str, int], now: Any) -> in
 
 
 def read_view(
-    db: Database, view: View, actor: str, changed: set[int] | None = None
+    db: Database, view: View, actor: str, changed: set[int] | None = None, on: Any = None
 ) -> tuple[dict[str, int], LiveView, list[int]]:
     """The kept counts, the queue's count and, if the changes touch them, the rows in view.
 
-    Returns the counts, the queue as read, and the changed cases now urgent (priority 1).
+    Returns the counts, the queue as read, and the changed cases now urgent (priority 1). ``on``: a
+    connection held by the caller to read on (else a session of ``db``).
     """
-    with db.read() as s:
+    with nullcontext(on) if on is not None else db.read() as s:
         now = utcnow()
         all_counts = kept.queue_counts(s, actor, now)
         total = _total(s, view.filter, all_counts, now)
@@ -129,13 +139,16 @@ def read_view(
     return all_counts, LiveView(view.filter, total, blocks, cells, holders), urgent
 
 
-def read_snapshot(db: Database, feed: FeedReader, view: View, actor: str) -> Snapshot | None:
-    """The new events and, if any, what the seat shows after them; None when nothing happened."""
-    events = feed.poll()
+def read_snapshot(db: Database, feed: FeedReader, view: View, actor: str, on: Any = None) -> Snapshot | None:
+    """The new events and, if any, what the seat shows after them; None when nothing happened.
+
+    ``on``: a connection held by the caller (the live thread's) to read on, instead of sessions.
+    """
+    events = feed.poll(on)
     if not events:
         return None
     changed = {case_id for _, case_id, _ in events}
-    all_counts, live, urgent = read_view(db, view, actor, changed)
+    all_counts, live, urgent = read_view(db, view, actor, changed, on)
     current = None
     if view.current is not None and view.current in changed:
         try:
@@ -154,22 +167,31 @@ class Waker:
         time.sleep(min(timeout, POLL_S))
         return True
 
+    def drain(self) -> None:
+        """Forget the news already waiting (the read about to start covers it)."""
+
     def close(self) -> None:
         """Give back what the waker holds."""
 
 
 class PgWaker(Waker):
-    """``LISTEN case_events`` on a psycopg connection of its own (autocommit, outside the pool)."""
+    """``LISTEN case_events`` on a psycopg connection in autocommit.
 
-    def __init__(self, url: str) -> None:
+    ``source`` gives the connection: by default one of its own; the live thread passes the connection
+    it reads on, so a seat holds one connection for both (psycopg keeps a notice that arrives during
+    a read for the next wait).
+    """
+
+    def __init__(self, url: str, source: Callable[[], Any] | None = None) -> None:
         import psycopg
 
         self._psycopg = psycopg
         self.conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self.source = source
         self.conn: Any = None
 
     def _connect(self) -> None:
-        self.conn = self._psycopg.connect(self.conninfo, autocommit=True)
+        self.conn = self.source() if self.source else self._psycopg.connect(self.conninfo, autocommit=True)
         self.conn.execute(f"LISTEN {CHANNEL}")
 
     def wait(self, timeout: float) -> bool:
@@ -189,18 +211,24 @@ class PgWaker(Waker):
             raise
         return got
 
+    def drain(self) -> None:
+        """Take the notices already queued, without waiting."""
+        if self.conn is not None and not self.conn.closed:
+            try:
+                for _ in self.conn.notifies(timeout=0.0):
+                    pass
+            except self._psycopg.OperationalError:
+                self.close()
+                raise
+
     def close(self) -> None:
-        """Close the listening connection."""
+        """Close the listening connection (one from ``source`` is its owner's to close: only forgotten)."""
         if self.conn is not None:
             try:
-                self.conn.close()
+                if self.source is None:
+                    self.conn.close()
             finally:
                 self.conn = None
-
-
-def waker_for(db: Database) -> Waker:
-    """The right way to wait for news on this database."""
-    return PgWaker(db.url) if db.dialect == "postgresql" else Waker()
 
 
 class LiveLoop(threading.Thread):
@@ -230,10 +258,19 @@ class LiveLoop(threading.Thread):
         self.reader = reader_for(db)
         self.feed = FeedReader(self.reader)
         self.feed.start_at_end()
-        self.waker = waker_for(db)
+        self.waker = PgWaker(db.url, self._driver) if db.dialect == "postgresql" else Waker()
         self._halt = threading.Event()
         self._online: bool | None = None
         self.lock = lock or threading.Lock()
+        self._taken = threading.Event()
+        self._taken.set()
+        self._conn: Any = None  # the connection this thread reads on, held between reads
+        self._pool: Any = None  # the pool it came from
+        self._last_read = 0.0
+
+    def taken(self) -> None:
+        """The GUI thread has applied the last snapshot: the next read may start."""
+        self._taken.set()
 
     def publish(self, view: View) -> None:
         """The GUI thread says what it shows now (read by the next snapshot)."""
@@ -250,6 +287,53 @@ class LiveLoop(threading.Thread):
             self._online = online
             self.on_state(online)
 
+    def _connection(self) -> Any:
+        """The connection this thread holds (PostgreSQL: it also listens on it).
+
+        A new one after the database was disposed (a demo reset puts a new file in place: the held
+        connection would go on reading the old one).
+        """
+        engine = self.reader.engine
+        if self._conn is not None and self._pool is not engine.pool:
+            self._drop()
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._drop()
+            self._conn = engine.execution_options(sqlite_begin="DEFERRED").connect()
+            self._pool = engine.pool
+        return self._conn
+
+    def _driver(self) -> Any:
+        """The driver's connection under the held one (for ``LISTEN``)."""
+        return self._connection().connection.driver_connection
+
+    @contextmanager
+    def _held(self) -> Iterator[Any]:
+        """The held connection, in a read transaction (PostgreSQL: autocommit, none)."""
+        conn = self._connection()
+        try:
+            with conn.begin():
+                yield conn
+        except BaseException:
+            self._drop()
+            raise
+
+    def _drop(self) -> None:
+        """Give the held connection up for good (never back to the pool: it may be listening)."""
+        self.waker.close()
+        if self._conn is not None:
+            with suppress(Exception):  # a broken connection is being given up anyway
+                self._conn.invalidate()
+                self._conn.close()
+            self._conn = None
+
+    def _settle(self) -> None:
+        """Before a read: let the GUI take the last snapshot and the burst gather (see ``MIN_GAP_S``)."""
+        self._taken.wait(TAKEN_WAIT_S)
+        left = self._last_read + MIN_GAP_S - time.monotonic()
+        if left > 0:
+            self._halt.wait(left)
+        self.waker.drain()  # notices of commits before this read: the read covers them
+
     def _wait(self) -> None:
         """Until a notice (or a poll tick on SQLite), or the safety or gap timeout; stop within 0.5 s."""
         deadline = time.monotonic() + (GAP_POLL_S if self.feed.gaps else SAFETY_S)
@@ -265,26 +349,31 @@ class LiveLoop(threading.Thread):
                 self._wait()
                 if self._halt.is_set():
                     break
-                with self.lock:
-                    snapshot = read_snapshot(self.reader, self.feed, self.view, self.actor)
+                self._settle()
+                with self.lock, self._held() as conn:
+                    self._last_read = time.monotonic()
+                    snapshot = read_snapshot(self.reader, self.feed, self.view, self.actor, conn)
                 self._state(True)
                 if snapshot is not None:
+                    self._taken.clear()
                     self.on_change(snapshot)
                 kept.compact_if_due(self.db)
             except Exception as exc:  # the loop must survive a lost database; anything else is a bug
                 if not _is_db_error(exc):
                     raise
-                self.waker.close()
+                self._drop()
                 self._state(False)
                 self._halt.wait(1.0)
+        self._drop()
         self.waker.close()
 
 
 def reader_for(db: Database) -> Database:
     """How the live thread reads.
 
-    PostgreSQL: in autocommit (no BEGIN and COMMIT around each read), from the seat's own pool (a seat
-    holds two connections to the server: this pool's and the listening one). SQLite: as it is.
+    PostgreSQL: in autocommit (no BEGIN and COMMIT around each read), from the seat's own pool: the live
+    thread holds one connection, which it also listens on (a seat holds two connections to the server:
+    this one and the one the window reads on). SQLite: as it is.
     """
     if db.dialect != "postgresql":
         return db

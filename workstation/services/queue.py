@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select, tuple_
+from sqlalchemy import and_, bindparam, case, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -207,11 +208,19 @@ def probe(s: Session, f: QueueFilter, ids: Sequence[int], now: datetime | None =
     """Where these cases stand in the queue now: in it or not, their sort key, their urgency (one read)."""
     if not ids:
         return {}
-    cond = _where(f, now or utcnow())
+    now = now or utcnow()
+    statement = _probe_statement(f, overdue_cutoff(now) if f.queue == "overdue" else None)
+    rows = s.execute(statement, {"ids": list(ids)}).all()
+    return {int(r[0]): Probe(bool(r[2]), tuple(r[3:]), int(r[1])) for r in rows}
+
+
+@lru_cache(maxsize=32)
+def _probe_statement(f: QueueFilter, cutoff: datetime | None) -> Any:
+    """The probe of one filter (and minute, for overdue), built once: every live change runs it."""
+    cond = _where(f, cutoff or utcnow())
     inside = case((and_(*cond), True), else_=False) if cond else literal(True)
     cols = _key_columns(f.queue)
-    rows = s.execute(select(Case.id, Case.priority, inside, *cols).where(Case.id.in_(list(ids)))).all()
-    return {int(r[0]): Probe(bool(r[2]), tuple(r[3:]), int(r[1])) for r in rows}
+    return select(Case.id, Case.priority, inside, *cols).where(Case.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True)

@@ -37,20 +37,32 @@ class LiveFeed(QObject):
 
     ``changed`` carries a :class:`Snapshot`, ``online`` the database's reachability. The view (the
     filter, the blocks in view, the open case) is published by the GUI thread with :meth:`publish`.
+    ``changed`` is emitted on the GUI thread; once its slots have run, the live thread is told the
+    snapshot was taken, so it never reads again before the window has shown the last change (the
+    changes that come meanwhile fold into the next read).
     """
 
     changed = Signal(object)
     online = Signal(bool)
+    _arrived = Signal(object)  # from the live thread, queued to the GUI thread
 
     def __init__(self, db: Database, actor: str, view: View, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.lock = threading.Lock()  # one reader of the feed at a time (the thread, or a catch-up)
         self.stopped = False
         self.loop = LiveLoop(db, actor, view, self._deliver, self._state, lock=self.lock)
+        self._arrived.connect(self._hand_over)
 
     def _deliver(self, snapshot: Snapshot) -> None:
         if not self.stopped:
-            self.changed.emit(snapshot)  # queued: the slot runs on the GUI thread
+            self._arrived.emit(snapshot)  # queued: :meth:`_hand_over` runs on the GUI thread
+
+    def _hand_over(self, snapshot: Snapshot) -> None:
+        try:
+            if not self.stopped:
+                self.changed.emit(snapshot)
+        finally:
+            self.loop.taken()
 
     def _state(self, online: bool) -> None:
         if not self.stopped:

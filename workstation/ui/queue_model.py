@@ -89,6 +89,10 @@ def urgency_of(row: Row, now: datetime) -> str:
     return "near" if total > 0 and left / total < NEAR else "ok"
 
 
+def _id_at(keys: list[tuple[Any, ...]] | None, offset: int) -> Any:
+    return keys[offset][-1] if keys is not None and offset < len(keys) else None
+
+
 class QueueModel(QAbstractTableModel):
     """A lazily loaded queue of cases."""
 
@@ -180,8 +184,9 @@ class QueueModel(QAbstractTableModel):
         """Apply a change read elsewhere (off the GUI thread): the new count and the re-read blocks in view.
 
         No reset and no read here: rows are added or removed at the end for the new count, the rows in
-        view are replaced, and the view repaints them. Returns False (nothing applied) if the change
-        was read for another filter than the one shown now.
+        view are replaced, and only the rows that show something else now (another case at that row,
+        or the same case changed) are repainted. Returns False (nothing applied) if the change was
+        read for another filter than the one shown now.
         """
         if change.filter != self.filter:
             return False
@@ -192,11 +197,18 @@ class QueueModel(QAbstractTableModel):
                     self._rows.pop(key[-1], None)
             return True
         self._resize(change.count)
+        before, shown = self._blocks, self._rows
         self._blocks = OrderedDict((n, list(keys)) for n, keys in sorted(change.blocks.items()))
-        self._rows.clear()
+        self._rows = {}
         self._keep_rows(change.cells, change.holders)
-        if self._count:
-            self.dataChanged.emit(self.index(0, 0), self.index(self._count - 1, len(COLUMNS) - 1))
+        moved = [
+            number * BLOCK + offset
+            for number, keys in self._blocks.items()
+            for offset, key in enumerate(keys)
+            if _id_at(before.get(number), offset) != key[-1] or shown.get(key[-1]) != self._rows.get(key[-1])
+        ]
+        if moved:
+            self.dataChanged.emit(self.index(min(moved), 0), self.index(max(moved), len(COLUMNS) - 1))
         return True
 
     def _resize(self, new: int) -> None:

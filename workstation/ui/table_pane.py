@@ -126,10 +126,18 @@ class EmptyTableView(QTableView):
 
     The sentence is a label over the viewport, shown whenever the model has no rows (after a reset,
     a filter, an insertion or a removal).
+
+    Rows added or removed wholly below the last row painted (a live change far down a long queue)
+    move the scroll bar but do not repaint the rows in view: Qt lays the whole view out again and
+    repaints every visible cell after any change of the row count, which would ask the model for a
+    screen of cells for nothing. Any other change (a reset, a layout change, rows in or above the
+    view, a view with room below its last row) is laid out and painted as Qt does.
     """
 
     def __init__(self, empty_text: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._rows_below_only = False  # the pending layout is for rows below the painted ones only
+        self._full_layout = True  # something else asked for a layout: do Qt's own
         self.empty_label = QLabel(empty_text, self.viewport())
         self.empty_label.setObjectName("emptyPlaceholder")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -139,11 +147,52 @@ class EmptyTableView(QTableView):
 
     def setModel(self, model: Any) -> None:
         """Qt: show the model, and follow its row count."""
+        self._full_layout = True
         super().setModel(model)
         if model is not None:
             for signal in (model.modelReset, model.rowsInserted, model.rowsRemoved, model.layoutChanged):
                 signal.connect(self._update_empty)
+            for signal in (model.modelReset, model.layoutChanged, model.columnsInserted, model.columnsRemoved):
+                signal.connect(self._needs_full_layout)
+            model.rowsMoved.connect(self._needs_full_layout)
         self._update_empty()
+
+    def _needs_full_layout(self, *_: Any) -> None:
+        self._full_layout = True
+
+    def _note_rows(self, parent: QModelIndex | QPersistentModelIndex, first: int) -> None:
+        bottom = self.rowAt(self.viewport().height() - 1)  # -1: the view has room below its last row
+        if parent.isValid() or bottom < 0 or first <= bottom or not self.isVisible():
+            self._full_layout = True
+        else:
+            self._rows_below_only = True
+
+    def rowsInserted(self, parent: QModelIndex | QPersistentModelIndex, first: int, last: int) -> None:
+        """Qt: rows came; note whether they are all below the rows painted."""
+        self._note_rows(parent, first)
+        super().rowsInserted(parent, first, last)
+
+    def rowsAboutToBeRemoved(self, parent: QModelIndex | QPersistentModelIndex, first: int, last: int) -> None:
+        """Qt: rows go; note whether they are all below the rows painted."""
+        self._note_rows(parent, first)
+        super().rowsAboutToBeRemoved(parent, first, last)
+
+    def doItemsLayout(self) -> None:
+        """Qt: lay out again; for rows below the painted ones only, just the scroll bar (no repaint)."""
+        if self._rows_below_only and not self._full_layout:
+            self._rows_below_only = False
+            self.updateGeometries()
+            header = self.verticalHeader()
+            if not header.updatesEnabled():  # Qt turns them off while rows are removed
+                header.setUpdatesEnabled(True)
+            return
+        self._rows_below_only = self._full_layout = False
+        super().doItemsLayout()
+
+    def reset(self) -> None:
+        """Qt: the model was reset."""
+        self._full_layout = True
+        super().reset()
 
     def set_empty_text(self, text: str) -> None:
         """The sentence shown when there are no rows."""
