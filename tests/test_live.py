@@ -303,3 +303,13 @@ def test_after_a_demo_reset_puts_a_new_file_in_place_the_live_thread_reads_the_n
         assert [e[1] for s in got for e in s.events] == [added]  # read from the new file, not the old one
     finally:
         loop.stop()
+
+
+def test_the_read_spread_is_a_setting_with_a_safe_range(monkeypatch):
+    from workstation.services import live as live_service
+
+    for raw, expected in (("", live_service.SPREAD_S), ("0", 0.0), ("250", 0.25), ("5000", 1.0), ("-3", 0.0)):
+        monkeypatch.setenv("WORKSTATION_LIVE_SPREAD_MS", raw)
+        assert live_service.spread_s() == expected
+    monkeypatch.setenv("WORKSTATION_LIVE_SPREAD_MS", "abc")  # a typo keeps the default, never stops the seat
+    assert live_service.spread_s() == live_service.SPREAD_S

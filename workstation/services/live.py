@@ -12,10 +12,18 @@ ping, no ORM session: the feed, the kept counts and where the changed cases now 
 statements), and reads are coalesced: no read starts within ``MIN_GAP_S`` of the previous one, nor
 before the GUI thread has taken the previous snapshot (:meth:`LiveLoop.taken`), so the notices of a
 burst, or of a busy seat, fold into one read and one update of the window.
+
+On PostgreSQL every seat gets a notice at the same instant. So that dozens of seats do not all read
+(and repaint) in the same few milliseconds, each seat waits its own fixed offset after a notice,
+drawn once between 0 and ``SPREAD_S`` (``WORKSTATION_LIVE_SPREAD_MS``; 0 turns it off): the reads of a
+centre's seats are spread over that window instead of arriving at the server as one burst, and a
+seat's change shows at most that much later.
 """
 
 from __future__ import annotations
 
+import os
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -39,6 +47,7 @@ SAFETY_S = 5.0  # PostgreSQL: a read even without a notice (a notice lost with a
 GAP_POLL_S = 0.5  # PostgreSQL: while an id is missing (a transaction still committing), look again soon
 CHANNEL = "case_events"
 MIN_GAP_S = 0.1  # no read within this of the previous one: a burst's notices fold into one read
+SPREAD_S = 0.4  # PostgreSQL: each seat reads its own fixed offset in [0, SPREAD_S) after a notice
 TAKEN_WAIT_S = 5.0  # the longest the thread waits for the GUI thread to take the last snapshot (a blocked GUI)
 
 
@@ -267,6 +276,8 @@ class LiveLoop(threading.Thread):
         self._conn: Any = None  # the connection this thread reads on, held between reads
         self._pool: Any = None  # the pool it came from
         self._last_read = 0.0
+        self._woke = 0.0
+        self.offset = random.uniform(0.0, spread_s()) if db.dialect == "postgresql" else 0.0
 
     def taken(self) -> None:
         """The GUI thread has applied the last snapshot: the next read may start."""
@@ -329,7 +340,7 @@ class LiveLoop(threading.Thread):
     def _settle(self) -> None:
         """Before a read: let the GUI take the last snapshot and the burst gather (see ``MIN_GAP_S``)."""
         self._taken.wait(TAKEN_WAIT_S)
-        left = self._last_read + MIN_GAP_S - time.monotonic()
+        left = max(self._last_read + MIN_GAP_S, self._woke + self.offset) - time.monotonic()
         if left > 0:
             self._halt.wait(left)
         self.waker.drain()  # notices of commits before this read: the read covers them
@@ -340,6 +351,7 @@ class LiveLoop(threading.Thread):
         while not self._halt.is_set():
             left = deadline - time.monotonic()
             if left <= 0 or self.waker.wait(min(left, 0.5)):
+                self._woke = time.monotonic()
                 return
 
     def run(self) -> None:
@@ -366,6 +378,15 @@ class LiveLoop(threading.Thread):
                 self._halt.wait(1.0)
         self._drop()
         self.waker.close()
+
+
+def spread_s() -> float:
+    """The window over which seats spread their reads after a notice (``WORKSTATION_LIVE_SPREAD_MS``)."""
+    raw = os.environ.get("WORKSTATION_LIVE_SPREAD_MS", "")
+    try:
+        return max(0.0, min(float(raw) / 1000, 1.0)) if raw.strip() else SPREAD_S
+    except ValueError:
+        return SPREAD_S
 
 
 def reader_for(db: Database) -> Database:
