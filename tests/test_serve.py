@@ -554,3 +554,26 @@ def test_serve_is_an_administrators_act_and_a_bad_address_is_refused_in_a_senten
     assert run_cli(["serve", "--as", "admin", "--host", "256.0.0.1", "--db", db_url]) == 1
     err = capsys.readouterr().err
     assert "Cannot listen on 256.0.0.1" in err and "Traceback" not in err
+
+
+def test_a_page_many_clients_ask_for_at_once_is_read_once(db, users, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from workstation.serve import public as public_view
+
+    add_report(db, article_report(external_id="F1"))
+    reads = []
+    real = public_view.list_requests
+
+    def counted(*args, **kwargs):
+        reads.append(1)
+        time.sleep(0.2)  # a slow page: the others arrive while it is read
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(public_view, "list_requests", counted)
+    with running(db, cache_s=60, threads=8) as (_, base):
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _: requests.get(f"{base}/requests.json", timeout=10), range(8)))
+    assert [a.status_code for a in answers] == [200] * 8
+    assert len({a.text for a in answers}) == 1
+    assert len(reads) == 1  # seven waited for the first and got its answer

@@ -14,8 +14,8 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -123,6 +123,25 @@ class AnswerCache:
         self.generation: Generations = generation or Generation()
         self._kept: dict[tuple[str, ...], tuple[float, int, Answer]] = {}
         self._lock = threading.Lock()
+        self._flights: dict[tuple[str, ...], threading.Lock] = {}
+
+    @contextmanager
+    def flight(self, key: tuple[str, ...]) -> Iterator[None]:
+        """One reader per missing answer: the other requests for it wait, then find it kept.
+
+        When a page's answer runs out, every client polling it would otherwise read it at once (all
+        the pages read together run out together); this way each is read once.
+        """
+        if self.ttl_s <= 0:
+            yield
+            return
+        with self._lock:
+            gate = self._flights.setdefault(key, threading.Lock())
+        with gate:
+            yield
+        with self._lock:
+            if not gate.locked():
+                self._flights.pop(key, None)
 
     def get(self, key: tuple[str, ...]) -> tuple[Answer | None, int]:
         """A kept answer younger than ``ttl_s`` and than the last post, and the generation it was asked at."""
@@ -194,11 +213,16 @@ class GeoReportApp:
                     {"Retry-After": str(int(wait) + 1)},
                 )
             answer, generation = self.cache.get(key) if cacheable else (None, 0)
-            if answer is None:
+            if answer is None and cacheable:
+                with self.cache.flight(key):
+                    answer, generation = self.cache.get(key)  # read meanwhile by the request that went first
+                    if answer is None:
+                        answer = self._route(environ, method, match, fmt, lang)
+                        if answer.status == 200:
+                            self.cache.put(key, answer, generation)
+            elif answer is None:
                 answer = self._route(environ, method, match, fmt, lang)
-                if cacheable and answer.status == 200:
-                    self.cache.put(key, answer, generation)
-                elif method == "POST" and answer.status in (200, 201, 202):
+                if method == "POST" and answer.status in (200, 201, 202):
                     self.cache.clear()  # the poster sees its request at once
         except HttpError as exc:
             answer = Answer(exc.status, errors(fmt, exc.status, exc.description), exc.headers)
