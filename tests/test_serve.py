@@ -571,9 +571,8 @@ def test_a_page_many_clients_ask_for_at_once_is_read_once(db, users, monkeypatch
         return real(*args, **kwargs)
 
     monkeypatch.setattr(public_view, "list_requests", counted)
-    with running(db, cache_s=60, threads=8) as (_, base):
-        with ThreadPoolExecutor(8) as pool:
-            answers = list(pool.map(lambda _: requests.get(f"{base}/requests.json", timeout=10), range(8)))
+    with running(db, cache_s=60, threads=8) as (_, base), ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: requests.get(f"{base}/requests.json", timeout=10), range(8)))
     assert [a.status_code for a in answers] == [200] * 8
     assert len({a.text for a in answers}) == 1
     assert len(reads) == 1  # seven waited for the first and got its answer
