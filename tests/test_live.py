@@ -142,9 +142,8 @@ def test_an_event_committed_out_of_order_is_read_once_without_rereading_others(
     assert rows_read and all("id >" in s for s in rows_read)
 
 
-def test_a_change_beyond_the_rows_in_view_moves_only_the_count(
-    qtbot: Any, db: Database, db_url: str, users: dict[str, Any], tmp_path: Any
-) -> None:
+def _seed_old_cases(db: Database, n: int = 250) -> None:
+    """``n`` reports of three days ago: a New queue longer than the rows in view, its newest far below."""
     from datetime import timedelta
 
     from sqlalchemy import insert
@@ -155,8 +154,16 @@ def test_a_change_beyond_the_rows_in_view_moves_only_the_count(
     with db.write() as s:
         s.execute(
             insert(Case),
-            [{"channel": "PDA", "text": f"旧 {i}", "received_at": old + timedelta(seconds=i)} for i in range(250)],
+            [{"channel": "PDA", "text": f"旧 {i}", "received_at": old + timedelta(seconds=i)} for i in range(n)],
         )
+
+
+def test_a_change_beyond_the_rows_in_view_moves_only_the_count(
+    qtbot: Any, db: Database, db_url: str, users: dict[str, Any], tmp_path: Any
+) -> None:
+    from workstation.models import utcnow
+
+    _seed_old_cases(db)
     seat_b = open_database(db_url)
     try:
         window = _window(qtbot, seat_b, users["op2"], tmp_path)
@@ -200,19 +207,11 @@ def test_a_burst_of_changes_while_the_seat_is_busy_is_shown_whole_in_fewer_updat
 def test_a_change_below_the_rows_in_view_repaints_nothing_and_one_in_view_repaints_it(
     qtbot: Any, db: Database, db_url: str, users: dict[str, Any], tmp_path: Any
 ) -> None:
-    from datetime import timedelta
-
     from PySide6.QtCore import QEvent, QObject
-    from sqlalchemy import insert
 
-    from workstation.models import Case, utcnow
+    from workstation.models import utcnow
 
-    old = utcnow() - timedelta(days=3)
-    with db.write() as s:
-        s.execute(
-            insert(Case),
-            [{"channel": "PDA", "text": f"旧 {i}", "received_at": old + timedelta(seconds=i)} for i in range(250)],
-        )
+    _seed_old_cases(db)
     seat_b = open_database(db_url)
     try:
         window = _window(qtbot, seat_b, users["op2"], tmp_path)

@@ -8,7 +8,6 @@ or inserted by hand. Entries never hold a password, a password hash or a token.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -97,10 +96,9 @@ def history(db: Database, by: Actor, subject: str | None = None, limit: int = 10
 
 
 def _row(e: AccountEvent) -> dict[str, Any]:
-    at: datetime = e.at
     return {
         "id": e.id,
-        "at": at.isoformat(),
+        "at": e.at.isoformat(),
         "actor": e.actor,
         "actor_role": e.actor_role,
         "subject": e.subject,
