@@ -27,9 +27,9 @@ NIGHT_WORK = "对面楼盘凌晨还在浇筑，轰隆隆的吵死了"
 CROSSING = "洞庭湖路与嵩山路交口向西10米"
 
 
-def heldout() -> list[tuple[str, str]]:
+def heldout(name: str = "assist_heldout.tsv") -> list[tuple[str, str]]:
     rows = []
-    for line in (DATA / "assist_heldout.tsv").read_text(encoding="utf-8").splitlines():
+    for line in (DATA / name).read_text(encoding="utf-8").splitlines():
         if line[:1].isdigit():
             code, text = line.split("\t")
             rows.append((code, text))
@@ -69,9 +69,10 @@ def test_cli_plain_output_names_the_grid_with_its_reason(db_url, monkeypatch, ca
 # -- the model --------------------------------------------------------------------------------------------
 
 
-def test_heldout_set_is_large_covers_every_category_and_was_written_apart_from_the_training_data():
-    rows = heldout()
-    assert len(rows) >= 300
+@pytest.mark.parametrize(("name", "size"), [("assist_heldout.tsv", 300), ("assist_dev5.tsv", 118)])
+def test_evaluation_sets_cover_every_category_and_were_written_apart_from_the_training_data(name, size):
+    rows = heldout(name)
+    assert len(rows) >= size
     assert len({code for code, _t in rows}) == 118
     examples = [t for t, _c in category_model.seed_examples()]
     index: dict[str, set[int]] = {}
@@ -83,7 +84,14 @@ def test_heldout_set_is_large_covers_every_category_and_was_written_apart_from_t
         mine = bigrams(text)
         near = set().union(*(index.get(b, set()) for b in mine))
         closest = max((jaccard(mine, grams[i]) for i in near), default=0.0)
-        assert closest < 0.5, text  # no held-out text is a near copy of a training text
+        assert closest < 0.5, text  # no held-out or development text is a near copy of a training text
+
+
+def test_the_fifth_development_set_is_not_a_near_copy_of_the_heldout_set():
+    held = [bigrams(t) for _c, t in heldout()]
+    for _code, text in heldout("assist_dev5.tsv"):
+        mine = bigrams(text)
+        assert max(jaccard(mine, other) for other in held) < 0.5, text
 
 
 def test_cold_model_on_the_heldout_set_stays_at_its_measured_level():
