@@ -213,8 +213,8 @@ class CategoryModel:
 
         The classifier's calibrated probabilities (``calibrated``); a learnt model's are combined
         with the cold model's (weighted geometric mean, ``COLD_WEIGHT``; a category the cold model
-        does not know keeps the learnt model's own); then sharpened by ``TEMPERATURE``. Neither step
-        changes the order of a model's own probabilities.
+        does not know keeps the learnt model's own); then sharpened by ``TEMPERATURE``, which keeps
+        their order.
         """
         logs = np.log(np.maximum(self.calibrated(text), _FLOOR))
         if self.learnt and COLD_WEIGHT > 0:
