@@ -69,9 +69,14 @@ def _box(lon: float, lat: float, radius: float) -> tuple[float, float, float, fl
 
 @lru_cache(maxsize=4096)
 def _kinds(text: str) -> tuple[tuple[str, float], ...]:
-    """The category model's likeliest categories of a text (probabilities above 1%)."""
-    probs = model.cold_model().probabilities(text)
-    return tuple(sorted(((c, p) for c, p in probs.items() if p >= 0.01), key=lambda item: -item[1]))
+    """The category model's likeliest categories of a text (probabilities above 1%).
+
+    The classifier's own calibrated probabilities, not the sharpened ones suggestions show: the
+    agreement's thresholds were chosen on these.
+    """
+    cold = model.cold_model()
+    probs = zip(cold.classes, (float(p) for p in cold.calibrated(text)), strict=True)
+    return tuple(sorted(((c, p) for c, p in probs if p >= 0.01), key=lambda item: -item[1]))
 
 
 def kind_agreement(

@@ -12,7 +12,8 @@ the database, so the next start begins with it.
 With ``wait=True`` (the command line) the cold-start model is loaded or trained before returning and
 no retraining starts (a one-off command uses the model the window cached); the window passes
 ``wait=False``, starts the retrainings, and gets None until the cold model is ready (it then falls
-back to the catalogue's keywords).
+back to the catalogue's keywords). A learnt model combines its probabilities with the cold model's,
+so it too is used once the cold model is in memory.
 """
 
 from __future__ import annotations
@@ -144,8 +145,8 @@ class ModelStore:
                 with self.lock:
                     self.trained_changes = changes  # the first training counts from here
             self.retrain(changes)
-        if model is not None:
-            return model
+        if model is not None and (wait or not model.learnt or category_model.cold_ready()):
+            return model  # a learnt model also reads the cold model's probabilities: loaded first
         if wait:
             return category_model.cold_model()
         if category_model.cold_ready():
