@@ -3,7 +3,8 @@
 One command::
 
     python bench/seats.py [--pg URL] [--cases 1000000] [--rate 5] [--seconds 30] [--pg-seats 1,10,40]
-                          [--sqlite-seats 1,4] [--tick-ms 25] [--no-floor] [--compare DIR] [--dir DIR]
+                          [--sqlite-seats 1,4] [--tick-ms 25] [--no-floor] [--compare DIR] [--spreads MS,…]
+                          [--repeat N] [--dir DIR]
 
 builds (once; cached) a PostgreSQL database and an SQLite file with ``--cases`` cases (the kept counts
 rebuilt by ``services.counts.check(repair=True)`` after a bulk seed with the triggers off), then for
@@ -17,9 +18,13 @@ each number of seats N runs, one after the other, against one writer process eac
   table class (``EmptyTableView``, set up as the window's), the window's ``LiveFeed`` (the live thread:
   PostgreSQL ``LISTEN``, SQLite poll), applying each change to the model on the GUI thread as the
   window's ``Live.apply`` does (the model, then the view published back to the thread);
+- with ``--spreads 600,800``, the live path again with each of these read spreads
+  (``WORKSTATION_LIVE_SPREAD_MS``): what a wider spread saves against how much later a change shows;
 - with ``--compare DIR``, the same seats again on the ``workstation`` package found in DIR (an older
   checkout, e.g. ``git archive <commit> workstation resources | tar -x -C DIR``): before and after in
-  the same run.
+  the same run;
+- with ``--repeat N``, all of these N times in turn, so that a machine busy with other work spreads its
+  noise over every variant (one row each time).
 
 The writer adds changes through the services at ``--rate`` per second (new reports and filings,
 alternately) and notes when each commit returned. It prints one markdown table:
