@@ -3,7 +3,8 @@
 One command::
 
     python bench/seats.py [--pg URL] [--cases 1000000] [--rate 5] [--seconds 30] [--pg-seats 1,10,40]
-                          [--sqlite-seats 1,4] [--tick-ms 25] [--no-floor] [--compare DIR] [--dir DIR]
+                          [--sqlite-seats 1,4] [--tick-ms 25] [--no-floor] [--compare DIR] [--spreads MS,…]
+                          [--repeat N] [--dir DIR]
 
 builds (once; cached) a PostgreSQL database and an SQLite file with ``--cases`` cases (the kept counts
 rebuilt by ``services.counts.check(repair=True)`` after a bulk seed with the triggers off), then for
@@ -17,9 +18,13 @@ each number of seats N runs, one after the other, against one writer process eac
   table class (``EmptyTableView``, set up as the window's), the window's ``LiveFeed`` (the live thread:
   PostgreSQL ``LISTEN``, SQLite poll), applying each change to the model on the GUI thread as the
   window's ``Live.apply`` does (the model, then the view published back to the thread);
+- with ``--spreads 600,800``, the live path again with each of these read spreads
+  (``WORKSTATION_LIVE_SPREAD_MS``): what a wider spread saves against how much later a change shows;
 - with ``--compare DIR``, the same seats again on the ``workstation`` package found in DIR (an older
   checkout, e.g. ``git archive <commit> workstation resources | tar -x -C DIR``): before and after in
-  the same run.
+  the same run;
+- with ``--repeat N``, all of these N times in turn, so that a machine busy with other work spreads its
+  noise over every variant (one row each time).
 
 The writer adds changes through the services at ``--rate`` per second (new reports and filings,
 alternately) and notes when each commit returned. It prints one markdown table:
@@ -446,15 +451,22 @@ def run(
     kind: str = "seat",
     tick_ms: int = 25,
     code: str | None = None,
+    spread_ms: int | None = None,
 ) -> dict[str, Any]:
-    """N seat processes of ``kind`` (``seat``: the live path; ``floor``: idle seats) and the writer."""
+    """N seat processes of ``kind`` (``seat``: the live path; ``floor``: idle seats) and the writer.
+
+    ``spread_ms``: the seats' read spread (``WORKSTATION_LIVE_SPREAD_MS``), else the code's default.
+    """
+    env = dict(os.environ)
+    if spread_ms is not None:
+        env["WORKSTATION_LIVE_SPREAD_MS"] = str(spread_ms)
     folder = Path(tempfile.mkdtemp(dir=work))
     me = str(Path(__file__).resolve())
     procs = []
     for k in range(seats):
         args = [sys.executable, me, "--child", kind, "--url", url, "--name", f"seat{k}", "--tick-ms", str(tick_ms)]
         args += ["--out", str(folder / f"seat{k}.json")] + (["--code", code] if code else [])
-        procs.append(subprocess.Popen(args))
+        procs.append(subprocess.Popen(args, env=env))
         _CHILDREN.append(procs[-1])
     deadline = time.monotonic() + 300
     while sum((folder / f"seat{k}.json.ready").exists() for k in range(seats)) < seats:
@@ -573,6 +585,12 @@ def main() -> int:
     parser.add_argument(
         "--compare", metavar="DIR", help="also run the seats on the workstation package of DIR (an older checkout)"
     )
+    parser.add_argument(
+        "--spreads", default="", metavar="MS,…", help="also run the live path with these read spreads (ms)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run every variant this many times, in turn (a busy machine)"
+    )
     parser.add_argument("--dir", default=str(Path(tempfile.gettempdir()) / "ws-bench-seats"))
     parser.add_argument("--child", choices=["seat", "floor", "writer"])
     parser.add_argument("--code", help=argparse.SUPPRESS)
@@ -607,14 +625,19 @@ def _main(args: argparse.Namespace) -> int:
                 free = _free_connections(admin)
                 if free < 2 * n + 4:
                     log(f"[run] warning: {n} seats hold about {2 * n} connections, the server has {free} free")
-            variants = [("idle seats (floor)", "floor", None)] if not args.no_floor else []
-            variants.append(("live path", "seat", None))
+            variants: list[tuple[str, str, str | None, int | None]] = []
+            if not args.no_floor:
+                variants.append(("idle seats (floor)", "floor", None, None))
+            variants.append(("live path", "seat", None, None))
+            for spread in [int(x) for x in args.spreads.split(",") if x]:
+                variants.append((f"live path, spread {spread} ms", "seat", None, spread))
             if args.compare:
-                variants.append((f"live path, {args.compare}", "seat", args.compare))
-            for name, kind, code in variants:
-                log(f"[run] {label}, {n} seats: {name}")
-                r = run(url, n, args.rate, args.seconds, work, admin, dbname, kind, args.tick_ms, code)
-                rows.append((label, name, r))
+                variants.append((f"live path, {args.compare}", "seat", args.compare, None))
+            for _ in range(args.repeat):
+                for name, kind, code, spread in variants:
+                    log(f"[run] {label}, {n} seats: {name}")
+                    r = run(url, n, args.rate, args.seconds, work, admin, dbname, kind, args.tick_ms, code, spread)
+                    rows.append((label, name, r))
 
     if args.pg:
         from sqlalchemy import create_engine, text

@@ -22,19 +22,44 @@ from workstation.storage.db import Database
 
 class Statements:
     """Every statement run by any engine but ``others`` (the seat's own and its live thread's reader),
-    with the thread it ran on."""
+    with the thread it ran on; and every statement run on a psycopg cursor outside SQLAlchemy (the live
+    thread runs its hot statements on the driver's connection), so none can hide below the engine."""
 
     def __init__(self, others: Database | None = None) -> None:
         self.seen: list[tuple[str, int]] = []
         self.skip = others.engine.pool if others is not None else None
+        self._via_engine = threading.local()  # the cursor an engine is about to run a statement on
         event.listen(Engine, "before_cursor_execute", self._on)
+        self._driver: Any = None
+        try:
+            import psycopg
+        except ImportError:  # pragma: no cover - psycopg ships with the program
+            return
+        self._driver, original = psycopg.Cursor, psycopg.Cursor.execute
+        spy = self
+
+        def execute(cursor: Any, query: Any, params: Any = None, **kw: Any) -> Any:
+            if getattr(spy._via_engine, "cursor", None) is cursor:  # seen (or skipped) by the engine hook
+                spy._via_engine.cursor = None
+            else:
+                spy._note(str(query))
+            return original(cursor, query, params, **kw)
+
+        self._original = original
+        psycopg.Cursor.execute = execute  # type: ignore[method-assign]
 
     def close(self) -> None:
         event.remove(Engine, "before_cursor_execute", self._on)
+        if self._driver is not None:
+            self._driver.execute = self._original
 
-    def _on(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def _on(self, conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+        self._via_engine.cursor = cursor
         if self.skip is not None and conn.engine.pool is self.skip:
             return
+        self._note(statement)
+
+    def _note(self, statement: str) -> None:
         self.seen.append((" ".join(statement.lower().split()), threading.get_ident()))
 
     def counts_over_cases(self) -> list[str]:

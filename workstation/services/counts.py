@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from workstation.models import CaseCount, CaseCountDelta
+from workstation.services.live_driver import marked
 from workstation.storage import count_buckets
 from workstation.storage.db import Database
 
@@ -72,7 +73,8 @@ def queue_counts(s: Session, actor: str, now: datetime) -> dict[str, int]:
             select(t.status, t.dim, t.value, t.n).where(_queue_counts_cond(t)) for t in (CaseCount, CaseCountDelta)
         ]
         both = union_all(*parts).subquery()
-        _QUEUE_COUNTS.append(select(both.c.status, both.c.dim, func.sum(both.c.n)).group_by(both.c.status, both.c.dim))
+        statement = select(both.c.status, both.c.dim, func.sum(both.c.n)).group_by(both.c.status, both.c.dim)
+        _QUEUE_COUNTS.append(marked(statement))  # the live thread runs it on the driver (services.live_driver)
     rows = s.execute(_QUEUE_COUNTS[0], {"actor": actor, "hour": hour, "minute": minute}).all()
 
     by_status: dict[str, int] = {}

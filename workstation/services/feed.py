@@ -17,13 +17,15 @@ from typing import Any
 from sqlalchemy import bindparam, func, or_, select
 
 from workstation.models import CaseEvent
+from workstation.services.live_driver import marked
 from workstation.storage.db import Database
 
 GAP_S = 10.0  # how long a missing id is waited for (far longer than a commit takes)
 MAX_GAPS = 2000  # ids skipped by one jump beyond this (a large rolled-back batch) are not tracked
 _COLUMNS = (CaseEvent.id, CaseEvent.case_id, CaseEvent.action)
-# built once: the statement read on every change (building and keying a new one costs more than running it)
-_AFTER = select(*_COLUMNS).where(CaseEvent.id > bindparam("cursor")).order_by(CaseEvent.id)
+# built once: the statement read on every change (building and keying a new one costs more than running it);
+# the live thread runs it on the driver's connection (see services.live_driver)
+_AFTER = marked(select(*_COLUMNS).where(CaseEvent.id > bindparam("cursor")).order_by(CaseEvent.id))
 
 
 @dataclass

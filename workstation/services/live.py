@@ -9,9 +9,10 @@ from the last id seen, and a safety read runs every ``SAFETY_S`` seconds anyway.
 
 A change costs the seat little: the thread reads on one connection it holds (no pool checkout, no
 ping, no ORM session: the feed, the kept counts and where the changed cases now sort, three small
-statements), and reads are coalesced: no read starts within ``MIN_GAP_S`` of the previous one, nor
-before the GUI thread has taken the previous snapshot (:meth:`LiveLoop.taken`), so the notices of a
-burst, or of a busy seat, fold into one read and one update of the window.
+statements, on PostgreSQL run on the driver's cursor: ``services.live_driver``), and reads are
+coalesced: no read starts within ``MIN_GAP_S`` of the previous one, nor before the GUI thread has
+taken the previous snapshot (:meth:`LiveLoop.taken`), so the notices of a burst, or of a busy seat,
+fold into one read and one update of the window.
 
 On PostgreSQL every seat gets a notice at the same instant. So that dozens of seats do not all read
 (and repaint) in the same few milliseconds, each seat waits its own fixed offset after a notice,
@@ -39,6 +40,7 @@ from workstation.services import counts as kept
 from workstation.services import queue as q
 from workstation.services.errors import NotFoundError
 from workstation.services.feed import FeedReader
+from workstation.services.live_driver import DriverReads
 from workstation.services.queries import get_case
 from workstation.storage.db import Database
 
@@ -364,7 +366,8 @@ class LiveLoop(threading.Thread):
                 self._settle()
                 with self.lock, self._held() as conn:
                     self._last_read = time.monotonic()
-                    snapshot = read_snapshot(self.reader, self.feed, self.view, self.actor, conn)
+                    on = DriverReads(conn) if self.db.dialect == "postgresql" else conn
+                    snapshot = read_snapshot(self.reader, self.feed, self.view, self.actor, on)
                 self._state(True)
                 if snapshot is not None:
                     self._taken.clear()

@@ -22,6 +22,7 @@ from workstation.domain.lifecycle import N_, RUNNING
 from workstation.models import Case, CaseLease, utcnow
 from workstation.services import counts as kept
 from workstation.services.counts import overdue_cutoff
+from workstation.services.live_driver import marked
 from workstation.services.search import case_search, starts_with
 
 QUEUES: dict[str, str] = {
@@ -220,7 +221,8 @@ def _probe_statement(f: QueueFilter, cutoff: datetime | None) -> Any:
     cond = _where(f, cutoff or utcnow())
     inside = case((and_(*cond), True), else_=False) if cond else literal(True)
     cols = _key_columns(f.queue)
-    return select(Case.id, Case.priority, inside, *cols).where(Case.id.in_(bindparam("ids", expanding=True)))
+    statement = select(Case.id, Case.priority, inside, *cols).where(Case.id.in_(bindparam("ids", expanding=True)))
+    return marked(statement)  # the live thread runs it on the driver's connection (services.live_driver)
 
 
 @dataclass(frozen=True)
