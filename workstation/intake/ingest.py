@@ -19,27 +19,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import Table, and_, bindparam, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from workstation.domain.geo import contains
 from workstation.i18n import tr
 from workstation.intake.formats import clean_text, clean_value
 from workstation.intake.items import CursorMove, Item, clip, digest
+from workstation.intake.places import Places
 from workstation.models import (
     Case,
     CaseEvent,
     Category,
-    Community,
-    Grid,
     IntakeCursor,
     QuarantinedItem,
     ServiceMapping,
-    Street,
     utcnow,
 )
-from workstation.models.chain import seal_rows
+from workstation.models.chain import insert_sealed, seal_rows
 from workstation.services import stats
 from workstation.services.actors import SYSTEM, Actor
 from workstation.services.errors import WorkstationError
@@ -56,7 +53,7 @@ from workstation.services.reports import (
     update_from_report,
     validate,
 )
-from workstation.services.territory import MARGIN_M, Place, grid_at, grid_by_name_or_code, place_of, territory_bounds
+from workstation.services.territory import MARGIN_M
 from workstation.storage.db import Database
 
 CHUNK = 400  # bound on the number of values in one IN (...) list
@@ -181,96 +178,18 @@ def quarantine_page(
     return qid
 
 
-class _Places:
-    """The territory, read once per batch: grid by code or name, grid at a point, and the place of a grid.
-
-    The same rules as ``services.territory`` (exact code or name; bounding box, then polygon), without
-    a query per item. Small batches (a reprocessed item) ask the database directly.
-    """
-
-    def __init__(self, s: Session, size: int) -> None:
-        self.s = s
-        self.loaded = size < 20
-        self.grids: list[tuple[str, float, float, float, float, list[Any]]] = []
-        self.places: dict[str, Place | None] = {}
-        self.names: dict[str, str | None] = {}
-        self._bounds: Any = False
-
-    @property
-    def bounds(self) -> Any:
-        """The territory's box (None: no territory)."""
-        if self._bounds is False:
-            self._bounds = territory_bounds(self.s)
-        return self._bounds
-
-    def _load(self) -> None:
-        if self.loaded:
-            return
-        self.loaded = True
-        rows = self.s.execute(
-            select(
-                Grid.code,
-                Grid.name,
-                Grid.min_lon,
-                Grid.max_lon,
-                Grid.min_lat,
-                Grid.max_lat,
-                Grid.polygon,
-                Community.code,
-                Community.name,
-                Street.code,
-                Street.name,
-            )
-            .join(Community, Community.code == Grid.community_code)
-            .join(Street, Street.code == Community.street_code)
-            .order_by(Grid.code)
-        )
-        for code, name, x0, x1, y0, y1, polygon, ccode, cname, scode, sname in rows:
-            self.names[code], self.names[name] = code, code
-            self.grids.append((code, x0, x1, y0, y1, polygon))
-            self.places[code] = Place(code, name, ccode, cname, scode, sname)
-
-    def grid_code(self, text: str) -> str | None:
-        """The grid whose code or exact name is ``text``."""
-        self._load()
-        key = text.strip()
-        if key not in self.names:
-            grid = grid_by_name_or_code(self.s, key)
-            self.names[key] = grid.code if grid else None
-        return self.names[key]
-
-    def grid_at(self, lon: float, lat: float) -> str | None:
-        """The grid whose boundary contains the point."""
-        self._load()
-        if not self.grids:
-            grid = grid_at(self.s, lon, lat)
-            return grid.code if grid else None
-        for code, x0, x1, y0, y1, polygon in self.grids:
-            if x0 <= lon <= x1 and y0 <= lat <= y1 and contains(polygon, lon, lat):
-                return code
-        return None
-
-    def place(self, code: str | None) -> Place | None:
-        """The grid, community and street of a grid code."""
-        if code is None:
-            return None
-        self._load()
-        if code not in self.places:
-            self.places[code] = place_of(self.s, code)
-        return self.places[code]
-
-
 def _mappings(s: Session, source: str, items: Sequence[Item], now: datetime) -> dict[str, Category | None]:
     """Each service code of the batch and its category (None: not mapped yet; the code is recorded)."""
     codes = sorted({i.service_code for i in items if i.ok and i.service_code})
     if not codes:
         return {}
     rows: dict[str, ServiceMapping] = {}
-    for part in _chunks(codes):
-        for row in s.scalars(
-            select(ServiceMapping).where(ServiceMapping.source == source, ServiceMapping.service_code.in_(part))
-        ):
+    categories: dict[str, Category] = {}
+    for part in _chunks(codes):  # with the active category each maps to (a post maps one, the catalogue has 118)
+        for row, category in s.execute(_MAPPED, {"source": source, "codes": list(part)}).tuples():
             rows[row.service_code] = row
+            if category is not None:
+                categories[category.code] = category
     names = {i.service_code: clean_text(i.service_name or "") for i in items if i.service_code}
     for code in codes:
         if code not in rows:
@@ -283,13 +202,21 @@ def _mappings(s: Session, source: str, items: Sequence[Item], now: datetime) -> 
                 updated_by="",
             )
             s.add(rows[code])
-    wanted = sorted({row.category_code for row in rows.values() if row.category_code})
-    categories: dict[str, Category] = {}
-    for part in _chunks(wanted):  # only the categories the batch maps to (a post maps one, the catalogue has 118)
-        categories.update(
-            (c.code, c) for c in s.scalars(select(Category).where(Category.active.is_(True), Category.code.in_(part)))
-        )
     return {code: categories.get(row.category_code or "") for code, row in rows.items()}
+
+
+_MAPPED = (  # built once: a post runs it every time
+    select(ServiceMapping, Category)
+    .outerjoin(Category, and_(Category.code == ServiceMapping.category_code, Category.active.is_(True)))
+    .where(
+        ServiceMapping.source == bindparam("source"),
+        ServiceMapping.service_code.in_(bindparam("codes", expanding=True)),
+    )
+)
+
+
+_CASES: Table = Case.__table__  # type: ignore[assignment]
+_NEW_CASES = _CASES.insert().returning(_CASES.c.id, _CASES.c.channel, _CASES.c.external_id)  # Core: no ORM bulk work
 
 
 def _insert_cases(s: Session, rows: list[dict[str, Any]]) -> list[int]:
@@ -302,7 +229,7 @@ def _insert_cases(s: Session, rows: list[dict[str, Any]]) -> list[int]:
     ids: dict[tuple[str, str], int] = {}
     keyed = [r for r in rows if r["external_id"] is not None]
     if keyed:
-        returned = s.execute(insert(Case).returning(Case.id, Case.channel, Case.external_id), keyed)
+        returned = s.execute(_NEW_CASES, keyed)
         ids = {(channel, ext or ""): cid for cid, channel, ext in returned}
     out: list[int] = []
     for row in rows:
@@ -514,14 +441,14 @@ def _store(
 ) -> Stored:
     checked: list[tuple[Item, dict[str, Any] | None, str | None]] = []
     keys: set[tuple[str, str]] = set()
-    places = _Places(s, len(items))
+    places = Places(s, len(items))
     for item in items:
         if not item.ok or item.report is None:
             checked.append((item, None, item.reason or tr("not understood")))
             continue
         valid, errors = validate(item.report, now, rules.window)
         if not errors and valid["lon"] is not None and not valid["grid"]:
-            outside = check_point(valid, places.bounds, rules.margin_m)
+            outside = check_point(valid, places.bounds_near(valid["lon"], valid["lat"]), rules.margin_m)
             if outside:
                 errors["lon"] = outside
         if errors:
@@ -639,7 +566,9 @@ def _store(
         events.append(event)
         if outcome.status == "existing":
             outcome.status = "updated"
-    if events:
+    if len(events) == 1:  # one post, one re-delivery: on PostgreSQL the chain moves in the insert itself
+        insert_sealed(s.connection(), "case_events", events[0])
+    elif events:
         seal_rows(s.connection(), "case_events", events)
         s.execute(insert(CaseEvent), events)  # no RETURNING needed: one executemany
     for index, key in copies:
