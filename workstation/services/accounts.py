@@ -224,8 +224,9 @@ def authenticate_token(db: Database, token: str, *, source: str | None = None) -
             source locked.
     """
     source = source or lockout.this_source()
-    lockout.check(db, None, source)
-    user = tokens.owner_of(db, token) if token.strip() else None
+    with db.write() as s:  # the lock and the token in one transaction
+        lockout.check_in(s, None, source)
+        user = tokens.owner_in(s, token) if token.strip() else None
     if user is None:
         lockout.record_failure(db, None, source)
         raise AuthenticationError(tr("The API token is unknown or revoked."))

@@ -20,6 +20,7 @@ from typing import Final
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from workstation.domain.lifecycle import Role
 from workstation.i18n import tr
@@ -48,28 +49,37 @@ def check(db: Database, name: str | None, source: str, now: datetime | None = No
     Raises:
         AuthenticationError: naming the lock, until when, and how to clear it.
     """
+    with db.read() as s:
+        check_in(s, name, source, now)
+
+
+def check_in(s: Session, name: str | None, source: str, now: datetime | None = None) -> None:
+    """:func:`check` in the caller's transaction (an API token's check reads its token in the same one).
+
+    Raises:
+        AuthenticationError: naming the lock, until when, and how to clear it.
+    """
     now = now or utcnow()
     keys = [(SOURCE, source)] + ([(USER, name)] if name else [])
-    with db.read() as s:
-        for kind, key in keys:
-            row = s.get(SignInFailure, (kind, key))
-            if row is not None and row.locked_until is not None and row.locked_until > now:
-                minutes = max(1, int((row.locked_until - now).total_seconds() // 60) + 1)
-                if kind == USER:
-                    message = tr(
-                        "Too many wrong passwords for {name}: signing in is locked for {n} more minute(s). "
-                        "An administrator can unlock it now: workstation user unlock {name}",
-                        name=key,
-                        n=minutes,
-                    )
-                else:
-                    message = tr(
-                        "Too many failed sign-ins from {source}: signing in from here is locked for {n} more "
-                        "minute(s). An administrator can unlock it now: workstation user unlock --source {source}",
-                        source=key,
-                        n=minutes,
-                    )
-                raise AuthenticationError(message)
+    for kind, key in keys:
+        row = s.get(SignInFailure, (kind, key))
+        if row is not None and row.locked_until is not None and row.locked_until > now:
+            minutes = max(1, int((row.locked_until - now).total_seconds() // 60) + 1)
+            if kind == USER:
+                message = tr(
+                    "Too many wrong passwords for {name}: signing in is locked for {n} more minute(s). "
+                    "An administrator can unlock it now: workstation user unlock {name}",
+                    name=key,
+                    n=minutes,
+                )
+            else:
+                message = tr(
+                    "Too many failed sign-ins from {source}: signing in from here is locked for {n} more "
+                    "minute(s). An administrator can unlock it now: workstation user unlock --source {source}",
+                    source=key,
+                    n=minutes,
+                )
+            raise AuthenticationError(message)
 
 
 def record_failure(db: Database, name: str | None, source: str, now: datetime | None = None) -> None:
