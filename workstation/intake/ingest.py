@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, and_, bindparam, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -178,40 +178,53 @@ def quarantine_page(
     return qid
 
 
-def _mappings(s: Session, source: str, items: Sequence[Item], now: datetime) -> dict[str, Category | None]:
+class _Category(NamedTuple):
+    """What a case takes from the category its service code maps to."""
+
+    code: str
+    name: str
+    major_name: str
+
+
+def _mappings(s: Session, source: str, items: Sequence[Item], now: datetime) -> dict[str, _Category | None]:
     """Each service code of the batch and its category (None: not mapped yet; the code is recorded)."""
     codes = sorted({i.service_code for i in items if i.ok and i.service_code})
     if not codes:
         return {}
-    rows: dict[str, ServiceMapping] = {}
-    categories: dict[str, Category] = {}
+    mapped: dict[str, str | None] = {}
+    categories: dict[str, _Category] = {}
     for part in _chunks(codes):  # with the active category each maps to (a post maps one, the catalogue has 118)
-        for row, category in s.execute(_MAPPED, {"source": source, "codes": list(part)}).tuples():
-            rows[row.service_code] = row
-            if category is not None:
-                categories[category.code] = category
+        for code, category_code, *category in s.execute(_MAPPED, {"source": source, "codes": list(part)}):
+            mapped[code] = category_code
+            if category[0] is not None:
+                categories[category[0]] = _Category(*category)
     names = {i.service_code: clean_text(i.service_name or "") for i in items if i.service_code}
     for code in codes:
-        if code not in rows:
-            rows[code] = ServiceMapping(
-                source=source,
-                service_code=code,
-                service_name=clip(names.get(code, ""), 200),
-                category_code=None,
-                updated_at=now,
-                updated_by="",
+        if code not in mapped:
+            s.add(
+                ServiceMapping(
+                    source=source,
+                    service_code=code,
+                    service_name=clip(names.get(code, ""), 200),
+                    category_code=None,
+                    updated_at=now,
+                    updated_by="",
+                )
             )
-            s.add(rows[code])
-    return {code: categories.get(row.category_code or "") for code, row in rows.items()}
+            mapped[code] = None
+    return {code: categories.get(category_code or "") for code, category_code in mapped.items()}
 
 
+_MAP, _CATEGORIES = ServiceMapping.__table__.c, Category.__table__.c
 _MAPPED = (  # built once: a post runs it every time
-    select(ServiceMapping, Category)
-    .outerjoin(Category, and_(Category.code == ServiceMapping.category_code, Category.active.is_(True)))
-    .where(
-        ServiceMapping.source == bindparam("source"),
-        ServiceMapping.service_code.in_(bindparam("codes", expanding=True)),
+    select(_MAP.service_code, _MAP.category_code, _CATEGORIES.code, _CATEGORIES.name, _CATEGORIES.major_name)
+    .join_from(
+        ServiceMapping.__table__,
+        Category.__table__,
+        and_(_CATEGORIES.code == _MAP.category_code, _CATEGORIES.active.is_(True)),
+        isouter=True,
     )
+    .where(_MAP.source == bindparam("source"), _MAP.service_code.in_(bindparam("codes", expanding=True)))
 )
 
 
@@ -245,6 +258,9 @@ def _insert_cases(s: Session, rows: list[dict[str, Any]]) -> list[int]:
 
 _CATEGORY = ("category_code", "category_name", "category_major")  # from the source's service code, mapped here
 _COMPARED = (*SOURCE_COLUMNS, "source_service", *_CATEGORY)
+_EXISTING = select(  # built once: a post runs it every time
+    *[_CASES.c[name] for name in ("id", "version", "status", "channel", "external_id", *_COMPARED)]
+).where(tuple_(_CASES.c.channel, _CASES.c.external_id).in_(bindparam("keys", expanding=True)))
 
 
 def _existing(s: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -255,9 +271,8 @@ def _existing(s: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], d
     """
     found: dict[tuple[str, str], dict[str, Any]] = {}
     ordered = sorted(keys)
-    cols = [Case.id, Case.version, Case.status, Case.channel, Case.external_id] + [getattr(Case, c) for c in _COMPARED]
     for part in _chunks(ordered):
-        for row in s.execute(select(*cols).where(tuple_(Case.channel, Case.external_id).in_(part))):
+        for row in s.execute(_EXISTING, {"keys": list(part)}):
             found[(row.channel, row.external_id or "")] = {**row._asdict(), "recorded": {}, "source_status": None}
     triaged = sorted(r["id"] for r in found.values() if r["status"] != "reported")
     recorded: dict[int, dict[str, Any]] = {}
@@ -395,6 +410,14 @@ def _redelivered(
     return event
 
 
+_OPEN_COPIES = select(QuarantinedItem).where(  # built once: a post runs it every time
+    QuarantinedItem.source == bindparam("source"),
+    QuarantinedItem.status == "open",
+    QuarantinedItem.kind == "item",
+    QuarantinedItem.external_id.in_(bindparam("ids", expanding=True)),
+)
+
+
 def _settle(
     s: Session, source: str, done: Sequence[tuple[str | None, Outcome | None]], keep: set[int], by: Actor, now: datetime
 ) -> None:
@@ -406,14 +429,7 @@ def _settle(
     if not cases:
         return
     for part in _chunks(sorted(cases)):
-        for row in s.scalars(
-            select(QuarantinedItem).where(
-                QuarantinedItem.source == source,
-                QuarantinedItem.status == "open",
-                QuarantinedItem.kind == "item",
-                QuarantinedItem.external_id.in_(part),
-            )
-        ):
+        for row in s.scalars(_OPEN_COPIES, {"source": source, "ids": list(part)}):
             if row.id in keep:
                 continue
             row.status, row.case_id = "reprocessed", cases.get(row.external_id or "")

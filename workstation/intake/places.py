@@ -19,23 +19,24 @@ from workstation.services.territory import Bounds, Place, grid_at, grid_by_name_
 
 SMALL = 20  # a batch smaller than this asks about its points; a larger one reads every grid
 
-_PLACE = (Grid.code, Grid.name, Community.code, Community.name, Street.code, Street.name)
+_GRIDS, _COMMUNITIES, _STREETS = Grid.__table__.c, Community.__table__.c, Street.__table__.c
+_PLACE = (_GRIDS.code, _GRIDS.name, _COMMUNITIES.code, _COMMUNITIES.name, _STREETS.code, _STREETS.name)
 
 
 def _around_query() -> Any:
     box = select(
-        func.min(Grid.min_lon).label("x0"),
-        func.max(Grid.max_lon).label("x1"),
-        func.min(Grid.min_lat).label("y0"),
-        func.max(Grid.max_lat).label("y1"),
+        func.min(_GRIDS.min_lon).label("x0"),
+        func.max(_GRIDS.max_lon).label("x1"),
+        func.min(_GRIDS.min_lat).label("y0"),
+        func.max(_GRIDS.max_lat).label("y1"),
     ).subquery("box")
     lon: BindParameter[float] = bindparam("lon")
     lat: BindParameter[float] = bindparam("lat")
     near = (
-        select(*[c.label(f"p{i}") for i, c in enumerate(_PLACE)], Grid.polygon)
-        .join(Community, Community.code == Grid.community_code)
-        .join(Street, Street.code == Community.street_code)
-        .where(Grid.min_lon <= lon, Grid.max_lon >= lon, Grid.min_lat <= lat, Grid.max_lat >= lat)
+        select(*[c.label(f"p{i}") for i, c in enumerate(_PLACE)], _GRIDS.polygon)
+        .join_from(Grid.__table__, Community.__table__, _COMMUNITIES.code == _GRIDS.community_code)
+        .join(Street.__table__, _STREETS.code == _COMMUNITIES.street_code)
+        .where(_GRIDS.min_lon <= lon, _GRIDS.max_lon >= lon, _GRIDS.min_lat <= lat, _GRIDS.max_lat >= lat)
         .subquery("near")
     )
     return select(box, near).select_from(box.outerjoin(near, true())).order_by(near.c.p0)

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from workstation.intake import ingest, mappings
@@ -139,21 +139,30 @@ def post_request(
     return Posted(token, str(outcome.id), "", outcome.status == "created")
 
 
+_CASES, _HELD = Case.__table__.c, QuarantinedItem.__table__.c
+_FOUND = select(  # built once, one query: a token's case, else the reason its newest quarantined copy is held
+    select(_CASES.id)
+    .where(_CASES.channel == CHANNEL, _CASES.external_id == bindparam("token"))
+    .scalar_subquery()
+    .label("case_id"),
+    select(_HELD.reason)
+    .where(_HELD.source == bindparam("source"), _HELD.external_id == bindparam("rid"))
+    .order_by(_HELD.id.desc())
+    .limit(1)
+    .scalar_subquery()
+    .label("reason"),
+)
+
+
 def _resolve(s: Session, token: str) -> tuple[str | None, str] | None:
     """A token's request id (None while its request waits in quarantine, with the reason), or None if unknown."""
     source, sep, rid = token.partition(":")
     if not sep or not source.startswith(SOURCE_PREFIX) or not rid:
         return None
-    case_id = s.scalar(select(Case.id).where(Case.channel == CHANNEL, Case.external_id == token))
+    case_id, reason = s.execute(_FOUND, {"token": token, "source": source, "rid": rid}).one()
     if case_id is not None:
         return str(case_id), ""
-    held = s.scalar(
-        select(QuarantinedItem)
-        .where(QuarantinedItem.source == source, QuarantinedItem.external_id == rid)
-        .order_by(QuarantinedItem.id.desc())
-        .limit(1)
-    )
-    return (None, held.reason) if held is not None else None
+    return (None, reason) if reason is not None else None
 
 
 def token_status(db: Database, token: str) -> tuple[str, str | None] | None:

@@ -226,11 +226,11 @@ def authenticate_token(db: Database, token: str, *, source: str | None = None) -
     source = source or lockout.this_source()
     with db.write() as s:  # the lock and the token in one transaction
         lockout.check_in(s, None, source)
-        user = tokens.owner_in(s, token) if token.strip() else None
-    if user is None:
+        actor = tokens.owner_in(s, token) if token.strip() else None
+    if actor is None:
         lockout.record_failure(db, None, source)
         raise AuthenticationError(tr("The API token is unknown or revoked."))
-    return actor_of(user)
+    return actor
 
 
 def list_users(db: Database) -> list[Actor]:

@@ -18,7 +18,7 @@ import socket
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,6 +53,10 @@ def check(db: Database, name: str | None, source: str, now: datetime | None = No
         check_in(s, name, source, now)
 
 
+_FAILURES = SignInFailure.__table__.c
+_LOCKED = select(_FAILURES.locked_until).where(_FAILURES.kind == bindparam("kind"), _FAILURES.key == bindparam("key"))
+
+
 def check_in(s: Session, name: str | None, source: str, now: datetime | None = None) -> None:
     """:func:`check` in the caller's transaction (an API token's check reads its token in the same one).
 
@@ -62,9 +66,9 @@ def check_in(s: Session, name: str | None, source: str, now: datetime | None = N
     now = now or utcnow()
     keys = [(SOURCE, source)] + ([(USER, name)] if name else [])
     for kind, key in keys:
-        row = s.get(SignInFailure, (kind, key))
-        if row is not None and row.locked_until is not None and row.locked_until > now:
-            minutes = max(1, int((row.locked_until - now).total_seconds() // 60) + 1)
+        locked_until = s.execute(_LOCKED, {"kind": kind, "key": key}).scalar()
+        if locked_until is not None and locked_until > now:
+            minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
             if kind == USER:
                 message = tr(
                     "Too many wrong passwords for {name}: signing in is locked for {n} more minute(s). "

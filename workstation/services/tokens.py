@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from workstation.domain.lifecycle import Role
@@ -104,37 +104,38 @@ def revoke_token(db: Database, by: Actor, token_id: int) -> TokenInfo:
         return _info(row)
 
 
-def owner_of(db: Database, token: str) -> User | None:
-    """The active account a valid, unrevoked token belongs to (recording the use), else None."""
-    with db.write() as s:
-        return owner_in(s, token)
-
-
-# built once: every post through ``workstation serve`` runs them
+# built once: every post through ``workstation serve`` runs them (Core columns: no ORM loading)
+_TOKEN_TABLE: Table = ApiToken.__table__  # type: ignore[assignment]
+_TOKENS, _USERS = _TOKEN_TABLE.c, User.__table__.c
 _OWNER = (
-    select(ApiToken.id, ApiToken.last_used_at, User)
-    .join(User, User.name == ApiToken.owner)
-    .where(ApiToken.token_hash == bindparam("hash"), ApiToken.revoked_at.is_(None))
+    select(
+        _TOKENS.id,
+        _TOKENS.last_used_at,
+        _USERS.name,
+        _USERS.role,
+        _USERS.community_code,
+        _USERS.unit_code,
+        _USERS.display_name,
+        _USERS.active,
+    )
+    .join_from(_TOKEN_TABLE, User.__table__, _USERS.name == _TOKENS.owner)
+    .where(_TOKENS.token_hash == bindparam("hash"), _TOKENS.revoked_at.is_(None))
 )
-_USED = (
-    update(ApiToken)
-    .where(ApiToken.id == bindparam("token_id"))
-    .values(last_used_at=bindparam("at"))
-    .execution_options(synchronize_session=False)
-)
+_USED = _TOKEN_TABLE.update().where(_TOKENS.id == bindparam("token_id")).values(last_used_at=bindparam("at"))
 
 
-def owner_in(s: Session, token: str) -> User | None:
-    """:func:`owner_of` in the caller's (writing) transaction: the token and its account in one query."""
+def owner_in(s: Session, token: str) -> Actor | None:
+    """The active account a valid, unrevoked token belongs to, as an actor (recording the use), else None.
+
+    In the caller's (writing) transaction: the token and its account in one query.
+    """
     found = s.execute(_OWNER, {"hash": digest(token)}).first()
-    if found is None or not found[2].active:
+    if found is None or not found.active:
         return None
-    token_id, used, user = found
     now = utcnow()
-    if used != now:  # the time is kept to the second: a client posting many times a second writes it once
-        s.execute(_USED, {"token_id": token_id, "at": now})
-    s.expunge(user)
-    return user
+    if found.last_used_at != now:  # kept to the second: a client posting many times a second writes it once
+        s.execute(_USED, {"token_id": found.id, "at": now})
+    return Actor(found.name, found.role, found.community_code, found.unit_code, found.display_name or found.name)
 
 
 def _info(t: ApiToken) -> TokenInfo:
