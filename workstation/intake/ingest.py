@@ -14,7 +14,7 @@ accepted here exactly when ``add_report`` would accept it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -663,6 +663,7 @@ def ingest_items(
     quarantine: bool = True,
     attempts: int = 3,
     rules: Rules = Rules(),
+    known: Callable[[Session], Stored | None] | None = None,
 ) -> Stored:
     """Import a batch of items in one transaction (see the module docstring).
 
@@ -676,6 +677,8 @@ def ingest_items(
         quarantine: keep bad items in quarantine (False: only report their reasons).
         attempts: a batch that collides with a concurrent import of the same items is tried again.
         rules: the time window and territory margin items must keep to.
+        known: asked first, in the batch's own transaction: what it answers is the outcome and nothing
+            is imported (a post repeated under its client's id answers what the first one got).
 
     An item the database refuses even so (a value no check foresaw) is isolated in a savepoint and
     quarantined alone with the database's reason; the rest of the batch is stored and the cursor moves.
@@ -689,7 +692,8 @@ def ingest_items(
             with db.write() as s:
                 if move is not None:
                     _move_cursor(s, source, move, now)
-                stored = _store(s, source, source_kind, items, by, quarantine, now, rules)
+                found = known(s) if known is not None else None
+                stored = found or _store(s, source, source_kind, items, by, quarantine, now, rules)
             break
         except CursorMovedError:
             raise
@@ -701,7 +705,8 @@ def ingest_items(
         with db.write() as s:  # the batch as a whole was refused: find the item(s) the database refuses
             if move is not None:
                 _move_cursor(s, source, move, now)
-            stored = _isolate(s, source, source_kind, items, by, quarantine, now, rules)
+            found = known(s) if known is not None else None
+            stored = found or _isolate(s, source, source_kind, items, by, quarantine, now, rules)
         break
     changed = stored.ids("created") + sorted(set(stored.ids("updated")))
     if changed:

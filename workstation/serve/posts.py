@@ -109,13 +109,6 @@ def post_request(
     source = source_of(client.name)
     rid = client_id or secrets.token_hex(12)
     token = f"{source}:{rid}"  # the case's external id: the token needs no table to be followed
-    if client_id:
-        with db.read() as s:
-            done = _resolve(s, token)
-        if done is not None:
-            case_id, reason = done
-            notice = lang.tr("Held for review: {reason}", reason=reason) if case_id is None else ""
-            return Posted(token, case_id, notice, False)
     fields: dict[str, object] = {
         "service_request_id": rid,
         "service_code": code,
@@ -133,9 +126,21 @@ def post_request(
     if item.report is not None:
         item.report.update(reporter_name=name.replace(" ", ""), reporter_phone=_one(params, "phone"))
     _seed(db, source, codes)
-    outcome = ingest.ingest_items(db, source, "open311", [item], by=client).outcomes[0]
-    if outcome.status == "quarantined":
-        return Posted(token, None, lang.tr("Held for review: {reason}", reason=outcome.reason or ""), True)
+
+    def repeated(s: Session) -> ingest.Stored | None:
+        """A post repeated under the client's id gets what the first one got: its case, or why it is held."""
+        done = _resolve(s, token)
+        if done is None:
+            return None
+        case_id, reason = done
+        return ingest.Stored([ingest.Outcome("existing", None if case_id is None else int(case_id), reason)])
+
+    known = repeated if client_id else None  # asked in the import's own transaction
+    outcome = ingest.ingest_items(db, source, "open311", [item], by=client, known=known).outcomes[0]
+    held = outcome.status == "quarantined" or outcome.id is None  # held now, or held the first time
+    if held:
+        notice = lang.tr("Held for review: {reason}", reason=outcome.reason or "")
+        return Posted(token, None, notice, outcome.status == "quarantined")
     return Posted(token, str(outcome.id), "", outcome.status == "created")
 
 
