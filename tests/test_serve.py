@@ -272,6 +272,23 @@ def test_a_held_post_sent_again_answers_the_first_ones_hold_and_is_kept_once(db,
         assert (item.external_id, item.times_seen) == ("wx-held", 1)
 
 
+def test_an_address_that_sent_many_wrong_keys_is_locked_out_even_with_the_right_one(db, users, client_key):
+    from workstation.services import lockout
+
+    form = {"service_code": "0105", "lat": "31.74", "long": "117.29"}
+    with running(db) as (_, base):
+        for i in range(lockout.SOURCE_LIMIT):
+            wrong = requests.post(f"{base}/requests.json", data={**form, "api_key": f"wst_guess{i}"}, timeout=5)
+            assert wrong.status_code == 403
+        refused = requests.post(f"{base}/requests.json", data={**form, "api_key": client_key}, timeout=5)
+        assert refused.status_code == 403 and "api_key" in refused.json()[0]["description"]
+        lockout.unlock(db, users["admin"], source="serve:127.0.0.1")
+        let_in = requests.post(f"{base}/requests.json", data={**form, "api_key": client_key}, timeout=5)
+        assert let_in.status_code == 201, let_in.text
+    with db.read() as s:
+        assert s.query(Case).filter(Case.channel == "OPEN311").count() == 1
+
+
 def test_the_same_post_sent_by_eight_clients_at_once_makes_one_case(db, users, client_key):
     form = {"api_key": client_key, "service_code": "0105", "lat": "31.74", "long": "117.29"}
     form.update(description="路灯不亮", client_request_id="wx-8")

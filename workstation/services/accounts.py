@@ -224,9 +224,10 @@ def authenticate_token(db: Database, token: str, *, source: str | None = None) -
             source locked.
     """
     source = source or lockout.this_source()
-    with db.write() as s:  # the lock and the token in one transaction
-        lockout.check_in(s, None, source)
-        actor = tokens.owner_in(s, token) if token.strip() else None
+    with db.write() as s:  # the source's lock and the token in one transaction
+        actor = tokens.owner_in(s, token, source) if token.strip() else None
+        if not token.strip():
+            lockout.check_in(s, None, source)
     if actor is None:
         lockout.record_failure(db, None, source)
         raise AuthenticationError(tr("The API token is unknown or revoked."))

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from workstation.domain.lifecycle import Role
 from workstation.i18n import tr
 from workstation.models import ApiToken, User, utcnow
-from workstation.services import account_log
+from workstation.services import account_log, lockout
 from workstation.services.actors import Actor
 from workstation.services.errors import NotFoundError, ValidationError
 from workstation.storage.db import Database
@@ -109,6 +109,7 @@ _TOKEN_TABLE: Table = ApiToken.__table__  # type: ignore[assignment]
 _TOKENS, _USERS = _TOKEN_TABLE.c, User.__table__.c
 _OWNER = (
     select(
+        lockout.SOURCE_LOCK,
         _TOKENS.id,
         _TOKENS.last_used_at,
         _USERS.name,
@@ -124,15 +125,23 @@ _OWNER = (
 _USED = _TOKEN_TABLE.update().where(_TOKENS.id == bindparam("token_id")).values(last_used_at=bindparam("at"))
 
 
-def owner_in(s: Session, token: str) -> Actor | None:
+def owner_in(s: Session, token: str, source: str) -> Actor | None:
     """The active account a valid, unrevoked token belongs to, as an actor (recording the use), else None.
 
-    In the caller's (writing) transaction: the token and its account in one query.
+    In the caller's (writing) transaction, after the source's lock (``lockout``): the token, its
+    account and the lock in one query.
+
+    Raises:
+        AuthenticationError: the source is locked.
     """
-    found = s.execute(_OWNER, {"hash": digest(token)}).first()
-    if found is None or not found.active:
-        return None
     now = utcnow()
+    found = s.execute(_OWNER, {"hash": digest(token), "source": source}).first()
+    if found is None:
+        lockout.check_in(s, None, source, now)  # a locked source is told so, whatever the token
+        return None
+    lockout.refuse(lockout.SOURCE, source, found.source_locked_until, now)
+    if not found.active:
+        return None
     if found.last_used_at != now:  # kept to the second: a client posting many times a second writes it once
         s.execute(_USED, {"token_id": found.id, "at": now})
     return Actor(found.name, found.role, found.community_code, found.unit_code, found.display_name or found.name)
