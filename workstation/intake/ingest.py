@@ -238,7 +238,6 @@ def _insert_cases(s: Session, rows: list[dict[str, Any]]) -> list[int]:
     Rows with an external id go in as one multi-row INSERT ... RETURNING, matched back by their
     (channel, external id) key, so the database need not return them in order; the others one by one.
     """
-    stats.record_new(s, rows)
     ids: dict[tuple[str, str], int] = {}
     keyed = [r for r in rows if r["external_id"] is not None]
     if keyed:
@@ -598,6 +597,8 @@ def _store(
         for index, _, r, _ in bad:
             outcomes[index] = Outcome("quarantined", None, r)
     _settle(s, source, [(item.key, outcomes[i]) for i, (item, _, _) in enumerate(checked)], set(held), by, now)
+    # the summaries last: every import of the day adds to the same rows, locked from here to the commit
+    stats.record_new(s, [case for _, case, _ in new_cases])
     return Stored([o for o in outcomes if o is not None])
 
 
