@@ -6,6 +6,7 @@ import contextlib
 import json
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from xml.etree import ElementTree as ET
 
@@ -254,6 +255,50 @@ def test_a_bad_post_is_quarantined_and_its_token_follows_it(db, users, client_ke
         resolved = requests.get(f"{base}/tokens/{token}.json", timeout=5).json()[0]
         assert resolved["service_request_id"] == str(done.case_ids[0])
         assert requests.get(f"{base}/tokens/nope.json", timeout=5).status_code == 404
+
+
+def test_a_held_post_sent_again_answers_the_first_ones_hold_and_is_kept_once(db, users, client_key):
+    form = {"api_key": client_key, "service_code": "0105", "lat": "31.74", "long": "117.29"}
+    form.update(phone="call me maybe", client_request_id="wx-held")
+    with running(db) as (_, base):
+        first = requests.post(f"{base}/requests.json", data=form, timeout=5)
+        again = requests.post(f"{base}/requests.json", data=form, timeout=5)
+    assert first.status_code == again.status_code == 202, again.text
+    [answer] = again.json()
+    assert answer["token"] == first.json()[0]["token"] == "api.op2:wx-held" and answer["service_request_id"] == ""
+    assert "reporter_phone" in answer["service_notice"]
+    with db.read() as s:
+        [item] = s.query(QuarantinedItem).all()
+        assert (item.external_id, item.times_seen) == ("wx-held", 1)
+
+
+def test_an_address_that_sent_many_wrong_keys_is_locked_out_even_with_the_right_one(db, users, client_key):
+    from workstation.services import lockout
+
+    form = {"service_code": "0105", "lat": "31.74", "long": "117.29"}
+    with running(db) as (_, base):
+        for i in range(lockout.SOURCE_LIMIT):
+            wrong = requests.post(f"{base}/requests.json", data={**form, "api_key": f"wst_guess{i}"}, timeout=5)
+            assert wrong.status_code == 403
+        refused = requests.post(f"{base}/requests.json", data={**form, "api_key": client_key}, timeout=5)
+        assert refused.status_code == 403 and "api_key" in refused.json()[0]["description"]
+        lockout.unlock(db, users["admin"], source="serve:127.0.0.1")
+        let_in = requests.post(f"{base}/requests.json", data={**form, "api_key": client_key}, timeout=5)
+        assert let_in.status_code == 201, let_in.text
+    with db.read() as s:
+        assert s.query(Case).filter(Case.channel == "OPEN311").count() == 1
+
+
+def test_the_same_post_sent_by_eight_clients_at_once_makes_one_case(db, users, client_key):
+    form = {"api_key": client_key, "service_code": "0105", "lat": "31.74", "long": "117.29"}
+    form.update(description="路灯不亮", client_request_id="wx-8")
+    with running(db, threads=8) as (_, base), ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: requests.post(f"{base}/requests.json", data=form, timeout=10), range(8)))
+    assert sorted(a.status_code for a in answers) == [200] * 7 + [201], [a.text for a in answers]
+    assert len({a.json()[0]["service_request_id"] for a in answers}) == 1
+    with db.read() as s:
+        [case] = s.query(Case).filter(Case.channel == "OPEN311").all()
+        assert (case.version, case.text) == (1, "路灯不亮")
 
 
 @pytest.mark.parametrize(

@@ -14,32 +14,29 @@ accepted here exactly when ``add_report`` would accept it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import Table, and_, bindparam, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from workstation.domain.geo import contains
 from workstation.i18n import tr
 from workstation.intake.formats import clean_text, clean_value
 from workstation.intake.items import CursorMove, Item, clip, digest
+from workstation.intake.places import Places
 from workstation.models import (
     Case,
     CaseEvent,
     Category,
-    Community,
-    Grid,
     IntakeCursor,
     QuarantinedItem,
     ServiceMapping,
-    Street,
     utcnow,
 )
-from workstation.models.chain import seal_rows
+from workstation.models.chain import insert_sealed, seal_rows
 from workstation.services import stats
 from workstation.services.actors import SYSTEM, Actor
 from workstation.services.errors import WorkstationError
@@ -56,7 +53,7 @@ from workstation.services.reports import (
     update_from_report,
     validate,
 )
-from workstation.services.territory import MARGIN_M, Place, grid_at, grid_by_name_or_code, place_of, territory_bounds
+from workstation.services.territory import MARGIN_M
 from workstation.storage.db import Database
 
 CHUNK = 400  # bound on the number of values in one IN (...) list
@@ -181,115 +178,58 @@ def quarantine_page(
     return qid
 
 
-class _Places:
-    """The territory, read once per batch: grid by code or name, grid at a point, and the place of a grid.
+class _Category(NamedTuple):
+    """What a case takes from the category its service code maps to."""
 
-    The same rules as ``services.territory`` (exact code or name; bounding box, then polygon), without
-    a query per item. Small batches (a reprocessed item) ask the database directly.
-    """
-
-    def __init__(self, s: Session, size: int) -> None:
-        self.s = s
-        self.loaded = size < 20
-        self.grids: list[tuple[str, float, float, float, float, list[Any]]] = []
-        self.places: dict[str, Place | None] = {}
-        self.names: dict[str, str | None] = {}
-        self._bounds: Any = False
-
-    @property
-    def bounds(self) -> Any:
-        """The territory's box (None: no territory)."""
-        if self._bounds is False:
-            self._bounds = territory_bounds(self.s)
-        return self._bounds
-
-    def _load(self) -> None:
-        if self.loaded:
-            return
-        self.loaded = True
-        rows = self.s.execute(
-            select(
-                Grid.code,
-                Grid.name,
-                Grid.min_lon,
-                Grid.max_lon,
-                Grid.min_lat,
-                Grid.max_lat,
-                Grid.polygon,
-                Community.code,
-                Community.name,
-                Street.code,
-                Street.name,
-            )
-            .join(Community, Community.code == Grid.community_code)
-            .join(Street, Street.code == Community.street_code)
-            .order_by(Grid.code)
-        )
-        for code, name, x0, x1, y0, y1, polygon, ccode, cname, scode, sname in rows:
-            self.names[code], self.names[name] = code, code
-            self.grids.append((code, x0, x1, y0, y1, polygon))
-            self.places[code] = Place(code, name, ccode, cname, scode, sname)
-
-    def grid_code(self, text: str) -> str | None:
-        """The grid whose code or exact name is ``text``."""
-        self._load()
-        key = text.strip()
-        if key not in self.names:
-            grid = grid_by_name_or_code(self.s, key)
-            self.names[key] = grid.code if grid else None
-        return self.names[key]
-
-    def grid_at(self, lon: float, lat: float) -> str | None:
-        """The grid whose boundary contains the point."""
-        self._load()
-        if not self.grids:
-            grid = grid_at(self.s, lon, lat)
-            return grid.code if grid else None
-        for code, x0, x1, y0, y1, polygon in self.grids:
-            if x0 <= lon <= x1 and y0 <= lat <= y1 and contains(polygon, lon, lat):
-                return code
-        return None
-
-    def place(self, code: str | None) -> Place | None:
-        """The grid, community and street of a grid code."""
-        if code is None:
-            return None
-        self._load()
-        if code not in self.places:
-            self.places[code] = place_of(self.s, code)
-        return self.places[code]
+    code: str
+    name: str
+    major_name: str
 
 
-def _mappings(s: Session, source: str, items: Sequence[Item], now: datetime) -> dict[str, Category | None]:
+def _mappings(s: Session, source: str, items: Sequence[Item], now: datetime) -> dict[str, _Category | None]:
     """Each service code of the batch and its category (None: not mapped yet; the code is recorded)."""
     codes = sorted({i.service_code for i in items if i.ok and i.service_code})
     if not codes:
         return {}
-    rows: dict[str, ServiceMapping] = {}
-    for part in _chunks(codes):
-        for row in s.scalars(
-            select(ServiceMapping).where(ServiceMapping.source == source, ServiceMapping.service_code.in_(part))
-        ):
-            rows[row.service_code] = row
+    mapped: dict[str, str | None] = {}
+    categories: dict[str, _Category] = {}
+    for part in _chunks(codes):  # with the active category each maps to (a post maps one, the catalogue has 118)
+        for code, category_code, *category in s.execute(_MAPPED, {"source": source, "codes": list(part)}):
+            mapped[code] = category_code
+            if category[0] is not None:
+                categories[category[0]] = _Category(*category)
     names = {i.service_code: clean_text(i.service_name or "") for i in items if i.service_code}
     for code in codes:
-        if code not in rows:
-            rows[code] = ServiceMapping(
-                source=source,
-                service_code=code,
-                service_name=clip(names.get(code, ""), 200),
-                category_code=None,
-                updated_at=now,
-                updated_by="",
+        if code not in mapped:
+            s.add(
+                ServiceMapping(
+                    source=source,
+                    service_code=code,
+                    service_name=clip(names.get(code, ""), 200),
+                    category_code=None,
+                    updated_at=now,
+                    updated_by="",
+                )
             )
-            s.add(rows[code])
-    wanted = sorted({row.category_code for row in rows.values() if row.category_code})
-    categories: dict[str, Category] = {}
-    for part in _chunks(wanted):  # only the categories the batch maps to (a post maps one, the catalogue has 118)
-        categories.update(
-            (c.code, c) for c in s.scalars(select(Category).where(Category.active.is_(True), Category.code.in_(part)))
-        )
-    return {code: categories.get(row.category_code or "") for code, row in rows.items()}
+            mapped[code] = None
+    return {code: categories.get(category_code or "") for code, category_code in mapped.items()}
+
+
+_MAP, _CATEGORIES = ServiceMapping.__table__.c, Category.__table__.c
+_MAPPED = (  # built once: a post runs it every time
+    select(_MAP.service_code, _MAP.category_code, _CATEGORIES.code, _CATEGORIES.name, _CATEGORIES.major_name)
+    .join_from(
+        ServiceMapping.__table__,
+        Category.__table__,
+        and_(_CATEGORIES.code == _MAP.category_code, _CATEGORIES.active.is_(True)),
+        isouter=True,
+    )
+    .where(_MAP.source == bindparam("source"), _MAP.service_code.in_(bindparam("codes", expanding=True)))
+)
+
+
+_CASES: Table = Case.__table__  # type: ignore[assignment]
+_NEW_CASES = _CASES.insert().returning(_CASES.c.id, _CASES.c.channel, _CASES.c.external_id)  # Core: no ORM bulk work
 
 
 def _insert_cases(s: Session, rows: list[dict[str, Any]]) -> list[int]:
@@ -298,11 +238,10 @@ def _insert_cases(s: Session, rows: list[dict[str, Any]]) -> list[int]:
     Rows with an external id go in as one multi-row INSERT ... RETURNING, matched back by their
     (channel, external id) key, so the database need not return them in order; the others one by one.
     """
-    stats.record_new(s, rows)
     ids: dict[tuple[str, str], int] = {}
     keyed = [r for r in rows if r["external_id"] is not None]
     if keyed:
-        returned = s.execute(insert(Case).returning(Case.id, Case.channel, Case.external_id), keyed)
+        returned = s.execute(_NEW_CASES, keyed)
         ids = {(channel, ext or ""): cid for cid, channel, ext in returned}
     out: list[int] = []
     for row in rows:
@@ -318,6 +257,9 @@ def _insert_cases(s: Session, rows: list[dict[str, Any]]) -> list[int]:
 
 _CATEGORY = ("category_code", "category_name", "category_major")  # from the source's service code, mapped here
 _COMPARED = (*SOURCE_COLUMNS, "source_service", *_CATEGORY)
+_EXISTING = select(  # built once: a post runs it every time
+    *[_CASES.c[name] for name in ("id", "version", "status", "channel", "external_id", *_COMPARED)]
+).where(tuple_(_CASES.c.channel, _CASES.c.external_id).in_(bindparam("keys", expanding=True)))
 
 
 def _existing(s: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -328,9 +270,8 @@ def _existing(s: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], d
     """
     found: dict[tuple[str, str], dict[str, Any]] = {}
     ordered = sorted(keys)
-    cols = [Case.id, Case.version, Case.status, Case.channel, Case.external_id] + [getattr(Case, c) for c in _COMPARED]
     for part in _chunks(ordered):
-        for row in s.execute(select(*cols).where(tuple_(Case.channel, Case.external_id).in_(part))):
+        for row in s.execute(_EXISTING, {"keys": list(part)}):
             found[(row.channel, row.external_id or "")] = {**row._asdict(), "recorded": {}, "source_status": None}
     triaged = sorted(r["id"] for r in found.values() if r["status"] != "reported")
     recorded: dict[int, dict[str, Any]] = {}
@@ -468,6 +409,14 @@ def _redelivered(
     return event
 
 
+_OPEN_COPIES = select(QuarantinedItem).where(  # built once: a post runs it every time
+    QuarantinedItem.source == bindparam("source"),
+    QuarantinedItem.status == "open",
+    QuarantinedItem.kind == "item",
+    QuarantinedItem.external_id.in_(bindparam("ids", expanding=True)),
+)
+
+
 def _settle(
     s: Session, source: str, done: Sequence[tuple[str | None, Outcome | None]], keep: set[int], by: Actor, now: datetime
 ) -> None:
@@ -479,14 +428,7 @@ def _settle(
     if not cases:
         return
     for part in _chunks(sorted(cases)):
-        for row in s.scalars(
-            select(QuarantinedItem).where(
-                QuarantinedItem.source == source,
-                QuarantinedItem.status == "open",
-                QuarantinedItem.kind == "item",
-                QuarantinedItem.external_id.in_(part),
-            )
-        ):
+        for row in s.scalars(_OPEN_COPIES, {"source": source, "ids": list(part)}):
             if row.id in keep:
                 continue
             row.status, row.case_id = "reprocessed", cases.get(row.external_id or "")
@@ -514,14 +456,14 @@ def _store(
 ) -> Stored:
     checked: list[tuple[Item, dict[str, Any] | None, str | None]] = []
     keys: set[tuple[str, str]] = set()
-    places = _Places(s, len(items))
+    places = Places(s, len(items))
     for item in items:
         if not item.ok or item.report is None:
             checked.append((item, None, item.reason or tr("not understood")))
             continue
         valid, errors = validate(item.report, now, rules.window)
         if not errors and valid["lon"] is not None and not valid["grid"]:
-            outside = check_point(valid, places.bounds, rules.margin_m)
+            outside = check_point(valid, places.bounds_near(valid["lon"], valid["lat"]), rules.margin_m)
             if outside:
                 errors["lon"] = outside
         if errors:
@@ -639,7 +581,9 @@ def _store(
         events.append(event)
         if outcome.status == "existing":
             outcome.status = "updated"
-    if events:
+    if len(events) == 1:  # one post, one re-delivery: on PostgreSQL the chain moves in the insert itself
+        insert_sealed(s.connection(), "case_events", events[0])
+    elif events:
         seal_rows(s.connection(), "case_events", events)
         s.execute(insert(CaseEvent), events)  # no RETURNING needed: one executemany
     for index, key in copies:
@@ -653,6 +597,8 @@ def _store(
         for index, _, r, _ in bad:
             outcomes[index] = Outcome("quarantined", None, r)
     _settle(s, source, [(item.key, outcomes[i]) for i, (item, _, _) in enumerate(checked)], set(held), by, now)
+    # the summaries last: every import of the day adds to the same rows, locked from here to the commit
+    stats.record_new(s, [case for _, case, _ in new_cases])
     return Stored([o for o in outcomes if o is not None])
 
 
@@ -718,6 +664,7 @@ def ingest_items(
     quarantine: bool = True,
     attempts: int = 3,
     rules: Rules = Rules(),
+    known: Callable[[Session], Stored | None] | None = None,
 ) -> Stored:
     """Import a batch of items in one transaction (see the module docstring).
 
@@ -731,6 +678,8 @@ def ingest_items(
         quarantine: keep bad items in quarantine (False: only report their reasons).
         attempts: a batch that collides with a concurrent import of the same items is tried again.
         rules: the time window and territory margin items must keep to.
+        known: asked first, in the batch's own transaction: what it answers is the outcome and nothing
+            is imported (a post repeated under its client's id answers what the first one got).
 
     An item the database refuses even so (a value no check foresaw) is isolated in a savepoint and
     quarantined alone with the database's reason; the rest of the batch is stored and the cursor moves.
@@ -744,7 +693,8 @@ def ingest_items(
             with db.write() as s:
                 if move is not None:
                     _move_cursor(s, source, move, now)
-                stored = _store(s, source, source_kind, items, by, quarantine, now, rules)
+                found = known(s) if known is not None else None
+                stored = found or _store(s, source, source_kind, items, by, quarantine, now, rules)
             break
         except CursorMovedError:
             raise
@@ -756,7 +706,8 @@ def ingest_items(
         with db.write() as s:  # the batch as a whole was refused: find the item(s) the database refuses
             if move is not None:
                 _move_cursor(s, source, move, now)
-            stored = _isolate(s, source, source_kind, items, by, quarantine, now, rules)
+            found = known(s) if known is not None else None
+            stored = found or _isolate(s, source, source_kind, items, by, quarantine, now, rules)
         break
     changed = stored.ids("created") + sorted(set(stored.ids("updated")))
     if changed:

@@ -107,17 +107,20 @@ def _with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _heads(conn: Connection, chains: list[str]) -> dict[str, tuple[int, str]]:
-    """The heads of these chains, locked; a chain without one gets its start (position 0) first."""
+def _heads(conn: Connection, chains: list[str], start: bool = True) -> dict[str, tuple[int, str]]:
+    """The heads of these chains, locked; with ``start``, a chain without one gets its start (position 0) first.
+
+    Without ``start`` a chain that has no head is left out (its head is written with its first entries).
+    """
     heads: Table = AuditHead.__table__  # type: ignore[assignment]
     found: dict[str, tuple[int, str]] = {}
-    for start in range(0, len(chains), 500):
-        part = chains[start : start + 500]
+    for first in range(0, len(chains), 500):
+        part = chains[first : first + 500]
         query = select(AuditHead.chain, AuditHead.seq, AuditHead.hash).where(AuditHead.chain.in_(part))
         query = query.order_by(AuditHead.chain).with_for_update()
         have = {chain: (seq, value) for chain, seq, value in conn.execute(query)}
         missing = [c for c in part if c not in have]
-        if missing:
+        if missing and start:
             starts = [{"chain": c, "seq": 0, "hash": GENESIS} for c in missing]
             dialect = conn.dialect.name
             if dialect in ("postgresql", "sqlite"):
@@ -138,16 +141,20 @@ def seal_rows(conn: Connection, table_name: str, rows: list[dict[str, Any]]) -> 
     model, chain_of, skip = CHAINED[table_name]
     table: Table = model.__table__  # type: ignore[assignment]
     chains = [chain_of(_with_defaults(table, row)) for row in rows]
-    if len(rows) == 1 and conn.dialect.name == "postgresql" and _advance(conn, chains[0], rows[0], table, skip):
+    if len(rows) == 1 and conn.dialect.name == "postgresql":
+        _advance(conn, chains[0], rows[0], table, skip)
         return
-    known = _heads(conn, sorted(set(chains)))
+    # SQLite has one writer at a time: a chain without a head gets none from anyone else before this
+    # transaction ends, so its head is written once with its entries (no start row to insert, read and update)
+    alone = conn.dialect.name == "sqlite"
+    known = _heads(conn, sorted(set(chains)), start=not alone)
     heads = dict(known)
     for row, chain in zip(rows, chains, strict=True):
         seq, previous = heads.get(chain, (0, GENESIS))
         row["chain_seq"] = seq + 1
         row["chain_hash"] = entry_hash(previous, seq + 1, content(table, row, skip))
         heads[chain] = (seq + 1, row["chain_hash"])
-    moved = [{"c": c, "seq": s, "hash": h} for c, (s, h) in heads.items() if known[c] != (s, h)]
+    moved = [{"c": c, "seq": s, "hash": h} for c, (s, h) in heads.items() if c in known and known[c] != (s, h)]
     if moved:
         conn.execute(
             update(AuditHead)
@@ -155,24 +162,28 @@ def seal_rows(conn: Connection, table_name: str, rows: list[dict[str, Any]]) -> 
             .values(seq=bindparam("seq"), hash=bindparam("hash")),
             moved,
         )
+    started = [{"chain": c, "seq": s, "hash": h} for c, (s, h) in heads.items() if c not in known]
+    if started:
+        conn.execute(AuditHead.__table__.insert(), started)  # type: ignore[attr-defined]
 
 
-# One entry on PostgreSQL: lock the head, hash and move it in one round trip (the same hash as
-# entry_hash: sha256 of "previous|position|" followed by the content).
-_ADVANCE = text(
-    "UPDATE audit_heads SET seq = seq + 1, "
-    "hash = encode(sha256(convert_to(hash || '|' || (seq + 1)::text || '|', 'UTF8') || :body), 'hex') "
-    "WHERE chain = :chain RETURNING seq, hash"
+# One entry on PostgreSQL: the chain's head is moved (or started at position 1) and hashed in one
+# round trip, the same hash as entry_hash: sha256 of "previous|position|" followed by the content. The
+# upsert locks the head row until commit, as _heads does.
+_MOVE_HEAD_PG = (
+    "INSERT INTO audit_heads AS a (chain, seq, hash) "
+    "VALUES (:chain, 1, encode(sha256(convert_to(:start, 'UTF8') || :body), 'hex')) "
+    "ON CONFLICT (chain) DO UPDATE SET seq = a.seq + 1, "
+    "hash = encode(sha256(convert_to(a.hash || '|' || (a.seq + 1)::text || '|', 'UTF8') || :body), 'hex') "
+    "RETURNING seq, hash"
 )
+_ADVANCE = text(_MOVE_HEAD_PG).bindparams(bindparam("body", type_=LargeBinary))
 
 
-def _advance(conn: Connection, chain: str, row: dict[str, Any], table: Table, skip: Iterable[str]) -> bool:
-    """Seal one row by moving its chain's head in the database; False when the chain has no head yet."""
-    moved = conn.execute(_ADVANCE, {"chain": chain, "body": content(table, row, skip)}).first()
-    if moved is None:
-        return False
-    row["chain_seq"], row["chain_hash"] = moved
-    return True
+def _advance(conn: Connection, chain: str, row: dict[str, Any], table: Table, skip: Iterable[str]) -> None:
+    """Seal one row by moving (or starting) its chain's head in the database."""
+    params = {"chain": chain, "start": f"{GENESIS}|1|", "body": content(table, row, skip)}
+    row["chain_seq"], row["chain_hash"] = conn.execute(_ADVANCE, params).one()
 
 
 def _seal_one(_mapper: Mapper[Any], conn: Connection, target: Any) -> None:
@@ -189,15 +200,10 @@ for _model, _chain, _skip in CHAINED.values():
     event.listen(_model, "before_insert", _seal_one)
 
 
-# One entry on PostgreSQL, in one statement: the chain's head is moved (or started at position 1) and
-# hashed as in _ADVANCE, and the entry inserted with the position and hash the head now holds. The
-# upsert locks the head row until commit, as _heads and _ADVANCE do.
+# One entry on PostgreSQL, in one statement: the chain's head is moved as in _MOVE_HEAD_PG and the entry
+# inserted with the position and hash the head now holds.
 _INSERT_SEALED_PG = (
-    "WITH h AS (INSERT INTO audit_heads AS a (chain, seq, hash) "
-    "VALUES (:chain, 1, encode(sha256(convert_to(:start, 'UTF8') || :body), 'hex')) "
-    "ON CONFLICT (chain) DO UPDATE SET seq = a.seq + 1, "
-    "hash = encode(sha256(convert_to(a.hash || '|' || (a.seq + 1)::text || '|', 'UTF8') || :body), 'hex') "
-    "RETURNING seq, hash) "
+    "WITH h AS (" + _MOVE_HEAD_PG + ") "
     "INSERT INTO {table} ({columns}, chain_seq, chain_hash) "
     "VALUES ({values}, (SELECT seq FROM h), (SELECT hash FROM h)) RETURNING id, chain_seq, chain_hash"
 )

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from workstation.intake import ingest, mappings
@@ -109,13 +109,6 @@ def post_request(
     source = source_of(client.name)
     rid = client_id or secrets.token_hex(12)
     token = f"{source}:{rid}"  # the case's external id: the token needs no table to be followed
-    if client_id:
-        with db.read() as s:
-            done = _resolve(s, token)
-        if done is not None:
-            case_id, reason = done
-            notice = lang.tr("Held for review: {reason}", reason=reason) if case_id is None else ""
-            return Posted(token, case_id, notice, False)
     fields: dict[str, object] = {
         "service_request_id": rid,
         "service_code": code,
@@ -133,10 +126,37 @@ def post_request(
     if item.report is not None:
         item.report.update(reporter_name=name.replace(" ", ""), reporter_phone=_one(params, "phone"))
     _seed(db, source, codes)
-    outcome = ingest.ingest_items(db, source, "open311", [item], by=client).outcomes[0]
-    if outcome.status == "quarantined":
-        return Posted(token, None, lang.tr("Held for review: {reason}", reason=outcome.reason or ""), True)
+
+    def repeated(s: Session) -> ingest.Stored | None:
+        """A post repeated under the client's id gets what the first one got: its case, or why it is held."""
+        done = _resolve(s, token)
+        if done is None:
+            return None
+        case_id, reason = done
+        return ingest.Stored([ingest.Outcome("existing", None if case_id is None else int(case_id), reason)])
+
+    known = repeated if client_id else None  # asked in the import's own transaction
+    outcome = ingest.ingest_items(db, source, "open311", [item], by=client, known=known).outcomes[0]
+    held = outcome.status == "quarantined" or outcome.id is None  # held now, or held the first time
+    if held:
+        notice = lang.tr("Held for review: {reason}", reason=outcome.reason or "")
+        return Posted(token, None, notice, outcome.status == "quarantined")
     return Posted(token, str(outcome.id), "", outcome.status == "created")
+
+
+_CASES, _HELD = Case.__table__.c, QuarantinedItem.__table__.c
+_FOUND = select(  # built once, one query: a token's case, else the reason its newest quarantined copy is held
+    select(_CASES.id)
+    .where(_CASES.channel == CHANNEL, _CASES.external_id == bindparam("token"))
+    .scalar_subquery()
+    .label("case_id"),
+    select(_HELD.reason)
+    .where(_HELD.source == bindparam("source"), _HELD.external_id == bindparam("rid"))
+    .order_by(_HELD.id.desc())
+    .limit(1)
+    .scalar_subquery()
+    .label("reason"),
+)
 
 
 def _resolve(s: Session, token: str) -> tuple[str | None, str] | None:
@@ -144,16 +164,10 @@ def _resolve(s: Session, token: str) -> tuple[str | None, str] | None:
     source, sep, rid = token.partition(":")
     if not sep or not source.startswith(SOURCE_PREFIX) or not rid:
         return None
-    case_id = s.scalar(select(Case.id).where(Case.channel == CHANNEL, Case.external_id == token))
+    case_id, reason = s.execute(_FOUND, {"token": token, "source": source, "rid": rid}).one()
     if case_id is not None:
         return str(case_id), ""
-    held = s.scalar(
-        select(QuarantinedItem)
-        .where(QuarantinedItem.source == source, QuarantinedItem.external_id == rid)
-        .order_by(QuarantinedItem.id.desc())
-        .limit(1)
-    )
-    return (None, held.reason) if held is not None else None
+    return (None, reason) if reason is not None else None
 
 
 def token_status(db: Database, token: str) -> tuple[str, str | None] | None:

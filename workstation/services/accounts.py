@@ -224,12 +224,14 @@ def authenticate_token(db: Database, token: str, *, source: str | None = None) -
             source locked.
     """
     source = source or lockout.this_source()
-    lockout.check(db, None, source)
-    user = tokens.owner_of(db, token) if token.strip() else None
-    if user is None:
+    with db.write() as s:  # the source's lock and the token in one transaction
+        actor = tokens.owner_in(s, token, source) if token.strip() else None
+        if not token.strip():
+            lockout.check_in(s, None, source)
+    if actor is None:
         lockout.record_failure(db, None, source)
         raise AuthenticationError(tr("The API token is unknown or revoked."))
-    return actor_of(user)
+    return actor
 
 
 def list_users(db: Database) -> list[Actor]:
