@@ -319,14 +319,19 @@ def child_floor(url: str, name: str, out: Path, ready: Path, tick_ms: int) -> No
 
     Its thread waits for the same news (``LISTEN``, or SQLite's 0.3 s poll), reads only the highest
     event id and hands that to the GUI thread, which notes the time: the machine's own floor for
-    "visible" and for stalls, with no work per change.
+    "visible" and for stalls, with no work per change. On PostgreSQL it reads at its own offset within
+    the seats' read spread, as a live seat does (read at once, forty idle seats would wake together and
+    stall more than the live path does).
     """
     app, db, _flt, _model, _table = _seat_window(url, name)
     db.dispose()  # the rows are loaded and it reads no more: one connection (the listening one) a seat
+    import random
     import threading
 
     from PySide6.QtCore import QObject, Signal
     from sqlalchemy import text
+
+    from workstation.services.live import spread_s
 
     class Relay(QObject):
         got = Signal(int)
@@ -344,8 +349,10 @@ def child_floor(url: str, name: str, out: Path, ready: Path, tick_ms: int) -> No
             info = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
             conn = psycopg.connect(info, autocommit=True)
             conn.execute("LISTEN case_events")
+            offset = random.uniform(0.0, spread_s())  # read when a live seat would: at its own offset
             while not halt.is_set():
                 if any(True for _ in conn.notifies(timeout=0.5, stop_after=1)):
+                    halt.wait(offset)
                     relay.got.emit(int(conn.execute("SELECT max(id) FROM case_events").fetchone()[0] or 0))
             conn.close()
         else:
