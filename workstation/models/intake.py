@@ -66,6 +66,8 @@ class QuarantinedItem(Base):
     __table_args__ = (
         Index("ix_intake_quarantine_status", "status", "id"),
         Index("ix_intake_quarantine_hash", "source", "payload_hash"),
+        # a repeated post, and a re-delivered item closing its held copy, look it up by the source's own id
+        Index("ix_intake_quarantine_external", "source", "external_id"),
     )
 
 
