@@ -91,6 +91,18 @@ def test_reports_piped_on_standard_input_follow_the_password_line(cli, db, users
     assert get_case(db, 1)["history"][0]["actor"] == "op1"
 
 
+def test_a_password_piped_to_a_command_that_needs_nobody_is_proven_and_never_read_as_input(cli, users):
+    # scripts pass "--as USER --password-stdin" to every command; assist suggest needs nobody, and read the
+    # password line as a report text, printing it back
+    texts = f"{PASSWORD}\n超市门口电瓶车停得横七竖八\n"
+    out = cli("assist", "suggest", "--json", "--as", "op1", "--password-stdin", stdin=texts, password=None).out
+    assert PASSWORD not in out
+    assert [json.loads(line)["text"] for line in out.splitlines()] == ["超市门口电瓶车停得横七竖八"]
+    argv = ("assist", "suggest", "--as", "op1", "--password-stdin")
+    err = cli(*argv, stdin="wrong\n超市门口\n", password=None, code=1).err
+    assert "超市门口" not in err
+
+
 @pytest.mark.parametrize(
     "argv",
     [
